@@ -1,0 +1,156 @@
+#!/usr/bin/env node
+/**
+ * The `sesame` command: serve, migrate, account, template, config. Configuration comes from the
+ * environment (and SESAME_CONFIG); a bad setting stops the command before anything starts.
+ */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createLogger, openServices, ROLES, startApp, type Role, type Services } from '../main.js';
+import { DurabilityError } from '../store/db.js';
+import { migrate } from '../store/migrations.js';
+import { CodedError } from '../errors/coded-error.js';
+
+const program = new Command('sesame')
+  .description('Sesame: a self-hosted email service that speaks the Tencent Cloud SES API (2020-10-02).')
+  .showHelpAfterError();
+
+program.command('serve')
+  .description('Run the service: the HTTP API, SMTP and the delivery worker (all roles by default).')
+  .addOption(new Option('--roles <roles>', `comma-separated roles to run: ${ROLES.join(', ')}`).default([...ROLES], ROLES.join(',')).argParser(parseRoles))
+  .action(async (opts: { roles: Role[] }) => serve(opts.roles));
+
+program.command('migrate')
+  .description('Apply the store\'s schema migrations and exit.')
+  .action(() => withServices(async (s) => {
+    const applied = await migrate(s.db);
+    out({ applied });
+  }));
+
+const account = program.command('account').description('Manage accounts (each has its own API key and data).');
+account.command('create')
+  .description('Create an account; prints its AppId, SecretId and SecretKey as JSON (the SecretKey is shown only once).')
+  .requiredOption('--name <name>', 'a name for the account')
+  .option('--template-review', 'templates of this account wait for an operator\'s approval')
+  .option('--rate-limit <n>', 'API requests per second per action for this account (0: no limit)', parseCount)
+  .action((opts: { name: string; templateReview?: boolean; rateLimit?: number }) => withServices(async (s) => {
+    out(await s.accounts.create({ name: opts.name, templateReview: opts.templateReview, apiRateLimit: opts.rateLimit }));
+  }));
+account.command('list')
+  .description('List accounts (no secrets).')
+  .action(() => withServices(async (s) => {
+    out((await s.accounts.list()).map((a) => ({
+      AppId: a.app_id, Name: a.name, TemplateReview: a.template_review === 1, RateLimit: a.api_rate_limit, CreatedAt: new Date(a.created_at).toISOString(),
+    })));
+  }));
+account.command('update')
+  .description('Change an account\'s settings.')
+  .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+  .addOption(new Option('--template-review <on|off>', 'whether templates need an operator\'s approval').choices(['on', 'off']))
+  .option('--rate-limit <n|default>', 'API requests per second per action (0: no limit; default: the configured one)', (v) => (v === 'default' ? null : parseCount(v)))
+  .action((opts: { appId: number; templateReview?: 'on' | 'off'; rateLimit?: number | null }) => withServices(async (s) => {
+    const ok = await s.accounts.update(opts.appId, {
+      templateReview: opts.templateReview === undefined ? undefined : opts.templateReview === 'on',
+      apiRateLimit: opts.rateLimit,
+    });
+    if (!ok) throw new UserError(`There is no account with AppId ${opts.appId}.`);
+    out({ updated: opts.appId });
+  }));
+
+const template = program.command('template').description('Review templates of accounts that require review.');
+template.command('pending')
+  .description('List the templates waiting for review in an account.')
+  .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+  .action((opts: { appId: number }) => withServices(async (s) => {
+    const id = await accountId(s, opts.appId);
+    out((await s.templates.pending(id)).map((t) => ({ TemplateID: t.id, TemplateName: t.name, Variables: t.variables })));
+  }));
+for (const decision of ['approve', 'reject'] as const) {
+  template.command(decision)
+    .description(decision === 'approve' ? 'Approve a template (TemplateStatus 0).' : 'Reject a template (TemplateStatus 2) with a reason.')
+    .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+    .requiredOption('--id <templateId>', 'the TemplateID', parseCount)
+    [decision === 'reject' ? 'requiredOption' : 'option']('--reason <text>', 'the ReviewReason shown to the account')
+    .action((opts: { appId: number; id: number; reason?: string }) => withServices(async (s) => {
+      const id = await accountId(s, opts.appId);
+      await s.templates.review(id, opts.id, decision, opts.reason ?? (decision === 'approve' ? 'Approved' : ''));
+      out({ TemplateID: opts.id, TemplateStatus: decision === 'approve' ? 0 : 2 });
+    }));
+}
+
+program.command('config')
+  .description('Print the effective configuration (secrets masked).')
+  .action(() => {
+    const c = config();
+    for (const row of describeConfig(c)) process.stdout.write(`${row.env}=${row.value}${row.isDefault ? '  (default)' : ''}\n`);
+  });
+
+/** A mistake of the user's, printed without a stack trace. */
+class UserError extends Error {}
+
+function parseRoles(v: string): Role[] {
+  const roles = v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const r of roles) if (!(ROLES as readonly string[]).includes(r)) throw new InvalidArgumentError(`unknown role "${r}"; roles are ${ROLES.join(', ')}`);
+  if (!roles.length) throw new InvalidArgumentError('name at least one role');
+  return roles as Role[];
+}
+
+function parseCount(v: string): number {
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v))) throw new InvalidArgumentError('expected a non-negative integer');
+  return Number(v);
+}
+
+function config(): Config {
+  return loadConfig(process.env);
+}
+
+function out(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+async function accountId(s: Services, appId: number): Promise<number> {
+  const a = await s.accounts.byAppId(appId);
+  if (!a) throw new UserError(`There is no account with AppId ${appId}.`);
+  return a.id;
+}
+
+async function withServices(fn: (s: Services) => Promise<void>): Promise<void> {
+  const s = await openServices(config());
+  try {
+    await fn(s);
+  } finally {
+    await s.db.close();
+  }
+}
+
+async function serve(roles: Role[]): Promise<void> {
+  const c = config();
+  const log = createLogger(c.logLevel);
+  const app = await startApp(c, { roles, log });
+  if (app.firstAccount) {
+    // Printed once, outside the log: the log never carries a SecretKey.
+    process.stdout.write(`\nFirst account created. Keep these credentials; the SecretKey is not shown again:\n${JSON.stringify(app.firstAccount)}\n\n`);
+  }
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'shutting down');
+    app.close().then(() => { log.flush(); process.exitCode = 0; }, (err: unknown) => {
+      log.error({ err }, 'shutdown failed');
+      log.flush();
+      process.exitCode = 1;
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  if (e instanceof ConfigError || e instanceof DurabilityError || e instanceof UserError || e instanceof CodedError) {
+    process.stderr.write(`sesame: ${e.message}\n`);
+  } else {
+    process.stderr.write(`sesame: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+  }
+  process.exitCode = 1;
+});

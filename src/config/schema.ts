@@ -1,0 +1,131 @@
+/**
+ * The one configuration schema: every setting Sesame reads, with its environment name, default and
+ * meaning. `docs/CONFIG.md` is generated from this list (`npm run docs`), and `sesame config`
+ * prints the effective values with secrets masked.
+ */
+import { hostname } from 'node:os';
+import { ACTION_NAMES } from '../api/schema/ses.js';
+import {
+  custom, flag, integer, list, numberMap, oneOf, port, SettingValueError, text, textWithDefault, url, urlWithDefault,
+} from './settings.js';
+
+const isHostPort = (v: string): boolean => /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/.test(v);
+const isTimeZone = (v: string): boolean => {
+  try { new Intl.DateTimeFormat('en-US', { timeZone: v }); return true; } catch { return false; }
+};
+const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
+
+/** Daily sending quota policy: Tencent's reputation table, a fixed number, or none. */
+export type DailyQuota = { kind: 'reputation' } | { kind: 'fixed'; perDay: number } | { kind: 'unlimited' };
+
+export const SCHEMA = {
+  dataDir: textWithDefault('SESAME_DATA_DIR', './data', {
+    description: 'Data folder: the SQLite file, the master key file and the generated TLS certificate. Created if missing.',
+    allowed: 'a folder path',
+    check: (v) => v.trim().length > 0,
+  }),
+  databaseUrl: url('SESAME_DATABASE_URL', ['postgres', 'postgresql'], {
+    description: 'Use this PostgreSQL database instead of the embedded SQLite file. Required to run several processes.',
+    secret: true,
+  }),
+  listenHost: textWithDefault('SESAME_LISTEN_HOST', '127.0.0.1', {
+    description: 'Address every listener binds to. Use 0.0.0.0 to accept connections from other machines.',
+    allowed: 'an IP address or host name',
+    check: isHostPort,
+  }),
+  httpPort: port('SESAME_HTTP_PORT', 8080, { description: 'HTTP port: the API at /, the console at /console, tracking links, /healthz.' }),
+  smtpPort: port('SESAME_SMTP_PORT', 2587, { description: 'SMTP submission port, plain with STARTTLS.' }),
+  smtpsPort: port('SESAME_SMTPS_PORT', 2465, { description: 'SMTP submission port with TLS from the first byte (like Tencent\'s 465).' }),
+  mxPort: port('SESAME_MX_PORT', 2525, { description: 'Inbound SMTP port for bounces and complaints.' }),
+  publicUrl: urlWithDefault('SESAME_PUBLIC_URL', ['http', 'https'], 'http://localhost:8080', {
+    description: 'Public base URL of the HTTP port, used for links in mail (unsubscribe, tracking).',
+  }),
+  dnsServers: list('SESAME_DNS_SERVERS', [], {
+    description: 'DNS servers for MX lookups and domain verification. Empty: the system resolver.',
+    item: 'host or host:port',
+    check: isHostPort,
+  }),
+  outboundPort: port('SESAME_OUTBOUND_PORT', 25, { description: 'Port used to reach remote MX hosts.' }),
+  relayUrl: url('SESAME_RELAY_URL', ['smtp', 'smtps'], {
+    description: 'Send everything through this relay (smtp://user:pass@host:port) when SESAME_DELIVERY is relay.',
+    secret: true,
+  }),
+  delivery: oneOf('SESAME_DELIVERY', ['mx', 'relay', 'capture'] as const, 'mx', {
+    description: 'Delivery mode: mx looks up the recipient\'s MX, relay uses SESAME_RELAY_URL, capture keeps mail in the store without sending.',
+  }),
+  secretId: text('SESAME_SECRET_ID', undefined, {
+    description: 'SecretId of the first account, created at the first start on an empty store. Unset: one is generated and printed once.',
+    allowed: 'AKID followed by 32 letters or digits',
+    check: (v) => /^AKID[A-Za-z0-9]{32}$/.test(v),
+  }),
+  secretKey: text('SESAME_SECRET_KEY', undefined, {
+    description: 'SecretKey of the first account (with SESAME_SECRET_ID).',
+    allowed: '32 letters or digits',
+    check: (v) => /^[A-Za-z0-9]{32}$/.test(v),
+    secret: true,
+  }),
+  masterKey: text('SESAME_MASTER_KEY', undefined, {
+    description: 'Master key that encrypts SecretKeys and DKIM private keys in the store. Unset: kept in <data dir>/master.key, created at first start. Set it (the same on every machine) when several machines share one PostgreSQL.',
+    allowed: '64 hexadecimal digits (32 bytes)',
+    check: (v) => /^[0-9a-fA-F]{64}$/.test(v),
+    secret: true,
+  }),
+  hostname: textWithDefault('SESAME_HOSTNAME', hostname(), {
+    description: 'Host name used in EHLO, Message-IDs and the self-signed certificate.',
+    allowed: 'a host name',
+    check: (v) => /^[A-Za-z0-9.-]+$/.test(v),
+  }),
+  regions: list('SESAME_REGIONS', ['ap-singapore', 'ap-hongkong', 'ap-guangzhou'], {
+    description: 'Regions the API accepts in X-TC-Region / Region; others answer UnsupportedRegion.',
+    item: 'region names like ap-singapore',
+    check: (v) => REGION.test(v),
+  }),
+  apiRateLimit: integer('SESAME_API_RATE_LIMIT', 20, {
+    description: 'API requests per second, per account and action (0: no limit). An account can carry its own limit (sesame account create --rate-limit).',
+  }),
+  apiRateLimits: numberMap('SESAME_API_RATE_LIMITS', {
+    description: 'Per-action overrides of SESAME_API_RATE_LIMIT, e.g. SendEmail=100,ListEmailTemplates=50.',
+    key: 'action',
+    checkKey: (k) => (ACTION_NAMES as readonly string[]).includes(k),
+  }),
+  smtpRateLimit: integer('SESAME_SMTP_RATE_LIMIT', 20, { description: 'SMTP messages per second, per account (0: no limit).' }),
+  dailyQuota: custom<DailyQuota>('SESAME_DAILY_QUOTA', 'reputation', {
+    description: 'Daily sending quota per sender domain: reputation (Tencent\'s level table), a number, or unlimited.',
+    allowed: 'reputation, unlimited, or an integer ≥ 1',
+    parse: (raw) => {
+      if (raw === 'reputation') return { kind: 'reputation' };
+      if (raw === 'unlimited') return { kind: 'unlimited' };
+      if (/^\d+$/.test(raw) && Number(raw) >= 1 && Number.isSafeInteger(Number(raw))) return { kind: 'fixed', perDay: Number(raw) };
+      throw new SettingValueError('not allowed');
+    },
+  }),
+  frequencyLimit: integer('SESAME_FREQUENCY_LIMIT', 10, { description: 'Mails per hour from one sender to one recipient (0: no limit).' }),
+  tlsCert: text('SESAME_TLS_CERT', undefined, { description: 'PEM certificate file for SMTP TLS. Unset: a self-signed certificate is generated in the data folder.', allowed: 'a file path' }),
+  tlsKey: text('SESAME_TLS_KEY', undefined, { description: 'PEM private key file for SESAME_TLS_CERT.', allowed: 'a file path' }),
+  timezone: textWithDefault('SESAME_TIMEZONE', 'UTC', {
+    description: 'Time zone of the API\'s YYYY-MM-DD hh:mm:ss strings (IANA name).',
+    allowed: 'an IANA time zone name such as UTC or Asia/Singapore',
+    check: isTimeZone,
+  }),
+  templateLimit: integer('SESAME_TEMPLATE_LIMIT', 1000, { description: 'Templates per account (FailedOperation.ExceedTemplateLimit beyond).', min: 1 }),
+  templateMaxBytes: integer('SESAME_TEMPLATE_MAX_BYTES', 1048576, {
+    description: 'Largest template, HTML plus text after base64 decoding, in bytes (FailedOperation.TemplateContentToolarge beyond).',
+    min: 1,
+  }),
+  templateReview: flag('SESAME_TEMPLATE_REVIEW', false, {
+    description: 'Whether new accounts need an operator to approve their templates (sesame template approve/reject). Each account can be changed later.',
+  }),
+  logLevel: oneOf('SESAME_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', {
+    description: 'Lowest level of the structured (JSON) log written to standard output.',
+  }),
+  shutdownTimeoutMs: integer('SESAME_SHUTDOWN_TIMEOUT_MS', 10000, {
+    description: 'On SIGTERM/SIGINT, how long to wait for work in flight before closing anyway.',
+  }),
+  allowWeakDurability: flag('SESAME_ALLOW_WEAK_DURABILITY', false, {
+    description: 'Start even when PostgreSQL runs with fsync or synchronous_commit off (acknowledged writes could be lost in a crash). Never set it in production.',
+  }),
+} as const;
+
+type Schema = typeof SCHEMA;
+/** The effective configuration: one typed value per setting. */
+export type Config = { readonly [K in keyof Schema]: Schema[K]['defaultValue'] };

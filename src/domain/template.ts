@@ -1,0 +1,73 @@
+/**
+ * Template rules: names, base64 UTF-8 content, variables `{{name}}`, review states.
+ * Pure functions; they throw catalogue errors.
+ */
+import { fail } from '../errors/coded-error.js';
+import { decodeBase64Utf8 } from './base64.js';
+
+/** TemplateStatus values of the Tencent API. */
+export const TemplateStatus = { Approved: 0, Pending: 1, Rejected: 2 } as const;
+
+/** Longest template name, in characters. */
+export const TEMPLATE_NAME_MAX = 100;
+
+/**
+ * A variable is `{{name}}`: letters, digits, `_`, `-` or `.`, spaces inside the braces allowed.
+ * The same pattern finds variables here and substitutes them when mail is rendered.
+ */
+export const VARIABLE_PATTERN = /\{\{\s*([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*\}\}/g;
+
+/** Checks a template name: not empty, at most 100 characters, no control characters or angle brackets. */
+export function checkTemplateName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0) fail('InvalidParameterValue.TemplateNameIsNULL', 'TemplateName must not be empty.');
+  if ([...trimmed].length > TEMPLATE_NAME_MAX) {
+    fail('InvalidParameterValue.TemplateNameIllegal', `TemplateName is longer than ${TEMPLATE_NAME_MAX} characters.`);
+  }
+  // Control characters break logs and headers; angle brackets invite markup injection in the console.
+  if (/[\u0000-\u001f\u007f<>]/.test(trimmed)) {
+    fail('InvalidParameterValue.TemplateNameIllegal', 'TemplateName may not contain control characters or < >.');
+  }
+  return trimmed;
+}
+
+/** Decoded template content. */
+export interface DecodedContent {
+  html: string | null;
+  text: string | null;
+  variables: string[];
+}
+
+/** Decodes `{Html, Text}` (base64 UTF-8), requires one of them, enforces the size limit, finds variables. */
+export function decodeTemplateContent(content: { Html?: string; Text?: string }, maxBytes: number): DecodedContent {
+  const decode = (field: 'Html' | 'Text'): { text: string; bytes: number } | null => {
+    const v = content[field];
+    if (v === undefined || v === '') return null;
+    const d = decodeBase64Utf8(v);
+    if (d === null) {
+      fail('InvalidParameterValue.TemplateContentIsWrong', `TemplateContent.${field} is not base64-encoded UTF-8 text.`);
+    }
+    return d;
+  };
+  const html = decode('Html');
+  const text = decode('Text');
+  if ((!html || html.text.trim() === '') && (!text || text.text.trim() === '')) {
+    fail('InvalidParameterValue.TemplateContentIsNULL', 'TemplateContent needs a non-empty Html or Text (base64).');
+  }
+  const size = (html?.bytes ?? 0) + (text?.bytes ?? 0);
+  if (size > maxBytes) {
+    fail('FailedOperation.TemplateContentToolarge', `The template is ${size} bytes after decoding; the limit is ${maxBytes}.`);
+  }
+  return {
+    html: html?.text ?? null,
+    text: text?.text ?? null,
+    variables: findVariables(`${html?.text ?? ''}\n${text?.text ?? ''}`),
+  };
+}
+
+/** The distinct variable names used in `content`, in order of first use. */
+export function findVariables(content: string): string[] {
+  const seen = new Set<string>();
+  for (const m of content.matchAll(VARIABLE_PATTERN)) seen.add(m[1]);
+  return [...seen];
+}

@@ -1,0 +1,43 @@
+/**
+ * The master key that seals secrets in the store. It lives outside the database (SESAME_MASTER_KEY
+ * or <data dir>/master.key) so that a copy of the database alone does not reveal any secret.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SecretBox } from '../lib/secret-box.js';
+import type { AccountStore } from '../store/accounts.js';
+
+const FILE = 'master.key';
+
+/** Reads the master key from the setting or the data folder, creating the file on first use. */
+export function loadMasterKey(setting: string | undefined, dataDir: string): SecretBox {
+  if (setting) return new SecretBox(Buffer.from(setting, 'hex'));
+  const path = join(dataDir, FILE);
+  let hex: string;
+  try {
+    hex = readFileSync(path, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(dataDir, { recursive: true });
+    hex = randomBytes(32).toString('hex');
+    try {
+      // 'wx': never overwrite a key another process just wrote.
+      writeFileSync(path, `${hex}\n`, { mode: 0o600, flag: 'wx' });
+    } catch (we) {
+      if ((we as NodeJS.ErrnoException).code !== 'EEXIST') throw we;
+      hex = readFileSync(path, 'utf8').trim();
+    }
+  }
+  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new Error(`${path} does not hold a 64-digit hexadecimal key.`);
+  return new SecretBox(Buffer.from(hex, 'hex'));
+}
+
+/** Refuses a master key other than the one the store was first used with. */
+export async function checkMasterKey(box: SecretBox, accounts: AccountStore): Promise<void> {
+  const stored = await accounts.putMetaOnce('master_key_fingerprint', box.fingerprint());
+  if (stored !== box.fingerprint()) {
+    throw new Error('The master key does not match the one this database was created with, so its secrets cannot be '
+      + 'opened. Use the same SESAME_MASTER_KEY (or master.key file) on every process that shares the database.');
+  }
+}

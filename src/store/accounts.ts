@@ -1,0 +1,106 @@
+/** Accounts and their API keys. */
+import type { Db, Queryable } from './db.js';
+
+/** An account as stored. */
+export interface AccountRow {
+  id: number;
+  app_id: number;
+  name: string;
+  template_review: number;
+  api_rate_limit: number | null;
+  created_at: number;
+}
+
+/** An API key joined with its account: what request authentication needs. */
+export interface KeyRow extends AccountRow {
+  account_id: number;
+  secret_id: string;
+  secret_key_sealed: string;
+}
+
+/** A new account with its first key. */
+export interface NewAccount {
+  appId: number;
+  name: string;
+  templateReview: boolean;
+  apiRateLimit: number | null;
+  secretId: string;
+  secretKeySealed: string;
+  now: number;
+}
+
+const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.created_at';
+
+/** Reads and writes accounts, API keys and the store's own metadata. */
+export class AccountStore {
+  constructor(private readonly db: Db) {}
+
+  /** Creates the account and its key in one transaction. */
+  create(a: NewAccount): Promise<AccountRow> {
+    return this.db.tx(async (q) => {
+      const row = await q.get<AccountRow>(
+        `INSERT INTO accounts (app_id, name, template_review, api_rate_limit, created_at) VALUES (?, ?, ?, ?, ?)
+         RETURNING id, app_id, name, template_review, api_rate_limit, created_at`,
+        [a.appId, a.name, a.templateReview ? 1 : 0, a.apiRateLimit, a.now],
+      );
+      if (!row) throw new Error('account insert returned nothing');
+      await q.run('INSERT INTO api_keys (account_id, secret_id, secret_key_sealed, created_at) VALUES (?, ?, ?, ?)',
+        [row.id, a.secretId, a.secretKeySealed, a.now]);
+      return row;
+    });
+  }
+
+  /** The key with this SecretId and its account. */
+  findKey(secretId: string): Promise<KeyRow | undefined> {
+    return this.db.get<KeyRow>(
+      `SELECT ${ACCOUNT_COLUMNS}, k.account_id, k.secret_id, k.secret_key_sealed
+       FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.secret_id = ?`,
+      [secretId],
+    );
+  }
+
+  /** The account with this AppId. */
+  byAppId(appId: number): Promise<AccountRow | undefined> {
+    return this.db.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.app_id = ?`, [appId]);
+  }
+
+  /** The account, read inside a transaction and locked until it ends (serialises per-account limits). */
+  lockAccount(q: Queryable, accountId: number): Promise<AccountRow | undefined> {
+    return q.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?${this.db.dialect.forUpdate}`, [accountId]);
+  }
+
+  /** Every account, oldest first (operator view). */
+  list(): Promise<AccountRow[]> {
+    return this.db.all<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a ORDER BY a.id`);
+  }
+
+  /** How many accounts exist. */
+  async count(): Promise<number> {
+    const r = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM accounts');
+    return r?.n ?? 0;
+  }
+
+  /** Changes an account's settings; false when there is no such account. */
+  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null }): Promise<boolean> {
+    const sets: string[] = [];
+    const params: (number | null)[] = [];
+    if (patch.templateReview !== undefined) { sets.push('template_review = ?'); params.push(patch.templateReview ? 1 : 0); }
+    if (patch.apiRateLimit !== undefined) { sets.push('api_rate_limit = ?'); params.push(patch.apiRateLimit); }
+    if (!sets.length) return (await this.byAppId(appId)) !== undefined;
+    return (await this.db.run(`UPDATE accounts SET ${sets.join(', ')} WHERE app_id = ?`, [...params, appId])) > 0;
+  }
+
+  /** A metadata value, or undefined. */
+  async getMeta(key: string): Promise<string | undefined> {
+    return (await this.db.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]))?.value;
+  }
+
+  /** Stores `value` unless the key already has one; returns the value now stored. */
+  async putMetaOnce(key: string, value: string): Promise<string> {
+    return this.db.tx(async (q) => {
+      await q.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', [key, value]);
+      const r = await q.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', [key]);
+      return r?.value ?? value;
+    });
+  }
+}

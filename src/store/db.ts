@@ -1,0 +1,59 @@
+/**
+ * The storage port: a small SQL interface both adapters (SQLite, PostgreSQL) implement. SQL is
+ * written once with `?` placeholders; where the engines differ, the difference is a named capability
+ * of the dialect, never an `if (sqlite)` in the code that uses the store.
+ */
+
+/** A value bound to a `?` placeholder. Booleans are stored as 0/1 integers on both engines. */
+export type Param = string | number | bigint | null | Buffer;
+
+/** Runs statements; a transaction and the database itself are both Queryables. */
+export interface Queryable {
+  /** All rows of a query. */
+  all<T>(sql: string, params?: readonly Param[]): Promise<T[]>;
+  /** The first row of a query, or undefined. */
+  get<T>(sql: string, params?: readonly Param[]): Promise<T | undefined>;
+  /** Runs a statement and returns the number of rows it changed. */
+  run(sql: string, params?: readonly Param[]): Promise<number>;
+}
+
+/** Column types and engine features that differ between SQLite and PostgreSQL. */
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** Column type of an auto-increment primary key that never reuses a value. */
+  readonly idColumn: string;
+  /** 64-bit integer column type. */
+  readonly bigint: string;
+  /** Suffix that locks the selected rows until commit ('' where writers are already serialised). */
+  readonly forUpdate: string;
+  /** `FOR UPDATE SKIP LOCKED` is available for queue claims. */
+  readonly skipLocked: boolean;
+  /** Case-insensitive LIKE operator. */
+  readonly ilike: string;
+  /** Statement that takes a transaction-scoped lock on `key`, or null where transactions are already exclusive. */
+  txLockSql(key: number): string | null;
+}
+
+/** A database: queries outside a transaction read committed data only. */
+export interface Db extends Queryable {
+  readonly dialect: Dialect;
+  /**
+   * Runs `fn` in one transaction and resolves after the commit is durable. `fn` must only use `q`
+   * and must not open another transaction. On SQLite, concurrent transactions are committed
+   * together (group commit); each still succeeds or fails on its own.
+   */
+  tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
+  /** Resolves when the database answers a trivial query. */
+  ping(): Promise<void>;
+  /** Waits for transactions in flight, then closes every connection. */
+  close(): Promise<void>;
+}
+
+/** Thrown when the database would not keep an acknowledged write through a crash. */
+export class DurabilityError extends Error {
+  constructor(message: string) {
+    super(`${message} Sesame refuses to start because acknowledged writes could be lost in a crash or power cut. `
+      + 'Fix the database setting, or set SESAME_ALLOW_WEAK_DURABILITY=true to start anyway (never in production).');
+    this.name = 'DurabilityError';
+  }
+}

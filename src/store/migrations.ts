@@ -1,0 +1,86 @@
+/**
+ * The schema, as numbered migrations applied in order at start. Each migration runs in its own
+ * transaction together with the row that records it, so a crash leaves it either applied or not.
+ * Every table holding a tenant's data carries `account_id`. Times are UTC milliseconds.
+ */
+import type { Db, Dialect } from './db.js';
+
+/** One step of the schema. */
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  up(d: Dialect): string[];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'accounts, API keys and templates',
+    up: (d) => [
+      `CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+      `CREATE TABLE accounts (
+        id ${d.idColumn},
+        app_id ${d.bigint} NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        template_review INTEGER NOT NULL DEFAULT 0,
+        api_rate_limit INTEGER,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE TABLE api_keys (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        secret_id TEXT NOT NULL UNIQUE,
+        secret_key_sealed TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX api_keys_account ON api_keys (account_id)`,
+      `CREATE TABLE templates (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        html TEXT,
+        text TEXT,
+        variables TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        review_reason TEXT NOT NULL DEFAULT '',
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX templates_account ON templates (account_id, id)`,
+    ],
+  },
+];
+
+/** Arbitrary constant: the lock key that serialises migrations across processes. */
+const MIGRATION_LOCK = 0x5e5a3e;
+
+/** Applies every migration the database lacks; refuses a database newer than this program. */
+export async function migrate(db: Db, migrations: readonly Migration[] = MIGRATIONS): Promise<number[]> {
+  const applied: number[] = [];
+  const latest = migrations[migrations.length - 1]?.version ?? 0;
+  for (const m of migrations) {
+    const done = await db.tx(async (q) => {
+      const lock = db.dialect.txLockSql(MIGRATION_LOCK);
+      if (lock) await q.get(lock);
+      await q.run(`CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at ${db.dialect.bigint} NOT NULL)`);
+      const newest = await q.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
+      if ((newest?.v ?? 0) > latest) {
+        throw new Error(`The database schema is at version ${newest?.v}, newer than this Sesame knows (${latest}). Upgrade Sesame.`);
+      }
+      const row = await q.get('SELECT version FROM schema_migrations WHERE version = ?', [m.version]);
+      if (row) return false;
+      for (const stmt of m.up(db.dialect)) await q.run(stmt);
+      await q.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [m.version, m.name, Date.now()]);
+      return true;
+    });
+    if (done) applied.push(m.version);
+  }
+  return applied;
+}
+
+/** The highest applied migration. */
+export async function schemaVersion(db: Db): Promise<number> {
+  const r = await db.get<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_migrations');
+  return r?.v ?? 0;
+}
