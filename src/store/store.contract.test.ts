@@ -1,0 +1,190 @@
+/**
+ * The store contract: one suite, run against every adapter (SQLite file, PostgreSQL database).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from '../../test/helpers/pg.js';
+import { AccountStore } from './accounts.js';
+import type { Db } from './db.js';
+import { migrate, MIGRATIONS, schemaVersion } from './migrations.js';
+import { openPostgres } from './postgres.js';
+import { openSqlite } from './sqlite.js';
+import { TemplateStore, type TemplateContentRow } from './templates.js';
+
+interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
+
+const ADAPTERS: Adapter[] = [
+  {
+    name: 'sqlite',
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'sesame-store-'));
+      const file = join(dir, 'test.db');
+      return {
+        db: openSqlite({ file, allowWeakDurability: false }),
+        reopen: async () => openSqlite({ file, allowWeakDurability: false }),
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
+  },
+  {
+    name: 'postgres',
+    async open() {
+      const t = await createTestDatabase();
+      return {
+        db: await openPostgres({ url: t.url, allowWeakDurability: false }),
+        reopen: () => openPostgres({ url: t.url, allowWeakDurability: false }),
+        cleanup: () => t.drop(),
+      };
+    },
+  },
+];
+
+const content = (name: string, now = Date.now()): TemplateContentRow => ({
+  name, html: null, text: `text of ${name}`, variables: '[]', status: () => 0, now,
+});
+
+describe.each(ADAPTERS)('store contract: $name', (adapter) => {
+  let db: Db;
+  let env: Awaited<ReturnType<Adapter['open']>>;
+  let accounts: AccountStore;
+  let templates: TemplateStore;
+  let acc1: number;
+  let acc2: number;
+
+  beforeAll(async () => {
+    env = await adapter.open();
+    db = env.db;
+    await migrate(db);
+    accounts = new AccountStore(db);
+    templates = new TemplateStore(db, accounts);
+    const base = { templateReview: false, apiRateLimit: null, secretKeySealed: 'sealed', now: Date.now() };
+    acc1 = (await accounts.create({ ...base, appId: 1300000001, name: 'one', secretId: 'AKID-one' })).id;
+    acc2 = (await accounts.create({ ...base, appId: 1300000002, name: 'two', secretId: 'AKID-two' })).id;
+  });
+  afterAll(async () => {
+    await db.close();
+    await env.cleanup();
+  });
+
+  it('applies migrations once, and refuses a newer schema', async () => {
+    expect(await migrate(db)).toEqual([]);
+    expect(await schemaVersion(db)).toBe(MIGRATIONS[MIGRATIONS.length - 1].version);
+    await db.run('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)', [9999, 'future', 0]);
+    await expect(migrate(db)).rejects.toThrow(/newer than this Sesame/);
+    await db.run('DELETE FROM schema_migrations WHERE version = ?', [9999]);
+  });
+
+  it('keeps commits durable: WAL + synchronous FULL, or synchronous_commit on', async () => {
+    if (db.dialect.name === 'sqlite') {
+      expect(await db.get<{ journal_mode: string }>('PRAGMA journal_mode')).toEqual({ journal_mode: 'wal' });
+      expect(await db.get<{ synchronous: number }>('PRAGMA synchronous')).toEqual({ synchronous: 2 });
+    } else {
+      expect(await db.get<{ synchronous_commit: string }>('SHOW synchronous_commit')).toEqual({ synchronous_commit: 'on' });
+    }
+  });
+
+  it('commits a transaction, and rolls one back entirely on error', async () => {
+    await db.tx(async (q) => {
+      await q.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['a', '1']);
+      await q.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['b', '2']);
+    });
+    await expect(db.tx(async (q) => {
+      await q.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['c', '3']);
+      await q.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['a', 'duplicate']);
+    })).rejects.toThrow();
+    const keys = (await db.all<{ key: string }>("SELECT key FROM meta WHERE key IN ('a', 'b', 'c') ORDER BY key")).map((r) => r.key);
+    expect(keys).toEqual(['a', 'b']);
+  });
+
+  it('commits concurrent transactions independently (one failing does not sink the others)', async () => {
+    const n = 200;
+    const results = await Promise.allSettled(Array.from({ length: n }, (_, i) => db.tx(async (q) => {
+      await q.run('INSERT INTO meta (key, value) VALUES (?, ?)', [`k${i}`, String(i)]);
+      if (i % 10 === 7) throw new Error(`fail ${i}`);
+      return i;
+    })));
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(20);
+    const count = await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM meta WHERE key LIKE 'k%'");
+    expect(count?.n).toBe(180);
+    expect(await db.get('SELECT value FROM meta WHERE key = ?', ['k17'])).toBeUndefined();
+    expect(await db.get('SELECT value FROM meta WHERE key = ?', ['k18'])).toEqual({ value: '18' });
+  });
+
+  it('reads outside a transaction see only committed data', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    let written!: () => void;
+    const didWrite = new Promise<void>((r) => { written = r; });
+    const pending = db.tx(async (q) => {
+      await q.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['uncommitted', 'x']);
+      written();
+      await gate;
+    });
+    await didWrite;
+    expect(await db.get('SELECT value FROM meta WHERE key = ?', ['uncommitted'])).toBeUndefined();
+    release();
+    await pending;
+    expect(await db.get('SELECT value FROM meta WHERE key = ?', ['uncommitted'])).toEqual({ value: 'x' });
+  });
+
+  it('returns 64-bit integers as numbers and NULL as null', async () => {
+    const row = await db.get<{ app_id: number; api_rate_limit: number | null }>('SELECT app_id, api_rate_limit FROM accounts WHERE id = ?', [acc1]);
+    expect(row).toEqual({ app_id: 1300000001, api_rate_limit: null });
+  });
+
+  it('accounts: key lookup, unique AppId and SecretId, settings, metadata', async () => {
+    const key = await accounts.findKey('AKID-one');
+    expect(key).toMatchObject({ account_id: acc1, app_id: 1300000001, name: 'one', secret_key_sealed: 'sealed' });
+    expect(await accounts.findKey('AKID-none')).toBeUndefined();
+    const base = { templateReview: false, apiRateLimit: null, secretKeySealed: 's', now: 1, name: 'dup' };
+    await expect(accounts.create({ ...base, appId: 1300000001, secretId: 'AKID-new' })).rejects.toThrow();
+    await expect(accounts.create({ ...base, appId: 1300000009, secretId: 'AKID-one' })).rejects.toThrow();
+    expect(await accounts.byAppId(1300000009)).toBeUndefined();
+    expect(await accounts.update(1300000002, { templateReview: true, apiRateLimit: 7 })).toBe(true);
+    expect(await accounts.byAppId(1300000002)).toMatchObject({ template_review: 1, api_rate_limit: 7 });
+    expect(await accounts.update(1, { templateReview: true })).toBe(false);
+    expect(await accounts.putMetaOnce('fp', 'first')).toBe('first');
+    expect(await accounts.putMetaOnce('fp', 'second')).toBe('first');
+    expect(await accounts.getMeta('fp')).toBe('first');
+  });
+
+  it('templates: every read and write stays inside its account', async () => {
+    const id = await templates.create(acc1, content('mine'), 10);
+    expect(id).toBeTypeOf('number');
+    expect(await templates.get(acc2, id!)).toBeUndefined();
+    expect(await templates.update(acc2, id!, content('stolen'))).toBe(false);
+    expect(await templates.delete(acc2, id!)).toBe(false);
+    expect(await templates.review(acc2, id!, 2, 'no', 1)).toBe(false);
+    expect((await templates.list(acc2, 10, 0)).total).toBe(0);
+    expect(await templates.get(acc1, id!)).toMatchObject({ name: 'mine', account_id: acc1 });
+    expect(await templates.update(acc1, id!, content('mine 2'))).toBe(true);
+    expect((await templates.get(acc1, id!))?.name).toBe('mine 2');
+    expect(await templates.delete(acc1, id!)).toBe(true);
+    expect(await templates.get(acc1, id!)).toBeUndefined();
+  });
+
+  it('templates: the limit holds under concurrency and ids are never reused', async () => {
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => templates.create(acc2, content(`c${i}`), 4)));
+    expect(results.filter((r) => r !== null)).toHaveLength(4);
+    const ids = results.filter((r): r is number => r !== null);
+    const max = Math.max(...ids);
+    await templates.delete(acc2, max);
+    const next = await templates.create(acc2, content('after'), 4);
+    expect(next).toBeGreaterThan(max);
+    const page = await templates.list(acc2, 2, 0);
+    expect(page.total).toBe(4);
+    expect(page.rows.map((r) => r.id)).toEqual([next, ...ids.filter((i) => i !== max).sort((a, b) => b - a).slice(0, 1)]);
+  });
+
+  it('survives close and reopen with everything committed', async () => {
+    const id = await templates.create(acc1, content('persisted'), 100);
+    await db.close();
+    db = await env.reopen();
+    accounts = new AccountStore(db);
+    templates = new TemplateStore(db, accounts);
+    expect((await templates.get(acc1, id!))?.name).toBe('persisted');
+    await expect(db.ping()).resolves.toBeUndefined();
+  });
+});
