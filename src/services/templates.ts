@@ -1,7 +1,7 @@
 /** Email templates: create, update, read, list, delete, and the operator's review. */
 import { fail } from '../errors/coded-error.js';
 import { checkTemplateName, decodeTemplateContent, TemplateStatus, type DecodedContent } from '../domain/template.js';
-import type { TemplateRow, TemplateStore } from '../store/templates.js';
+import type { TemplateMetaRow, TemplateRow, TemplateStore } from '../store/templates.js';
 
 /** Largest page of ListEmailTemplates. */
 export const TEMPLATE_PAGE_MAX = 100;
@@ -14,16 +14,20 @@ export interface TemplateLimits {
   maxBytes: number;
 }
 
-/** A template as the API shows it. */
-export interface TemplateView {
+/** A template's name and review state, as lists show it. */
+export interface TemplateSummary {
   id: number;
   name: string;
-  html: string | null;
-  text: string | null;
-  variables: string[];
   status: number;
   reviewReason: string;
   createdAt: number;
+}
+
+/** A whole template. */
+export interface TemplateView extends TemplateSummary {
+  html: string | null;
+  text: string | null;
+  variables: string[];
 }
 
 /** The review state a new or changed template starts in. */
@@ -57,10 +61,10 @@ export class TemplateService {
   }
 
   /** A page of templates, newest first, with the total count. */
-  async list(accountId: number, limit: number, offset: number): Promise<{ items: TemplateView[]; total: number }> {
+  async list(accountId: number, limit: number, offset: number): Promise<{ items: TemplateSummary[]; total: number }> {
     if (limit > TEMPLATE_PAGE_MAX) fail('FailedOperation.InvalidLimit', `Limit must be at most ${TEMPLATE_PAGE_MAX}.`);
     const { rows, total } = await this.store.list(accountId, limit, offset);
-    return { items: rows.map(view), total };
+    return { items: rows.map(summary), total };
   }
 
   /** Deletes a template. */
@@ -97,15 +101,10 @@ function notFound(id: number): never {
   fail('InvalidParameterValue.TemplateNotExist', `There is no template with TemplateID ${id} in this account.`);
 }
 
+function summary(r: TemplateMetaRow): TemplateSummary {
+  return { id: r.id, name: r.name, status: r.status, reviewReason: r.review_reason, createdAt: r.created_at };
+}
+
 function view(r: TemplateRow): TemplateView {
-  return {
-    id: r.id,
-    name: r.name,
-    html: r.html,
-    text: r.text,
-    variables: JSON.parse(r.variables) as string[],
-    status: r.status,
-    reviewReason: r.review_reason,
-    createdAt: r.created_at,
-  };
+  return { ...summary(r), html: r.html, text: r.text, variables: JSON.parse(r.variables) as string[] };
 }

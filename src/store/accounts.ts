@@ -8,6 +8,8 @@ export interface AccountRow {
   name: string;
   template_review: number;
   api_rate_limit: number | null;
+  /** Kept by the template store in the same transactions, so limits and totals cost one row read. */
+  template_count: number;
   created_at: number;
 }
 
@@ -29,7 +31,7 @@ export interface NewAccount {
   now: number;
 }
 
-const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.created_at';
+const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.created_at';
 
 /** Reads and writes accounts, API keys and the store's own metadata. */
 export class AccountStore {
@@ -40,7 +42,7 @@ export class AccountStore {
     return this.db.tx(async (q) => {
       const row = await q.get<AccountRow>(
         `INSERT INTO accounts (app_id, name, template_review, api_rate_limit, created_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id, app_id, name, template_review, api_rate_limit, created_at`,
+         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, created_at`,
         [a.appId, a.name, a.templateReview ? 1 : 0, a.apiRateLimit, a.now],
       );
       if (!row) throw new Error('account insert returned nothing');

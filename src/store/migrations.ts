@@ -24,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
         name TEXT NOT NULL,
         template_review INTEGER NOT NULL DEFAULT 0,
         api_rate_limit INTEGER,
+        template_count INTEGER NOT NULL DEFAULT 0,
         created_at ${d.bigint} NOT NULL
       )`,
       `CREATE TABLE api_keys (

@@ -29,6 +29,11 @@ export interface TemplateContentRow {
 }
 
 const COLUMNS = 'id, account_id, name, html, text, variables, status, review_reason, created_at, updated_at';
+/** Everything but the content: what lists show. */
+const META_COLUMNS = 'id, account_id, name, status, review_reason, created_at, updated_at';
+
+/** A template without its content. */
+export type TemplateMetaRow = Omit<TemplateRow, 'html' | 'text' | 'variables'>;
 
 /** Reads and writes templates. */
 export class TemplateStore {
@@ -39,8 +44,8 @@ export class TemplateStore {
     return this.db.tx(async (q) => {
       const account = await this.accounts.lockAccount(q, accountId);
       if (!account) throw new Error(`account ${accountId} does not exist`);
-      const count = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM templates WHERE account_id = ?', [accountId]);
-      if ((count?.n ?? 0) >= limit) return null;
+      if (account.template_count >= limit) return null;
+      await q.run('UPDATE accounts SET template_count = template_count + 1 WHERE id = ?', [accountId]);
       const row = await q.get<{ id: number }>(
         `INSERT INTO templates (account_id, name, html, text, variables, status, review_reason, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, '', ?, ?) RETURNING id`,
@@ -70,18 +75,22 @@ export class TemplateStore {
   }
 
   /** A page of the account's templates, newest first, and how many there are in all. */
-  async list(accountId: number, limit: number, offset: number): Promise<{ rows: TemplateRow[]; total: number }> {
-    const total = await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM templates WHERE account_id = ?', [accountId]);
-    const rows = limit === 0 ? [] : await this.db.all<TemplateRow>(
-      `SELECT ${COLUMNS} FROM templates WHERE account_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
+  async list(accountId: number, limit: number, offset: number): Promise<{ rows: TemplateMetaRow[]; total: number }> {
+    const total = await this.db.get<{ n: number }>('SELECT template_count AS n FROM accounts WHERE id = ?', [accountId]);
+    const rows = limit === 0 ? [] : await this.db.all<TemplateMetaRow>(
+      `SELECT ${META_COLUMNS} FROM templates WHERE account_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
       [accountId, limit, offset],
     );
     return { rows, total: total?.n ?? 0 };
   }
 
   /** Deletes one template; false when the account has no such template. */
-  async delete(accountId: number, id: number): Promise<boolean> {
-    return (await this.db.run('DELETE FROM templates WHERE account_id = ? AND id = ?', [accountId, id])) > 0;
+  delete(accountId: number, id: number): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const gone = await q.run('DELETE FROM templates WHERE account_id = ? AND id = ?', [accountId, id]);
+      if (gone > 0) await q.run('UPDATE accounts SET template_count = template_count - 1 WHERE id = ?', [accountId]);
+      return gone > 0;
+    });
   }
 
   /** Operator review: sets the status and reason of a template of the account. */

@@ -1,0 +1,121 @@
+/**
+ * Generates the tables of docs/CONFIG.md, docs/ERRORS.md and docs/API.md from the code (the config
+ * schema, the error catalogue, the action registry), between `<!-- generated -->` markers, so the
+ * docs cannot drift. `npm run docs` writes them; the docs test fails when they are stale.
+ */
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { buildRegistry, type ActionServices } from '../src/api/actions/index.js';
+import { ACTION_NAMES, type ActionName } from '../src/api/schema/ses.js';
+import { SCHEMA } from '../src/config/schema.js';
+import type { Setting } from '../src/config/settings.js';
+import { ERROR_CATALOGUE, type ErrorCode } from '../src/errors/catalogue.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const START = '<!-- generated:start (npm run docs) -->';
+const END = '<!-- generated:end -->';
+
+const cell = (s: string): string => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+function configTable(): string {
+  const rows = Object.values(SCHEMA).map((s) => {
+    const setting = s as Setting<unknown>;
+    const def = setting.defaultText === undefined ? '(unset)' : setting.env === 'SESAME_HOSTNAME' ? 'the machine\'s host name' : `\`${setting.defaultText}\``;
+    return `| \`${setting.env}\` | ${cell(def)} | ${cell(setting.allowed)} | ${cell(setting.description)}${setting.secret ? ' *Secret: masked by `sesame config`.*' : ''} |`;
+  });
+  return ['| Setting | Default | Allowed | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** Codes that appear as string literals in the server's sources (outside the catalogue and tests). */
+export function codesUsedInSource(): Set<ErrorCode> {
+  const used = new Set<ErrorCode>();
+  const walk = (dir: string): void => {
+    for (const name of readdirSync(dir)) {
+      const p = join(dir, name);
+      if (statSync(p).isDirectory()) { walk(p); continue; }
+      if (!p.endsWith('.ts') || p.endsWith('.test.ts') || p.endsWith('catalogue.ts')) continue;
+      const text = readFileSync(p, 'utf8');
+      for (const m of text.matchAll(/'([A-Za-z]+(?:\.[A-Za-z0-9]+)*)'/g)) {
+        if (Object.prototype.hasOwnProperty.call(ERROR_CATALOGUE, m[1])) used.add(m[1] as ErrorCode);
+      }
+    }
+  };
+  walk(join(ROOT, 'src'));
+  return used;
+}
+
+function errorsTable(): string {
+  const used = codesUsedInSource();
+  const out: string[] = [];
+  for (const scope of ['common', 'ses'] as const) {
+    out.push(`### ${scope === 'common' ? 'Common codes (API 3.0)' : 'SES codes'}`, '');
+    out.push('| Code | Returned today | Default message |', '|---|---|---|');
+    for (const [code, entry] of Object.entries(ERROR_CATALOGUE)) {
+      if (entry.scope !== scope) continue;
+      out.push(`| \`${code}\` | ${used.has(code as ErrorCode) ? 'yes' : 'not yet'} | ${cell(entry.message)} |`);
+    }
+    out.push('');
+  }
+  return out.join('\n').trimEnd();
+}
+
+/** The groups of the Tencent docs, and the issue that builds each one not built yet. */
+const GROUPS: { name: string; actions: ActionName[]; planned: string }[] = [
+  { name: 'Domain verification', actions: ['CreateEmailIdentity', 'GetEmailIdentity', 'UpdateEmailIdentity', 'ListEmailIdentities', 'DeleteEmailIdentity'], planned: 'issue 3' },
+  { name: 'Sender addresses', actions: ['CreateEmailAddress', 'ListEmailAddress', 'DeleteEmailAddress', 'UpdateEmailSmtpPassWord'], planned: 'issue 3' },
+  { name: 'Templates', actions: ['CreateEmailTemplate', 'UpdateEmailTemplate', 'GetEmailTemplate', 'ListEmailTemplates', 'DeleteEmailTemplate'], planned: 'issue 2' },
+  { name: 'Sending', actions: ['SendEmail', 'BatchSendEmail'], planned: 'issues 4 and 6' },
+  { name: 'Status', actions: ['GetSendEmailStatus', 'ListSendTasks'], planned: 'issues 4 and 6' },
+  { name: 'Statistics', actions: ['GetStatisticsReport'], planned: 'a later issue' },
+  { name: 'Recipient groups', actions: ['CreateReceiver', 'CreateReceiverDetail', 'CreateReceiverDetailWithData', 'ListReceivers', 'ListReceiverDetails', 'DeleteReceiver'], planned: 'issue 6' },
+  { name: 'Blocklist', actions: ['ListBlackEmailAddress', 'DeleteBlackList'], planned: 'issue 3' },
+  { name: 'Custom blocklist', actions: ['CreateCustomBlacklist', 'UpdateCustomBlackList', 'DeleteCustomBlackList', 'ListCustomBlacklist'], planned: 'issue 3' },
+  { name: 'Unsubscribe settings', actions: ['CreateAddressUnsubscribeConfig', 'UpdateAddressUnsubscribeConfig', 'DeleteAddressUnsubscribeConfig', 'ListAddressUnsubscribeConfig'], planned: 'issue 3' },
+  { name: 'Abuse reports', actions: ['GetAbuseReport'], planned: 'a later issue' },
+];
+
+/** Deliberate differences from Tencent, per action. */
+const NOTES: Partial<Record<ActionName, string>> = {
+  CreateEmailTemplate: 'Approved at once (TemplateStatus 0) unless the account requires review. Name: 1–100 characters, no control characters or `< >`. Limits per `SESAME_TEMPLATE_LIMIT` and `SESAME_TEMPLATE_MAX_BYTES`.',
+  UpdateEmailTemplate: 'Goes back to pending (1) only when the account requires review.',
+  ListEmailTemplates: 'Newest first. `Limit` 0 returns only `TotalCount`.',
+};
+
+function apiTable(): string {
+  // The handlers are factories: building the registry touches no service, so none is needed here.
+  const registry = buildRegistry({} as ActionServices);
+  const implemented = new Set(registry.implemented());
+  const listed = GROUPS.flatMap((g) => g.actions);
+  const missing = ACTION_NAMES.filter((a) => !listed.includes(a));
+  if (missing.length || listed.length !== ACTION_NAMES.length) throw new Error(`docs groups do not cover every action: ${missing.join(', ')}`);
+  const rows = GROUPS.flatMap((g) => g.actions.map((a) => {
+    const status = implemented.has(a) ? 'implemented' : `not yet (answers \`UnsupportedOperation\`; ${g.planned})`;
+    return `| \`${a}\` | ${g.name} | ${status} | ${cell(NOTES[a] ?? '')} |`;
+  }));
+  return [
+    `${implemented.size} of ${ACTION_NAMES.length} actions implemented.`, '',
+    '| Action | Group | Status | Deliberate differences from Tencent |', '|---|---|---|---|', ...rows,
+  ].join('\n');
+}
+
+/** Each generated document and its table. */
+export function generatedBlocks(): Record<string, string> {
+  return { 'docs/CONFIG.md': configTable(), 'docs/ERRORS.md': errorsTable(), 'docs/API.md': apiTable() };
+}
+
+/** The document with its generated block replaced. */
+export function withBlock(doc: string, block: string, file: string): string {
+  const a = doc.indexOf(START);
+  const b = doc.indexOf(END);
+  if (a < 0 || b < a) throw new Error(`${file} lacks the ${START} … ${END} markers`);
+  return `${doc.slice(0, a + START.length)}\n${block}\n${doc.slice(b)}`;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  for (const [file, block] of Object.entries(generatedBlocks())) {
+    const path = join(ROOT, file);
+    writeFileSync(path, withBlock(readFileSync(path, 'utf8'), block, file));
+    console.log(`updated ${file}`);
+  }
+}

@@ -1,0 +1,64 @@
+/** The signature checks against Tencent's published test vectors (FACTS §1.4, §1.5). */
+import { describe, expect, it } from 'vitest';
+import { parseTc3Authorization, verifyTc3 } from './tc3.js';
+import { verifyV1 } from './v1.js';
+
+const SECRET_ID = 'AKIDz8krbsJ5yKBZQpn74WFkmLPx3EXAMPLE';
+const SECRET_KEY = 'Gu5t9xGARNpq86cd98joQYCN3EXAMPLE';
+
+describe('TC3-HMAC-SHA256', () => {
+  const body = Buffer.from('{"Limit": 1, "Filters": [{"Values": ["\\u672a\\u547d\\u540d"], "Name": "instance-name"}]}');
+  const headers = { 'content-type': 'application/json; charset=utf-8', host: 'cvm.tencentcloudapi.com' };
+  const auth = parseTc3Authorization(
+    `TC3-HMAC-SHA256 Credential=${SECRET_ID}/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, `
+    + 'Signature=72e494ea809ad7a8c8f7a4507b9bddcbaa8e581f516e8da2f66e2c5a96525168',
+  );
+
+  it('verifies the documented example', () => {
+    expect(auth).toMatchObject({ secretId: SECRET_ID, date: '2019-02-25', service: 'cvm', signedHeaders: ['content-type', 'host'] });
+    expect(verifyTc3(auth, SECRET_KEY, { method: 'POST', rawQuery: '', headers, hostCandidates: ['cvm.tencentcloudapi.com'], body, timestamp: '1551113065' })).toBe(true);
+  });
+
+  it('fails when any signed input differs', () => {
+    const base = { method: 'POST', rawQuery: '', headers, hostCandidates: ['cvm.tencentcloudapi.com'], body, timestamp: '1551113065' };
+    expect(verifyTc3(auth, 'x'.repeat(32), base)).toBe(false);
+    expect(verifyTc3(auth, SECRET_KEY, { ...base, body: Buffer.from(body.toString().replace('1', '2')) })).toBe(false);
+    expect(verifyTc3(auth, SECRET_KEY, { ...base, timestamp: '1551113066' })).toBe(false);
+    expect(verifyTc3(auth, SECRET_KEY, { ...base, hostCandidates: ['cvm.tencentcloudapi.com:443'] })).toBe(false);
+    expect(verifyTc3(auth, SECRET_KEY, { ...base, headers: { ...headers, 'content-type': 'application/json' } })).toBe(false);
+    expect(verifyTc3(auth, SECRET_KEY, { ...base, rawQuery: 'a=1' })).toBe(false);
+  });
+
+  it('tries each host spelling', () => {
+    const input = { method: 'POST', rawQuery: '', headers, hostCandidates: ['cvm.tencentcloudapi.com:443', 'cvm.tencentcloudapi.com'], body, timestamp: '1551113065' };
+    expect(verifyTc3(auth, SECRET_KEY, input)).toBe(true);
+  });
+
+  it('refuses malformed headers', () => {
+    for (const bad of ['', 'TC3-HMAC-SHA256', `TC3-HMAC-SHA256 Credential=${SECRET_ID}/2019-02-25/cvm/tc3_request, SignedHeaders=host, Signature=${'a'.repeat(64)}`,
+      `TC3-HMAC-SHA256 Credential=${SECRET_ID}/2019-2-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=${'a'.repeat(64)}`,
+      `TC3-HMAC-SHA256 Credential=${SECRET_ID}/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host, Signature=${'a'.repeat(63)}`]) {
+      expect(() => parseTc3Authorization(bad), bad).toThrow(expect.objectContaining({ code: 'AuthFailure.InvalidAuthorization' }) as Error);
+    }
+  });
+});
+
+describe('v1 HmacSHA1', () => {
+  const params = new Map(Object.entries({
+    Action: 'DescribeInstances', 'InstanceIds.0': 'ins-09dx96dg', Limit: '20', Nonce: '11886', Offset: '0',
+    Region: 'ap-guangzhou', SecretId: SECRET_ID, Timestamp: '1465185768', Version: '2017-03-12',
+    Signature: 'EliP9YW3pW28FpsEdkXt/+WcGeI=',
+  }));
+
+  it('verifies the documented example', () => {
+    expect(verifyV1(params, SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(true);
+  });
+
+  it('fails for another method, host, key or value', () => {
+    expect(verifyV1(params, SECRET_KEY, 'POST', ['cvm.tencentcloudapi.com'])).toBe(false);
+    expect(verifyV1(params, SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com:80'])).toBe(false);
+    expect(verifyV1(params, 'y'.repeat(32), 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
+    expect(verifyV1(new Map([...params, ['Limit', '21']]), SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
+    expect(verifyV1(new Map([...params, ['Signature', 'not base64 at all']]), SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
+  });
+});

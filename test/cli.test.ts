@@ -1,0 +1,273 @@
+/**
+ * The `sesame` command as users run it: first start, accounts created beside a running server,
+ * configuration errors, graceful shutdown, crash durability, the master key.
+ */
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createTestEnv, STORES, type TestEnv } from './helpers/app.js';
+import { printedCredentials, runCli, startServe, type Served } from './helpers/process.js';
+import { send } from './helpers/raw.js';
+import { b64, sdkClient } from './helpers/sdk.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function env(store: 'sqlite' | 'postgres' = 'sqlite', extra: Record<string, string> = {}): Promise<TestEnv> {
+  const e = await createTestEnv(store, extra);
+  cleanups.push(() => e.cleanup());
+  return e;
+}
+
+async function serve(e: TestEnv, extra: Record<string, string> = {}, args: string[] = []): Promise<Served> {
+  const s = await startServe({ ...e.env, ...extra }, args);
+  cleanups.push(() => s.kill('SIGKILL'));
+  return s;
+}
+
+describe('first start and accounts', () => {
+  it('creates and prints the first account once, and serves the SDK with it', async () => {
+    const e = await env();
+    const s = await serve(e);
+    const creds = printedCredentials(s.output());
+    expect(creds?.SecretId).toMatch(/^AKID[A-Za-z0-9]{32}$/);
+    expect(creds?.SecretKey).toMatch(/^[A-Za-z0-9]{32}$/);
+    expect(String(creds?.AppId)).toMatch(/^\d{10}$/);
+    const health = await send(`http://127.0.0.1:${s.port}/healthz`, { method: 'GET' });
+    expect(health.status).toBe(200);
+    const call = sdkClient('intl:HmacSHA256:POST', `127.0.0.1:${s.port}`, creds!);
+    expect((await call('ListEmailTemplates', { Limit: 10, Offset: 0 })).TotalCount).toBe(0);
+    // The log never carries the SecretKey.
+    const logLines = s.output().split('\n').filter((l) => l.startsWith('{"level"'));
+    expect(logLines.join('\n')).not.toContain(creds!.SecretKey);
+
+    expect(await s.kill('SIGTERM')).toBe(0);
+    const again = await serve(e);
+    expect(printedCredentials(again.output())).toBeUndefined();
+    // The SecretKey is stored sealed: the database file alone does not contain it.
+    const { readFileSync } = await import('node:fs');
+    const dbBytes = readFileSync(`${e.env.SESAME_DATA_DIR}/sesame.db`);
+    expect(dbBytes.includes(Buffer.from(creds!.SecretKey))).toBe(false);
+  });
+
+  it('uses SESAME_SECRET_ID and SESAME_SECRET_KEY for the first account', async () => {
+    const id = `AKID${'A1'.repeat(16)}`;
+    const key = 'k3'.repeat(16);
+    const e = await env('sqlite', { SESAME_SECRET_ID: id, SESAME_SECRET_KEY: key });
+    const s = await serve(e);
+    expect(printedCredentials(s.output())).toMatchObject({ SecretId: id, SecretKey: key });
+    const call = sdkClient('v4:TC3', `127.0.0.1:${s.port}`, { SecretId: id, SecretKey: key });
+    await expect(call('ListEmailTemplates', { Limit: 1, Offset: 0 })).resolves.toMatchObject({ TotalCount: 0 });
+  });
+
+  it.each(STORES)('account create works while the server runs (%s), and accounts are isolated', async (store) => {
+    const e = await env(store);
+    const s = await serve(e);
+    const first = printedCredentials(s.output())!;
+    const r = await runCli(['account', 'create', '--name', 'marketing'], e.env);
+    expect(r.code, r.stderr).toBe(0);
+    const second = JSON.parse(r.stdout) as { AppId: number; SecretId: string; SecretKey: string; Name: string };
+    expect(second.Name).toBe('marketing');
+    expect(second.SecretId).toMatch(/^AKID[A-Za-z0-9]{32}$/);
+    expect(second.AppId).not.toBe(first.AppId);
+    const a = sdkClient('v4:TC3', `127.0.0.1:${s.port}`, first);
+    const b = sdkClient('intl:HmacSHA256:POST', `127.0.0.1:${s.port}`, second);
+    const id = (await a('CreateEmailTemplate', { TemplateName: 'first only', TemplateContent: { Text: b64('x') } })).TemplateID;
+    expect((await b('ListEmailTemplates', { Limit: 10, Offset: 0 })).TotalCount).toBe(0);
+    await expect(b('GetEmailTemplate', { TemplateID: id })).rejects.toMatchObject({ code: 'InvalidParameterValue.TemplateNotExist' });
+
+    const list = await runCli(['account', 'list'], e.env);
+    const accounts = JSON.parse(list.stdout) as { AppId: number; Name: string }[];
+    expect(accounts.map((x) => x.Name)).toEqual(['default', 'marketing']);
+    expect(list.stdout).not.toContain(second.SecretKey);
+  });
+
+  it('reviews templates with the operator commands', async () => {
+    const e = await env();
+    const s = await serve(e);
+    const created = JSON.parse((await runCli(['account', 'create', '--name', 'reviewed', '--template-review'], e.env)).stdout) as { AppId: number; SecretId: string; SecretKey: string };
+    const call = sdkClient('v4:TC3', `127.0.0.1:${s.port}`, created);
+    const id = (await call('CreateEmailTemplate', { TemplateName: 'promo', TemplateContent: { Text: b64('Sale {{item}}') } })).TemplateID;
+    const pending = JSON.parse((await runCli(['template', 'pending', '--app-id', String(created.AppId)], e.env)).stdout) as { TemplateID: number; Variables: string[] }[];
+    expect(pending).toEqual([{ TemplateID: id, TemplateName: 'promo', Variables: ['item'] }]);
+    const rejected = await runCli(['template', 'reject', '--app-id', String(created.AppId), '--id', String(id), '--reason', 'Too vague'], e.env);
+    expect(rejected.code, rejected.stderr).toBe(0);
+    let meta = (await call('ListEmailTemplates', { Limit: 1, Offset: 0 })).TemplatesMetadata[0];
+    expect(meta).toMatchObject({ TemplateStatus: 2, ReviewReason: 'Too vague' });
+    expect((await runCli(['template', 'approve', '--app-id', String(created.AppId), '--id', String(id)], e.env)).code).toBe(0);
+    meta = (await call('ListEmailTemplates', { Limit: 1, Offset: 0 })).TemplatesMetadata[0];
+    expect(meta).toMatchObject({ TemplateStatus: 0 });
+    const missing = await runCli(['template', 'approve', '--app-id', String(created.AppId), '--id', '999999'], e.env);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('999999');
+    const noAccount = await runCli(['account', 'update', '--app-id', '1', '--template-review', 'off'], e.env);
+    expect(noAccount.code).toBe(1);
+    expect(noAccount.stderr).toContain('no account');
+  });
+});
+
+describe('configuration', () => {
+  it('refuses bad settings before anything starts, naming each one and what it allows', async () => {
+    const e = await env();
+    const r = await runCli(['serve'], { ...e.env, SESAME_HTTP_PORT: 'eighty', SESAME_DELIVERY: 'pigeon', SESAME_TIMEZONE: 'Mars/Olympus' });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('SESAME_HTTP_PORT="eighty"');
+    expect(r.stderr).toContain('a port number from 0 to 65535');
+    expect(r.stderr).toContain('SESAME_DELIVERY="pigeon"');
+    expect(r.stderr).toContain('one of mx, relay, capture');
+    expect(r.stderr).toContain('SESAME_TIMEZONE');
+    expect(r.stdout).not.toContain('listening');
+    const { existsSync } = await import('node:fs');
+    expect(existsSync(`${e.env.SESAME_DATA_DIR}/sesame.db`)).toBe(false);
+  });
+
+  it('prints the effective configuration with secrets masked', async () => {
+    const e = await env();
+    const r = await runCli(['config'], {
+      ...e.env,
+      SESAME_SECRET_ID: `AKID${'b'.repeat(32)}`,
+      SESAME_SECRET_KEY: 'S'.repeat(32),
+      SESAME_RELAY_URL: 'smtp://user:hunter2@relay.example.com:587',
+      SESAME_MASTER_KEY: 'ab'.repeat(32),
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('SESAME_SMTP_PORT=2587  (default)');
+    expect(r.stdout).toContain('SESAME_SECRET_KEY=********');
+    expect(r.stdout).toContain('SESAME_RELAY_URL=smtp://user:****@relay.example.com:587');
+    expect(r.stdout).not.toContain('hunter2');
+    expect(r.stdout).not.toContain('S'.repeat(32));
+    expect(r.stdout).not.toContain('ab'.repeat(32));
+  });
+
+  it('reads an optional JSON config file, with the environment taking precedence', async () => {
+    const e = await env();
+    const { writeFileSync } = await import('node:fs');
+    const file = `${e.env.SESAME_DATA_DIR}/sesame.json`;
+    writeFileSync(file, JSON.stringify({ SESAME_TEMPLATE_LIMIT: 55, SESAME_TIMEZONE: 'Asia/Singapore' }));
+    const r = await runCli(['config'], { ...e.env, SESAME_CONFIG: file, SESAME_TIMEZONE: 'UTC' });
+    expect(r.stdout).toContain('SESAME_TEMPLATE_LIMIT=55\n');
+    expect(r.stdout).toContain('SESAME_TIMEZONE=UTC');
+    writeFileSync(file, JSON.stringify({ SESAME_NOPE: 1 }));
+    const bad = await runCli(['config'], { ...e.env, SESAME_CONFIG: file });
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('SESAME_NOPE');
+  });
+
+  it('refuses unknown roles, and runs only the roles asked for', async () => {
+    const e = await env();
+    const r = await runCli(['serve', '--roles', 'api,mailman'], e.env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('mailman');
+    const s = await serve(e, {}, ['--roles', 'api']);
+    expect(s.output()).not.toContain('"role":"smtp"');
+  });
+
+  it('migrate applies the schema and reports it', async () => {
+    const e = await env();
+    const r = await runCli(['migrate'], e.env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ applied: [] });
+  });
+});
+
+describe('lifecycle', () => {
+  it('finishes a request in flight on SIGTERM, then exits 0', async () => {
+    const e = await env();
+    const s = await serve(e);
+    const creds = printedCredentials(s.output())!;
+    // A signed request whose body arrives in two halves, with SIGTERM in between.
+    const body = JSON.stringify({ TemplateName: 'in flight', TemplateContent: { Text: b64('still here') } });
+    const signedResponse = sendTc3Split(s.port, creds, body, async () => {
+      s.child.kill('SIGTERM');
+      await s.waitFor(/shutting down/);
+    });
+    const answer = await signedResponse;
+    expect(answer.Response.Error).toBeUndefined();
+    expect(answer.Response.TemplateID).toBeGreaterThan(0);
+    expect(await s.exited).toBe(0);
+    expect(s.output()).toContain('"msg":"stopped"');
+    // It was committed: a new start sees it.
+    const again = await serve(e);
+    const list = await sdkClient('v4:TC3', `127.0.0.1:${again.port}`, creds)('ListEmailTemplates', { Limit: 10, Offset: 0 });
+    expect(list.TemplatesMetadata.map((m) => m.TemplateName)).toEqual(['in flight']);
+  });
+
+  it.each(STORES)('keeps every acknowledged write through a SIGKILL (%s)', async (store) => {
+    const e = await env(store);
+    const s = await serve(e);
+    const creds = printedCredentials(s.output())!;
+    const call = sdkClient('v4:TC3', `127.0.0.1:${s.port}`, creds);
+    const acknowledged: number[] = [];
+    await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      const r = await call('CreateEmailTemplate', { TemplateName: `t${i}`, TemplateContent: { Text: b64(`body ${i}`) } });
+      acknowledged.push(r.TemplateID);
+    }));
+    await s.kill('SIGKILL');
+    const again = await serve(e);
+    const list = await sdkClient('v4:TC3', `127.0.0.1:${again.port}`, creds)('ListEmailTemplates', { Limit: 100, Offset: 0 });
+    expect(list.TotalCount).toBe(40);
+    expect(list.TemplatesMetadata.map((m) => m.TemplateID).sort()).toEqual(acknowledged.sort());
+  });
+
+  it('refuses a master key other than the one the store was created with', async () => {
+    const e = await env();
+    const s = await serve(e);
+    await s.kill('SIGTERM');
+    const r = await runCli(['serve'], { ...e.env, SESAME_MASTER_KEY: 'cd'.repeat(32) });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('master key does not match');
+  });
+
+  it('reports the store unreachable on /healthz', async () => {
+    const e = await env('postgres');
+    const s = await serve(e);
+    const ok = await send(`http://127.0.0.1:${s.port}/healthz`, { method: 'GET' });
+    expect(ok.status).toBe(200);
+    // Drop the database under the running server.
+    const pg = (await import('pg')).default;
+    const admin = new pg.Client({ connectionString: e.env.SESAME_DATABASE_URL.replace(/\/[^/]+$/, '/test') });
+    await admin.connect();
+    const name = new URL(e.env.SESAME_DATABASE_URL).pathname.slice(1);
+    await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
+    await admin.end();
+    const down = await send(`http://127.0.0.1:${s.port}/healthz`, { method: 'GET' });
+    expect(down.status).toBe(503);
+  });
+});
+
+/** Sends a TC3 request whose body is written in two parts, running `between` in the middle. */
+function sendTc3Split(port: number, creds: { SecretId: string; SecretKey: string }, body: string, between: () => Promise<void>): Promise<{ Response: Record<string, unknown> & { Error?: unknown; TemplateID?: number } }> {
+  return new Promise((resolve, reject) => {
+    // Signed by the SDK's own signer, sent by hand so the body can be split.
+    void (async () => {
+      const { createRequire } = await import('node:module');
+      const Sign = createRequire(import.meta.url)('tencentcloud-sdk-nodejs-intl-en/tencentcloud/common/sign.js') as { sign3(o: object): string };
+      const timestamp = Math.floor(Date.now() / 1000);
+      const url = `http://127.0.0.1:${port}/`;
+      const bytes = Buffer.from(body);
+      const req = request(url, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          'Content-Length': String(bytes.length),
+          'X-TC-Action': 'CreateEmailTemplate',
+          'X-TC-Version': '2020-10-02',
+          'X-TC-Region': 'ap-singapore',
+          'X-TC-Timestamp': String(timestamp),
+          Authorization: Sign.sign3({ method: 'POST', url, payload: bytes, timestamp, service: 'ses', secretId: creds.SecretId, secretKey: creds.SecretKey, headers: { 'Content-Type': 'application/json' } }),
+        },
+      }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve(JSON.parse(text) as { Response: Record<string, unknown> }));
+      });
+      req.on('error', reject);
+      req.write(bytes.subarray(0, 10));
+      await new Promise<void>((r) => req.once('socket', (sock) => (sock.connecting ? sock.once('connect', () => r()) : r())));
+      await between();
+      req.end(bytes.subarray(10));
+    })().catch(reject);
+  });
+}
+
