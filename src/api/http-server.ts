@@ -5,6 +5,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { randomUUID } from 'node:crypto';
+import { CodedError } from '../errors/coded-error.js';
 import type { ApiEndpoint } from './endpoint.js';
 
 /** Headers may hold a GET query of 32 KB (FACTS §1.2) and then some. */
@@ -31,7 +33,8 @@ export function createHttpServer(deps: HttpDeps): Server {
     if (!socket.writable) return;
     // Too much header data: answer in the API's own terms before closing.
     if (err.code === 'HPE_HEADER_OVERFLOW') {
-      const body = JSON.stringify({ Response: { Error: { Code: 'RequestSizeLimitExceeded', Message: 'The request headers and URL are too large.' }, RequestId: '' } });
+      const e = new CodedError('RequestSizeLimitExceeded', `The request's URL and headers exceed ${MAX_HEADER_BYTES} bytes.`);
+      const body = JSON.stringify({ Response: { Error: { Code: e.code, Message: e.message }, RequestId: randomUUID() } });
       socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
