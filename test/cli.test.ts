@@ -6,7 +6,7 @@ import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createTestEnv, STORES, type TestEnv } from './helpers/app.js';
 import { printedCredentials, runCli, startServe, type Served } from './helpers/process.js';
-import { send } from './helpers/raw.js';
+import { send, tc3Headers } from './helpers/raw.js';
 import { b64, sdkClient } from './helpers/sdk.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -238,36 +238,20 @@ describe('lifecycle', () => {
 
 /** Sends a TC3 request whose body is written in two parts, running `between` in the middle. */
 function sendTc3Split(port: number, creds: { SecretId: string; SecretKey: string }, body: string, between: () => Promise<void>): Promise<{ Response: Record<string, unknown> & { Error?: unknown; TemplateID?: number } }> {
+  const url = `http://127.0.0.1:${port}/`;
+  const bytes = Buffer.from(body);
+  const headers = tc3Headers({ url, action: 'CreateEmailTemplate', body: bytes, secretId: creds.SecretId, secretKey: creds.SecretKey });
   return new Promise((resolve, reject) => {
-    // Signed by the SDK's own signer, sent by hand so the body can be split.
-    void (async () => {
-      const { createRequire } = await import('node:module');
-      const Sign = createRequire(import.meta.url)('tencentcloud-sdk-nodejs-intl-en/tencentcloud/common/sign.js') as { sign3(o: object): string };
-      const timestamp = Math.floor(Date.now() / 1000);
-      const url = `http://127.0.0.1:${port}/`;
-      const bytes = Buffer.from(body);
-      const req = request(url, {
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json',
-          'Content-Length': String(bytes.length),
-          'X-TC-Action': 'CreateEmailTemplate',
-          'X-TC-Version': '2020-10-02',
-          'X-TC-Region': 'ap-singapore',
-          'X-TC-Timestamp': String(timestamp),
-          Authorization: Sign.sign3({ method: 'POST', url, payload: bytes, timestamp, service: 'ses', secretId: creds.SecretId, secretKey: creds.SecretKey, headers: { 'Content-Type': 'application/json' } }),
-        },
-      }, (res) => {
-        let text = '';
-        res.on('data', (c: Buffer) => { text += c.toString(); });
-        res.on('end', () => resolve(JSON.parse(text) as { Response: Record<string, unknown> }));
-      });
-      req.on('error', reject);
-      req.write(bytes.subarray(0, 10));
-      await new Promise<void>((r) => req.once('socket', (sock) => (sock.connecting ? sock.once('connect', () => r()) : r())));
-      await between();
-      req.end(bytes.subarray(10));
-    })().catch(reject);
+    const req = request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(bytes.length) } }, (res) => {
+      let text = '';
+      res.on('data', (c: Buffer) => { text += c.toString(); });
+      res.on('end', () => resolve(JSON.parse(text) as { Response: Record<string, unknown> }));
+    });
+    req.on('error', reject);
+    req.write(bytes.subarray(0, 10));
+    req.once('socket', (sock) => {
+      const go = (): void => { between().then(() => req.end(bytes.subarray(10)), reject); };
+      if (sock.connecting) sock.once('connect', go); else go();
+    });
   });
 }
-

@@ -5,7 +5,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { send, sendTc3, sendV1, signV1, type RawResponse } from './helpers/raw.js';
+import { send, sendTc3, sendV1, signV1, tc3Headers, type RawResponse } from './helpers/raw.js';
 import { b64 } from './helpers/sdk.js';
 
 let t: TestApp;
@@ -45,13 +45,13 @@ describe('signatures', () => {
   it('accepts an unsigned payload when the client says so, and only then', async () => {
     const r = await tc3('ListEmailTemplates', '{"Limit":1,"Offset":0}', { unsignedPayload: true });
     expect(codeOf(r)).toBeUndefined();
-    const headers = await signedHeaders('{"Limit":1,"Offset":0}');
+    const headers = signedHeaders('{"Limit":1,"Offset":0}');
     const withHeader = await send(t.url, { method: 'POST', headers: { ...headers, 'X-TC-Content-SHA256': 'UNSIGNED-PAYLOAD' }, body: '{"Limit":1,"Offset":0}' });
     expect(codeOf(withHeader)).toBe('AuthFailure.SignatureFailure');
   });
 
   it('refuses a body changed after signing', async () => {
-    const headers = await signedHeaders('{"Limit":1,"Offset":0}');
+    const headers = signedHeaders('{"Limit":1,"Offset":0}');
     expect(codeOf(await send(t.url, { method: 'POST', headers, body: '{"Limit":1,"Offset":0}' }))).toBeUndefined();
     const tampered = await send(t.url, { method: 'POST', headers, body: '{"Limit":2,"Offset":0}' });
     expect(codeOf(tampered)).toBe('AuthFailure.SignatureFailure');
@@ -67,22 +67,9 @@ describe('signatures', () => {
   });
 });
 
-/** Headers of a valid TC3 request for `body` (to send with another body). */
-async function signedHeaders(body: string): Promise<Record<string, string>> {
-  const { createRequire } = await import('node:module');
-  const Sign = createRequire(import.meta.url)('tencentcloud-sdk-nodejs-intl-en/tencentcloud/common/sign.js') as { sign3(o: object): string };
-  const timestamp = Math.floor(Date.now() / 1000);
-  return {
-    'Content-Type': 'application/json',
-    'X-TC-Action': 'ListEmailTemplates',
-    'X-TC-Version': '2020-10-02',
-    'X-TC-Region': 'ap-singapore',
-    'X-TC-Timestamp': String(timestamp),
-    Authorization: Sign.sign3({
-      method: 'POST', url: t.url, payload: Buffer.from(body), timestamp, service: 'ses',
-      secretId: t.creds.SecretId, secretKey: t.creds.SecretKey, headers: { 'Content-Type': 'application/json' },
-    }),
-  };
+/** Headers of a valid TC3 ListEmailTemplates request for `body` (to send with another body). */
+function signedHeaders(body: string): Record<string, string> {
+  return tc3Headers({ url: t.url, action: 'ListEmailTemplates', body, secretId: t.creds.SecretId, secretKey: t.creds.SecretKey });
 }
 
 describe('authentication errors', () => {
@@ -106,13 +93,13 @@ describe('authentication errors', () => {
     expect(codeOf(await v1({ Action: 'ListEmailTemplates', Limit: 1, Offset: 0 }, { secretKey: 'k'.repeat(32) }))).toBe('AuthFailure.SignatureFailure');
     expect(codeOf(await tc3('ListEmailTemplates', '{"Limit":1,"Offset":0}', { service: 'cvm' }))).toBe('AuthFailure.SignatureFailure');
     // A credential date other than the timestamp's UTC date.
-    const headers = await signedHeaders('{}');
+    const headers = signedHeaders('{}');
     headers.Authorization = headers.Authorization.replace(/\/\d{4}-\d{2}-\d{2}\//, '/2001-01-01/');
     expect(codeOf(await send(t.url, { method: 'POST', headers, body: '{}' }))).toBe('AuthFailure.SignatureFailure');
   });
 
   it('InvalidAuthorization for a malformed Authorization header', async () => {
-    const headers = await signedHeaders('{}');
+    const headers = signedHeaders('{}');
     for (const bad of [
       'TC3-HMAC-SHA256 Credential=abc',
       'TC3-HMAC-SHA256 Credential=AKID/2024-01-01/ses/tc3_request, SignedHeaders=host, Signature=' + '0'.repeat(64),
@@ -191,7 +178,7 @@ describe('request errors', () => {
   });
 
   it('MissingParameter for absent common parameters', async () => {
-    const headers = await signedHeaders('{}');
+    const headers = signedHeaders('{}');
     delete headers['X-TC-Action'];
     const r = await send(t.url, { method: 'POST', headers, body: '{}' });
     expect(codeOf(r)).toBe('MissingParameter');

@@ -54,11 +54,10 @@ export interface Tc3Options {
   unsignedPayload?: boolean;
 }
 
-/** Signs with TC3 using the SDK's signer over the exact body bytes, then sends. */
-export function sendTc3(o: Tc3Options): Promise<RawResponse> {
+/** The headers of a TC3-signed request, computed by the SDK's signer over the exact body. */
+export function tc3Headers(o: Tc3Options): Record<string, string> {
   const timestamp = o.timestamp ?? Math.floor(Date.now() / 1000);
   const contentType = o.contentType ?? 'application/json';
-  const u = new URL(o.url);
   const signUrl = new URL(o.url);
   if (o.signedHost) signUrl.hostname = o.signedHost;
   const body = Buffer.isBuffer(o.body) ? o.body : Buffer.from(o.body, 'utf8');
@@ -82,7 +81,12 @@ export function sendTc3(o: Tc3Options): Promise<RawResponse> {
     ...o.extraHeaders,
   };
   if (o.region !== null) headers['X-TC-Region'] = o.region ?? 'ap-singapore';
-  return send(u.href, { method: o.method ?? 'POST', headers, body: o.method === 'GET' ? undefined : body });
+  return headers;
+}
+
+/** Signs with TC3 using the SDK's signer over the exact body bytes, then sends. */
+export function sendTc3(o: Tc3Options): Promise<RawResponse> {
+  return send(o.url, { method: o.method ?? 'POST', headers: tc3Headers(o), body: o.method === 'GET' ? undefined : o.body });
 }
 
 /** Options of a v1-signed request. */
