@@ -80,9 +80,18 @@ export interface StartOptions {
   log: Logger;
 }
 
+/** Roles this version can run; the others are announced and skipped. */
+const BUILT_ROLES: readonly Role[] = ['api'];
+
+/** A start that cannot do anything useful; the message says why. */
+export class StartError extends Error {}
+
 /** Starts the roles asked for. */
 export async function startApp(config: Config, opts: StartOptions): Promise<App> {
   const { log } = opts;
+  if (!opts.roles.some((r) => BUILT_ROLES.includes(r))) {
+    throw new StartError(`Nothing to run: the ${opts.roles.join(' and ')} role${opts.roles.length > 1 ? 's are' : ' is'} not built yet. Run the api role.`);
+  }
   const services = await openServices(config);
   const firstAccount = await services.accounts.ensureFirst({ secretId: config.secretId, secretKey: config.secretKey });
   if (firstAccount) log.info({ appId: firstAccount.AppId, secretId: firstAccount.SecretId }, 'first account created');
@@ -109,7 +118,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
     log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
   }
   for (const role of opts.roles) {
-    if (role !== 'api') log.warn({ role }, `the ${role} role is not built yet; this process runs without it`);
+    if (!BUILT_ROLES.includes(role)) log.warn({ role }, `the ${role} role is not built yet; this process runs without it`);
   }
 
   let closing: Promise<void> | null = null;

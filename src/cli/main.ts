@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { createLogger, openServices, ROLES, startApp, type Role, type Services } from '../main.js';
+import { createLogger, openServices, ROLES, startApp, StartError, type Role, type Services } from '../main.js';
 import { DurabilityError } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { CodedError } from '../errors/coded-error.js';
@@ -147,7 +147,7 @@ async function serve(roles: Role[]): Promise<void> {
 }
 
 program.parseAsync(process.argv).catch((e: unknown) => {
-  if (e instanceof ConfigError || e instanceof DurabilityError || e instanceof UserError || e instanceof CodedError) {
+  if (e instanceof ConfigError || e instanceof DurabilityError || e instanceof UserError || e instanceof StartError || e instanceof CodedError) {
     process.stderr.write(`sesame: ${e.message}\n`);
   } else {
     process.stderr.write(`sesame: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
