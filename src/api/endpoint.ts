@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { CodedError } from '../errors/coded-error.js';
 import type { ApiKey } from '../services/accounts.js';
-import { readBody, SIZE_LIMITS } from './protocol/body.js';
+import { ClientGoneError, readBody, SIZE_LIMITS } from './protocol/body.js';
 import { decodeFlatParams, decodeJsonParams } from './protocol/params.js';
 import { RateLimiter } from './protocol/rate-limit.js';
 import { ReplayGuard } from './protocol/replay.js';
@@ -86,11 +86,12 @@ export class ApiEndpoint {
       if (err.code === 'RequestSizeLimitExceeded') res.setHeader('Connection', 'close');
     }
     const traceId = req.headers['x-tc-traceid'];
-    if (typeof traceId === 'string') res.setHeader('X-TC-TraceId', traceId);
+    // Echoed for the SDKs' logs; only printable ASCII, so the echo can never break the response.
+    if (typeof traceId === 'string' && /^[\x20-\x7e]{1,200}$/.test(traceId)) res.setHeader('X-TC-TraceId', traceId);
     res.setHeader('Content-Type', 'application/json');
     res.end(JSON.stringify({ Response: { ...payload, RequestId: requestId } }));
     this.deps.log.info({
-      requestId, action, appId: key?.appId, code, ms: Math.round((performance.now() - started) * 100) / 100,
+      requestId, action: action?.slice(0, 64), appId: key?.appId, code, ms: Math.round((performance.now() - started) * 100) / 100,
     }, 'api request');
   }
 
@@ -180,7 +181,11 @@ export class ApiEndpoint {
 
   private toCodedError(e: unknown, requestId: string, action: string | undefined): CodedError {
     if (e instanceof CodedError) return e;
-    this.deps.log.error({ requestId, action, err: e }, 'internal error');
+    if (e instanceof ClientGoneError) {
+      this.deps.log.debug({ requestId, action }, e.message);
+    } else {
+      this.deps.log.error({ requestId, action, err: e }, 'internal error');
+    }
     return new CodedError('InternalError', `An internal error occurred; quote RequestId ${requestId} when reporting it.`);
   }
 }

@@ -5,6 +5,9 @@ import { CodedError } from '../../errors/coded-error.js';
 /** Request size limits of API 3.0 (FACTS §1.2), in bytes. */
 export const SIZE_LIMITS = { get: 32 * 1024, v1Post: 1024 * 1024, tc3Post: 10 * 1024 * 1024 } as const;
 
+/** The client went away before the body was complete: nobody is left to answer. */
+export class ClientGoneError extends Error {}
+
 const tooLarge = (limit: number): CodedError =>
   new CodedError('RequestSizeLimitExceeded', `The request is larger than ${limit} bytes, the most this kind of request may carry.`);
 
@@ -29,5 +32,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     req.on('data', onData);
     req.once('end', () => { if (size <= limit) resolve(Buffer.concat(chunks, size)); });
     req.once('error', reject);
+    // A client that goes away mid-body: nothing more will come (no-op once settled).
+    req.once('close', () => { if (!req.complete) reject(new ClientGoneError('the client closed the connection before sending the whole body')); });
   });
 }
