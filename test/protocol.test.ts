@@ -124,6 +124,22 @@ describe('authentication errors', () => {
     const ts = Number(params.Timestamp);
     const other = await v1({ Action: 'ListEmailTemplates', Limit: 2, Offset: 0 }, { nonce: 4242, timestamp: ts });
     expect(codeOf(other)).toBeUndefined();
+    // Another spelling of the same signature is the same signature.
+    for (const spelling of [params.Signature.replace(/=+$/, ''), `${params.Signature}\n`, ` ${params.Signature}`]) {
+      const respelled = new URLSearchParams({ ...params, Signature: spelling }).toString();
+      const r = await send(t.url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: respelled });
+      expect(codeOf(r), JSON.stringify(spelling)).toBe('AuthFailure.SignatureFailure');
+    }
+  });
+
+  it('refuses a parameter folded into the Nonce (signed strings join raw values with &)', async () => {
+    const params = signV1({ url: t.url, params: { Action: 'ListEmailTemplates', Limit: 1, Offset: 0 }, secretId: t.creds.SecretId, secretKey: t.creds.SecretKey, nonce: 77 });
+    // "Nonce=77&Offset=0" signs the same as a Nonce of "77&Offset=0" with no Offset.
+    const { Offset: _dropped, ...rest } = params;
+    const folded = new URLSearchParams({ ...rest, Nonce: '77&Offset=0' }).toString();
+    const r = await send(t.url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: folded });
+    expect(codeOf(r)).toBe('InvalidParameterValue');
+    expect(r.json.Response.Error?.Message).toContain('Nonce');
   });
 });
 
@@ -221,7 +237,7 @@ describe('size limits', () => {
     const r = await new Promise<RawResponse>((resolve, reject) => {
       const req = request(t.url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'Content-Length': String(size), Authorization: 'TC3-HMAC-SHA256 x' },
+        headers: { ...signedHeaders('{}'), 'Content-Length': String(size) },
       }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => { text += c.toString(); });
@@ -235,9 +251,24 @@ describe('size limits', () => {
     expect(codeOf(r)).toBe('RequestSizeLimitExceeded');
   });
 
+  it('authenticates a TC3 request from its headers before reading any of its body', async () => {
+    const headers = tc3Headers({ url: t.url, action: 'ListEmailTemplates', body: '{}', secretId: `AKID${'z'.repeat(32)}`, secretKey: 'k'.repeat(32) });
+    const r = await new Promise<string>((resolve, reject) => {
+      const req = request(t.url, { method: 'POST', headers: { ...headers, 'Content-Length': String(5 * 1024 * 1024) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve(text));
+      });
+      req.on('error', reject);
+      // Not one byte of the declared 5 MB is sent: the answer comes anyway.
+      req.flushHeaders();
+    });
+    expect((JSON.parse(r) as RawResponse['json']).Response.Error?.Code).toBe('AuthFailure.SecretIdNotFound');
+  });
+
   it('TC3 POST over 10 MB without Content-Length (chunked)', async () => {
     const r = await new Promise<RawResponse>((resolve, reject) => {
-      const req = request(t.url, { method: 'POST', headers: { 'Content-Type': 'application/json', Authorization: 'TC3-HMAC-SHA256 x' } }, (res) => {
+      const req = request(t.url, { method: 'POST', headers: signedHeaders('{}') }, (res) => {
         let text = '';
         res.on('data', (c: Buffer) => { text += c.toString(); });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: JSON.parse(text) as RawResponse['json'] }));

@@ -22,7 +22,13 @@ export interface HttpDeps {
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(deps: HttpDeps): Server {
-  const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES, keepAliveTimeout: 65_000 }, (req, res) => {
+  const server = createServer({
+    maxHeaderSize: MAX_HEADER_BYTES,
+    keepAliveTimeout: 65_000,
+    // Slow senders cannot hold a connection (and its buffers) for long.
+    headersTimeout: 20_000,
+    requestTimeout: 120_000,
+  }, (req, res) => {
     route(deps, req, res).catch((err: unknown) => {
       deps.log.error({ err }, 'unhandled error in HTTP handler');
       if (!res.headersSent) res.writeHead(500);

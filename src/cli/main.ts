@@ -133,7 +133,12 @@ async function serve(roles: Role[]): Promise<void> {
   }
   let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
+    if (stopping) {
+      // A second signal: the operator does not want to wait.
+      log.warn({ signal }, 'stopping now, without waiting for work in flight');
+      log.flush();
+      process.exit(1);
+    }
     stopping = true;
     log.info({ signal }, 'shutting down');
     app.close().then(() => { log.flush(); process.exitCode = 0; }, (err: unknown) => {

@@ -71,8 +71,10 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     connectionString: opts.url,
     max: opts.maxConnections ?? 10,
     types,
+    // A database that does not answer fails requests instead of holding them forever.
+    connectionTimeoutMillis: 10_000,
     // Forced per session: a server default of synchronous_commit=off cannot weaken our commits.
-    options: '-c synchronous_commit=on',
+    options: '-c synchronous_commit=on -c statement_timeout=60000 -c idle_in_transaction_session_timeout=60000',
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
@@ -86,12 +88,14 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
 }
 
 async function checkDurability(pool: pg.Pool, allowWeak: boolean): Promise<void> {
-  const r = await pool.query<{ fsync: string; sc: string }>(
-    "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc",
+  const r = await pool.query<{ fsync: string; sc: string; fpw: string }>(
+    "SELECT current_setting('fsync') AS fsync, current_setting('synchronous_commit') AS sc, current_setting('full_page_writes') AS fpw",
   );
-  const { fsync, sc } = r.rows[0];
+  const { fsync, sc, fpw } = r.rows[0];
   if (allowWeak) return;
   if (fsync !== 'on') throw new DurabilityError('PostgreSQL runs with fsync=off.');
+  // Without full-page writes a power cut can tear a page that WAL replay cannot repair.
+  if (fpw !== 'on') throw new DurabilityError('PostgreSQL runs with full_page_writes=off.');
   if (sc === 'off') throw new DurabilityError(`PostgreSQL synchronous_commit=${sc}.`);
 }
 
@@ -99,24 +103,31 @@ class PostgresDb extends PgQueryable implements Db {
   readonly dialect = dialect;
   private inFlight = 0;
   private idle: (() => void) | null = null;
+  private closed = false;
 
   constructor(private readonly pool: pg.Pool) {
     super(pool);
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error('the store is closed');
     this.inFlight++;
-    const client = await this.pool.connect();
     try {
-      await client.query('BEGIN');
-      const value = await fn(new PgQueryable(client));
-      await client.query('COMMIT');
-      return value;
-    } catch (e) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw e;
+      const client = await this.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const value = await fn(new PgQueryable(client));
+        await client.query('COMMIT');
+        return value;
+      } catch (e) {
+        // A connection that cannot even roll back is discarded, not returned to the pool.
+        await client.query('ROLLBACK').catch((re: Error) => { broken = re; });
+        throw e;
+      } finally {
+        client.release(broken);
+      }
     } finally {
-      client.release();
       if (--this.inFlight === 0 && this.idle) this.idle();
     }
   }
@@ -126,6 +137,8 @@ class PostgresDb extends PgQueryable implements Db {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     if (this.inFlight > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
     await this.pool.end();
   }

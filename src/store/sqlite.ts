@@ -117,61 +117,75 @@ class SqliteDb implements Db {
     if (this.closed) return Promise.reject(new Error('the store is closed'));
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
-      if (!this.scheduled && !this.flushing) {
-        this.scheduled = true;
-        setImmediate(() => { this.scheduled = false; void this.flush(); });
-      }
+      if (!this.flushing) this.schedule();
     });
   }
 
+  /** Flushes after the current turn of the event loop, gathering what else arrives in it. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      // commitGroup answers every caller itself; a flush never rejects.
+      void this.flush();
+    });
+  }
+
+  /** Commits groups until the queue is empty; one flush at a time. */
   private flush(): Promise<void> {
     if (this.flushing) return this.flushing;
-    this.flushing = (async () => {
-      try {
-        while (this.queue.length) await this.commitGroup(this.queue.splice(0, MAX_GROUP));
-      } finally {
-        this.flushing = null;
-      }
-    })();
+    if (this.queue.length === 0) return Promise.resolve();
+    const run = async (): Promise<void> => {
+      while (this.queue.length) await this.commitGroup(this.queue.splice(0, MAX_GROUP));
+    };
+    // Assigned before `finally` can run: the finally callback is always a later microtask.
+    this.flushing = run().finally(() => {
+      this.flushing = null;
+      // Queued while the last group was finishing: the loop had already looked.
+      if (this.queue.length) this.schedule();
+    });
     return this.flushing;
   }
 
-  /** Steps of one group commit: begin, run each in a savepoint, commit once, then answer each. */
+  /**
+   * One group commit: begin, run each transaction in its own savepoint, commit once, then answer
+   * each. Every caller is answered exactly once, whatever fails; a failure of the group itself
+   * (BEGIN, a savepoint, COMMIT) rolls it all back and fails every caller in it.
+   */
   private async commitGroup(group: Pending[]): Promise<void> {
+    const outcomes: Outcome[] = [];
+    let groupError: unknown = null;
     try {
       this.writer.exec('BEGIN IMMEDIATE');
-    } catch (error) {
-      for (const p of group) p.reject(error);
-      return;
-    }
-    const outcomes: Outcome[] = [];
-    for (const p of group) outcomes.push(await this.runInSavepoint(p));
-    try {
+      for (const p of group) outcomes.push(await this.runInSavepoint(p));
       if (!this.writer.raw.inTransaction) throw new Error('SQLite ended the transaction after an error');
       this.writer.exec('COMMIT');
     } catch (error) {
-      if (this.writer.raw.inTransaction) this.writer.exec('ROLLBACK');
-      for (const p of group) p.reject(error);
-      return;
+      groupError = error;
+      if (this.writer.raw.inTransaction) {
+        try { this.writer.exec('ROLLBACK'); } catch { /* the connection is gone; nothing more to undo */ }
+      }
     }
     group.forEach((p, i) => {
       const o = outcomes[i];
-      if (o.ok) p.resolve(o.value); else p.reject(o.error);
+      if (groupError !== null) p.reject(groupError);
+      else if (o.ok) p.resolve(o.value);
+      else p.reject(o.error);
     });
   }
 
+  /** Runs one transaction in a savepoint; its own failure rolls back only its own work. */
   private async runInSavepoint(p: Pending): Promise<Outcome> {
-    if (!this.writer.raw.inTransaction) return { ok: false, error: new Error('transaction aborted') };
     this.writer.exec('SAVEPOINT tx');
     try {
       const value = await p.fn(this.writer);
       this.writer.exec('RELEASE tx');
       return { ok: true, value };
     } catch (error) {
-      if (this.writer.raw.inTransaction) {
-        this.writer.exec('ROLLBACK TO tx');
-        this.writer.exec('RELEASE tx');
-      }
+      // Throws (and so fails the group) if the savepoint is gone: nothing of the group can be trusted.
+      this.writer.exec('ROLLBACK TO tx');
+      this.writer.exec('RELEASE tx');
       return { ok: false, error };
     }
   }
@@ -184,7 +198,8 @@ class SqliteDb implements Db {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    while (this.queue.length || this.flushing || this.scheduled) await (this.flushing ?? this.flush());
+    // New transactions are refused from here; those already queued are committed first.
+    while (this.queue.length || this.flushing) await this.flush();
     this.reader.raw.close();
     this.writer.raw.close();
   }

@@ -45,6 +45,16 @@ const content = (name: string, now = Date.now()): TemplateContentRow => ({
   name, html: null, text: `text of ${name}`, variables: '[]', status: () => 0, now,
 });
 
+describe('postgres adapter', () => {
+  it('closes even after the database vanished under a transaction', async () => {
+    const t = await createTestDatabase();
+    const db = await openPostgres({ url: t.url, allowWeakDurability: false });
+    await t.drop();
+    await expect(db.tx(async (q) => q.get('SELECT 1'))).rejects.toThrow();
+    await db.close();
+  });
+});
+
 describe.each(ADAPTERS)('store contract: $name', (adapter) => {
   let db: Db;
   let env: Awaited<ReturnType<Adapter['open']>>;
@@ -129,6 +139,19 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(await db.get('SELECT value FROM meta WHERE key = ?', ['uncommitted'])).toEqual({ value: 'x' });
   });
 
+  it('answers every caller and keeps working when a transaction breaks its own savepoint', async () => {
+    const good = db.tx(async (q) => { await q.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['good', '1']); return 'good'; });
+    // Releasing the store's own savepoint (or, on PostgreSQL, one that does not exist) is an
+    // internal failure the store must survive.
+    const bad = db.tx(async (q) => { await q.run('RELEASE tx'); });
+    const settled = await Promise.allSettled([good, bad]);
+    expect(settled[1].status).toBe('rejected');
+    const row = await db.get('SELECT value FROM meta WHERE key = ?', ['good']);
+    // Atomic either way: committed if its caller was told so, absent if not.
+    expect(row !== undefined).toBe(settled[0].status === 'fulfilled');
+    await expect(db.tx((q) => q.run('INSERT INTO meta (key, value) VALUES (?, ?)', ['after', '1']))).resolves.toBe(1);
+  });
+
   it('returns 64-bit integers as numbers and NULL as null', async () => {
     const row = await db.get<{ app_id: number; api_rate_limit: number | null }>('SELECT app_id, api_rate_limit FROM accounts WHERE id = ?', [acc1]);
     expect(row).toEqual({ app_id: 1300000001, api_rate_limit: null });
@@ -178,13 +201,17 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(page.rows.map((r) => r.id)).toEqual([next, ...ids.filter((i) => i !== max).sort((a, b) => b - a).slice(0, 1)]);
   });
 
-  it('survives close and reopen with everything committed', async () => {
+  it('survives close and reopen with everything committed, even a transaction queued at close', async () => {
     const id = await templates.create(acc1, content('persisted'), 100);
+    const queued = templates.create(acc1, content('queued at close'), 100);
     await db.close();
+    const queuedId = await queued;
+    await expect(db.tx(async () => 1)).rejects.toThrow(/closed/);
     db = await env.reopen();
     accounts = new AccountStore(db);
     templates = new TemplateStore(db, accounts);
     expect((await templates.get(acc1, id!))?.name).toBe('persisted');
+    expect((await templates.get(acc1, queuedId!))?.name).toBe('queued at close');
     await expect(db.ping()).resolves.toBeUndefined();
   });
 });

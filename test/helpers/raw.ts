@@ -18,7 +18,9 @@ export interface RawResponse { status: number; headers: Record<string, string | 
 /** Sends bytes as they are. */
 export function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: opts.method ?? 'POST', headers: opts.headers }, (res) => {
+    // Content-Length always: Node sends DELETE bodies unframed otherwise.
+    const length = opts.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(opts.body)) };
+    const req = request(url, { method: opts.method ?? 'POST', headers: { ...length, ...opts.headers }, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

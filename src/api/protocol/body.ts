@@ -8,31 +8,52 @@ export const SIZE_LIMITS = { get: 32 * 1024, v1Post: 1024 * 1024, tc3Post: 10 * 
 /** The client went away before the body was complete: nobody is left to answer. */
 export class ClientGoneError extends Error {}
 
+/** Bytes of request bodies held in memory by all requests together. */
+export class BodyBudget {
+  private used = 0;
+  constructor(readonly max: number) {}
+  /** Takes `n` bytes; false when that would pass the maximum. */
+  take(n: number): boolean {
+    if (this.used + n > this.max) return false;
+    this.used += n;
+    return true;
+  }
+  give(n: number): void {
+    this.used -= n;
+  }
+}
+
 const tooLarge = (limit: number): CodedError =>
   new CodedError('RequestSizeLimitExceeded', `The request is larger than ${limit} bytes, the most this kind of request may carry.`);
 
 /** The whole body, or RequestSizeLimitExceeded as soon as it is known to exceed `limit`. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    let settled = false;
+    const settle = (error: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      req.off('data', onData);
+      budget.give(size);
+      if (error) { chunks.length = 0; reject(error); } else resolve(Buffer.concat(chunks, size));
+    };
     const onData = (c: Buffer): void => {
-      size += c.length;
-      if (size > limit) {
-        req.off('data', onData);
-        chunks.length = 0;
-        // Whatever else arrives is discarded by the server once the answer is sent.
-        reject(tooLarge(limit));
+      if (size + c.length > limit) { settle(tooLarge(limit)); return; }
+      if (!budget.take(c.length)) {
+        settle(new CodedError('RequestLimitExceeded', 'The server is receiving too many large requests at once; retry shortly.'));
         return;
       }
+      size += c.length;
       chunks.push(c);
     };
     req.on('data', onData);
-    req.once('end', () => { if (size <= limit) resolve(Buffer.concat(chunks, size)); });
-    req.once('error', reject);
-    // A client that goes away mid-body: nothing more will come (no-op once settled).
-    req.once('close', () => { if (!req.complete) reject(new ClientGoneError('the client closed the connection before sending the whole body')); });
+    req.once('end', () => settle(null));
+    req.once('error', (e) => settle(e));
+    // A client that goes away mid-body: nothing more will come.
+    req.once('close', () => { if (!req.complete) settle(new ClientGoneError('the client closed the connection before sending the whole body')); });
   });
 }

@@ -1,11 +1,12 @@
 /**
- * v1 replay protection: a request whose SecretId, Timestamp, Nonce and signature were already seen
- * inside the validity window is a replay. Keying on the signature as well means two different
- * requests that happen to draw the same Nonce in the same second (SDKs pick 0–65535) both pass,
- * while a byte-for-byte replay does not.
+ * v1 replay protection. A v1 signature covers the Timestamp and the Nonce, so the signature bytes
+ * identify one signed request: once seen inside the validity window, the same signature is refused.
+ * (Keying on the Nonce alone would refuse honest requests: SDKs draw it from 0–65535, so two
+ * different requests in the same second may share one.) The caller passes the decoded bytes, so
+ * another spelling of the same signature is the same key.
  */
 
-/** Remembers what was seen until the timestamp leaves the validity window. */
+/** Remembers signatures until their timestamp leaves the validity window. */
 export class ReplayGuard {
   private readonly seen = new Map<string, number>();
   private inserts = 0;
@@ -13,8 +14,8 @@ export class ReplayGuard {
   constructor(private readonly windowSeconds: number, private readonly maxEntries = 1_000_000) {}
 
   /** Records the request; false when it was seen before. */
-  check(secretId: string, timestamp: number, nonce: string, signature: string, nowMs: number): boolean {
-    const key = `${secretId}\n${timestamp}\n${nonce}\n${signature}`;
+  check(secretId: string, signature: Buffer, timestamp: number, nowMs: number): boolean {
+    const key = `${secretId}\n${signature.toString('hex')}`;
     const expires = this.seen.get(key);
     if (expires !== undefined && expires > nowMs) return false;
     if (++this.inserts % 4096 === 0 || this.seen.size >= this.maxEntries) this.sweep(nowMs);

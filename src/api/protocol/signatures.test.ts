@@ -1,4 +1,5 @@
 /** The signature checks against Tencent's published test vectors (FACTS §1.4, §1.5). */
+import { createHash, createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseTc3Authorization, verifyTc3 } from './tc3.js';
 import { verifyV1 } from './v1.js';
@@ -29,6 +30,20 @@ describe('TC3-HMAC-SHA256', () => {
     expect(verifyTc3(auth, SECRET_KEY, { ...base, rawQuery: 'a=1' })).toBe(false);
   });
 
+  it('accepts header values signed in lower case, as Tencent\'s rule says', () => {
+    // Computed independently: canonical headers with x-tc-action lower-cased.
+    const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+    const h = (k: string | Buffer, d: string): Buffer => createHmac('sha256', k).update(d).digest();
+    const hdrs = { ...headers, 'x-tc-action': 'DescribeInstances' };
+    const canonical = ['POST', '/', '', 'content-type:application/json; charset=utf-8\nhost:cvm.tencentcloudapi.com\nx-tc-action:describeinstances\n', 'content-type;host;x-tc-action', sha(body)].join('\n');
+    const sts = ['TC3-HMAC-SHA256', '1551113065', '2019-02-25/cvm/tc3_request', sha(canonical)].join('\n');
+    const signature = createHmac('sha256', h(h(h(`TC3${SECRET_KEY}`, '2019-02-25'), 'cvm'), 'tc3_request')).update(sts).digest('hex');
+    const a = parseTc3Authorization(`TC3-HMAC-SHA256 Credential=${SECRET_ID}/2019-02-25/cvm/tc3_request, SignedHeaders=content-type;host;x-tc-action, Signature=${signature}`);
+    const input = { method: 'POST', rawQuery: '', headers: hdrs, hostCandidates: ['cvm.tencentcloudapi.com'], body, timestamp: '1551113065' };
+    expect(verifyTc3(a, SECRET_KEY, input)).toBe(true);
+    expect(verifyTc3(a, SECRET_KEY, { ...input, headers: { ...hdrs, 'x-tc-action': 'DeleteInstances' } })).toBe(false);
+  });
+
   it('tries each host spelling', () => {
     const input = { method: 'POST', rawQuery: '', headers, hostCandidates: ['cvm.tencentcloudapi.com:443', 'cvm.tencentcloudapi.com'], body, timestamp: '1551113065' };
     expect(verifyTc3(auth, SECRET_KEY, input)).toBe(true);
@@ -49,16 +64,17 @@ describe('v1 HmacSHA1', () => {
     Region: 'ap-guangzhou', SecretId: SECRET_ID, Timestamp: '1465185768', Version: '2017-03-12',
     Signature: 'EliP9YW3pW28FpsEdkXt/+WcGeI=',
   }));
+  const sig = Buffer.from('EliP9YW3pW28FpsEdkXt/+WcGeI=', 'base64');
 
   it('verifies the documented example', () => {
-    expect(verifyV1(params, SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(true);
+    expect(verifyV1(params, sig, SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(true);
   });
 
   it('fails for another method, host, key or value', () => {
-    expect(verifyV1(params, SECRET_KEY, 'POST', ['cvm.tencentcloudapi.com'])).toBe(false);
-    expect(verifyV1(params, SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com:80'])).toBe(false);
-    expect(verifyV1(params, 'y'.repeat(32), 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
-    expect(verifyV1(new Map([...params, ['Limit', '21']]), SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
-    expect(verifyV1(new Map([...params, ['Signature', 'not base64 at all']]), SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
+    expect(verifyV1(params, sig, SECRET_KEY, 'POST', ['cvm.tencentcloudapi.com'])).toBe(false);
+    expect(verifyV1(params, sig, SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com:80'])).toBe(false);
+    expect(verifyV1(params, sig, 'y'.repeat(32), 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
+    expect(verifyV1(new Map([...params, ['Limit', '21']]), sig, SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
+    expect(verifyV1(params, Buffer.from('not the signature'), SECRET_KEY, 'GET', ['cvm.tencentcloudapi.com'])).toBe(false);
   });
 });

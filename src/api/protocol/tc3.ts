@@ -67,16 +67,24 @@ export interface Tc3Input {
   timestamp: string;
 }
 
-/** True when the signature matches for one of the host spellings. Compared in constant time. */
+/**
+ * True when the signature matches. Tencent's rule lower-cases header values (its example signs
+ * `x-tc-action:describeinstances`) while the SDKs sign `content-type` and `host` as sent, so both
+ * spellings are tried, for the Host as sent and without its port. Compared in constant time.
+ */
 export function verifyTc3(auth: Tc3Authorization, secretKey: string, input: Tc3Input): boolean {
   const unsigned = String(input.headers['x-tc-content-sha256'] ?? '').trim() === 'UNSIGNED-PAYLOAD';
   const payloadHash = unsigned ? UNSIGNED_PAYLOAD_HASH : sha256Hex(input.body);
   const key = signingKey(secretKey, auth.date, auth.service);
   const given = Buffer.from(auth.signature, 'utf8');
+  const candidates = new Set<string>();
   for (const host of input.hostCandidates) {
-    const canonicalHeaders = auth.signedHeaders
-      .map((h) => `${h}:${h === 'host' ? host : headerValue(input.headers, h)}\n`)
-      .join('');
+    const asSent = auth.signedHeaders.map((h) => `${h}:${h === 'host' ? host : headerValue(input.headers, h)}\n`).join('');
+    candidates.add(asSent);
+    candidates.add(asSent.toLowerCase());
+  }
+  let ok = false;
+  for (const canonicalHeaders of candidates) {
     const canonicalRequest = [
       input.method, '/', input.rawQuery, canonicalHeaders, auth.signedHeaders.join(';'), payloadHash,
     ].join('\n');
@@ -84,9 +92,9 @@ export function verifyTc3(auth: Tc3Authorization, secretKey: string, input: Tc3I
       TC3_ALGORITHM, input.timestamp, `${auth.date}/${auth.service}/tc3_request`, sha256Hex(canonicalRequest),
     ].join('\n');
     const expected = Buffer.from(createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex'), 'utf8');
-    if (timingSafeEqual(expected, given)) return true;
+    if (timingSafeEqual(expected, given)) ok = true;
   }
-  return false;
+  return ok;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string {
