@@ -130,7 +130,7 @@ export class ApiEndpoint {
       throw new CodedError('AuthFailure.SignatureFailure', `The credential scope names service ${JSON.stringify(auth.service)}; expected ses.`);
     }
     const body = method === 'POST' ? await readBody(req, SIZE_LIMITS.tc3Post, this.budget) : Buffer.alloc(0);
-    const input = { method, rawQuery, headers: req.headers, hostCandidates: hostCandidates(req.headers.host), body, timestamp: target.timestamp };
+    const input = { method, rawQuery, headers: req.headers, hostCandidates: hostCandidates(req.headers.host).reverse(), body, timestamp: target.timestamp };
     if (!verifyTc3(auth, key.secretKey, input)) throw signatureMismatch();
     const contentType = mediaType(req);
     let params: Verified['params'];
@@ -301,7 +301,10 @@ function parseForm(text: string): Map<string, string> {
   return out;
 }
 
-/** The Host header as sent, and without its port (SDKs sign one or the other). */
+/**
+ * The Host header as sent, then without its port: the intl SDK's v1 signs `host:port`, while TC3
+ * signers use the bare host name (so TC3 tries the list in reverse).
+ */
 function hostCandidates(host: string | undefined): string[] {
   if (!host) return [''];
   try {

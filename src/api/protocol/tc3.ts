@@ -70,7 +70,8 @@ export interface Tc3Input {
 /**
  * True when the signature matches. Tencent's rule lower-cases header values (its example signs
  * `x-tc-action:describeinstances`) while the SDKs sign `content-type` and `host` as sent, so both
- * spellings are tried, for the Host as sent and without its port. Compared in constant time.
+ * spellings are tried, for each Host spelling in the order given. Each comparison is constant-time;
+ * which spelling matched is no secret.
  */
 export function verifyTc3(auth: Tc3Authorization, secretKey: string, input: Tc3Input): boolean {
   const unsigned = String(input.headers['x-tc-content-sha256'] ?? '').trim() === 'UNSIGNED-PAYLOAD';
@@ -83,7 +84,6 @@ export function verifyTc3(auth: Tc3Authorization, secretKey: string, input: Tc3I
     candidates.add(asSent);
     candidates.add(asSent.toLowerCase());
   }
-  let ok = false;
   for (const canonicalHeaders of candidates) {
     const canonicalRequest = [
       input.method, '/', input.rawQuery, canonicalHeaders, auth.signedHeaders.join(';'), payloadHash,
@@ -92,9 +92,9 @@ export function verifyTc3(auth: Tc3Authorization, secretKey: string, input: Tc3I
       TC3_ALGORITHM, input.timestamp, `${auth.date}/${auth.service}/tc3_request`, sha256Hex(canonicalRequest),
     ].join('\n');
     const expected = Buffer.from(createHmac('sha256', key).update(stringToSign, 'utf8').digest('hex'), 'utf8');
-    if (timingSafeEqual(expected, given)) ok = true;
+    if (timingSafeEqual(expected, given)) return true;
   }
-  return ok;
+  return false;
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string {

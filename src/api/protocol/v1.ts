@@ -18,10 +18,9 @@ export function verifyV1(
     .sort()
     .map((k) => `${k}=${params.get(k)}`)
     .join('&');
-  let ok = false;
   for (const host of hostCandidates) {
     const expected = createHmac(algorithm, secretKey).update(`${method}${host}/?${pairs}`, 'utf8').digest();
-    if (expected.length === signature.length && timingSafeEqual(expected, signature)) ok = true;
+    if (expected.length === signature.length && timingSafeEqual(expected, signature)) return true;
   }
-  return ok;
+  return false;
 }
