@@ -4,24 +4,35 @@
  */
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import { buildRegistry } from './api/actions/index.js';
 import { ApiEndpoint } from './api/endpoint.js';
 import { createHttpServer, listen, stopServer } from './api/http-server.js';
-import { Registry } from './api/registry.js';
-import { templateActions } from './api/actions/templates.js';
 import type { Config } from './config/schema.js';
+import { createDnsClient } from './net/dns.js';
+import { DomainRecheck } from './scheduler/domain-recheck.js';
 import { AccountService, type NewCredentials } from './services/accounts.js';
+import { BlocklistService } from './services/blocklists.js';
+import { IdentityService } from './services/identities.js';
 import { checkMasterKey, loadMasterKey } from './services/master-key.js';
+import { SenderService } from './services/senders.js';
 import { TemplateService } from './services/templates.js';
+import { UnsubscribeSettingService } from './services/unsubscribe-settings.js';
 import { AccountStore } from './store/accounts.js';
+import { BlocklistStore } from './store/blocklists.js';
 import type { Db } from './store/db.js';
+import { DomainStore } from './store/domains.js';
 import { migrate } from './store/migrations.js';
 import { openPostgres } from './store/postgres.js';
 import { openSqlite } from './store/sqlite.js';
 import { TemplateStore } from './store/templates.js';
+import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
 
 /** The parts of Sesame one process can run. */
 export const ROLES = ['api', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
+
+/** Roles this version can run; the others are announced and skipped. */
+const BUILT_ROLES: readonly Role[] = ['api', 'worker'];
 
 /** File name of the embedded database inside the data folder. */
 export const SQLITE_FILE = 'sesame.db';
@@ -39,16 +50,21 @@ export interface Services {
   db: Db;
   accounts: AccountService;
   templates: TemplateService;
+  identities: IdentityService;
+  senders: SenderService;
+  blocklists: BlocklistService;
+  unsubscribeSettings: UnsubscribeSettingService;
 }
 
 /** Opens the store, applies migrations, checks the master key, and builds the services. */
-export async function openServices(config: Config): Promise<Services> {
+export async function openServices(config: Config, log: Logger = pino({ level: 'silent' })): Promise<Services> {
   const db = await openStore(config);
   try {
     await migrate(db);
     const box = loadMasterKey(config.masterKey, config.dataDir);
     const accountStore = new AccountStore(db);
     await checkMasterKey(box, accountStore);
+    const domainStore = new DomainStore(db, accountStore);
     return {
       db,
       accounts: new AccountService(accountStore, box, { templateReview: config.templateReview }),
@@ -56,6 +72,20 @@ export async function openServices(config: Config): Promise<Services> {
         perAccount: config.templateLimit,
         maxBytes: config.templateMaxBytes,
       }),
+      identities: new IdentityService(domainStore, createDnsClient(config.dnsServers), box, {
+        selector: config.dkimSelector,
+        bounceSubdomain: config.bounceSubdomain,
+        mxHost: config.mxHost ?? config.hostname,
+        spf: { include: config.spfInclude, ips: config.sendingIps, hostname: config.hostname },
+        sendingIps: config.sendingIps,
+        domainLimit: config.domainLimit,
+        reputationLevel: config.reputationLevel,
+        dailyQuota: config.dailyQuota,
+        recheckMs: config.dnsRecheckMinutes * 60_000,
+      }, log),
+      senders: new SenderService(domainStore, { perDomain: config.senderLimit }),
+      blocklists: new BlocklistService(new BlocklistStore(db), { timezone: config.timezone, bounceDays: config.blocklistDays }),
+      unsubscribeSettings: new UnsubscribeSettingService(new UnsubscribeSettingStore(db), domainStore),
     };
   } catch (e) {
     await db.close();
@@ -80,9 +110,6 @@ export interface StartOptions {
   log: Logger;
 }
 
-/** Roles this version can run; the others are announced and skipped. */
-const BUILT_ROLES: readonly Role[] = ['api'];
-
 /** A start that cannot do anything useful; the message says why. */
 export class StartError extends Error {}
 
@@ -90,51 +117,59 @@ export class StartError extends Error {}
 export async function startApp(config: Config, opts: StartOptions): Promise<App> {
   const { log } = opts;
   if (!opts.roles.some((r) => BUILT_ROLES.includes(r))) {
-    throw new StartError(`Nothing to run: the ${opts.roles.join(' and ')} role${opts.roles.length > 1 ? 's are' : ' is'} not built yet. Run the api role.`);
+    throw new StartError(`Nothing to run: the ${opts.roles.join(' and ')} role${opts.roles.length > 1 ? 's are' : ' is'} not built yet. Run the api or worker role.`);
   }
-  const services = await openServices(config);
-  const firstAccount = await services.accounts.ensureFirst({ secretId: config.secretId, secretKey: config.secretKey });
-  if (firstAccount) log.info({ appId: firstAccount.AppId, secretId: firstAccount.SecretId }, 'first account created');
+  const services = await openServices(config, log);
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const firstAccount = await services.accounts.ensureFirst({ secretId: config.secretId, secretKey: config.secretKey });
+    if (firstAccount) log.info({ appId: firstAccount.AppId, secretId: firstAccount.SecretId }, 'first account created');
 
-  let httpServer: ReturnType<typeof createHttpServer> | undefined;
-  let httpPort: number | undefined;
-  if (opts.roles.includes('api')) {
-    const registry = new Registry(templateActions(services.templates));
-    const api = new ApiEndpoint({
-      registry,
-      findKey: (id) => services.accounts.findKey(id),
-      regions: config.regions,
-      rateLimit: config.apiRateLimit,
-      rateLimits: config.apiRateLimits,
-      log,
-    });
-    httpServer = createHttpServer({ api, health: () => services.db.ping(), log });
-    try {
+    let httpPort: number | undefined;
+    if (opts.roles.includes('api')) {
+      const registry = buildRegistry({ ...services, timezone: config.timezone });
+      const api = new ApiEndpoint({
+        registry,
+        findKey: (id) => services.accounts.findKey(id),
+        regions: config.regions,
+        rateLimit: config.apiRateLimit,
+        rateLimits: config.apiRateLimits,
+        log,
+      });
+      const httpServer = createHttpServer({ api, health: () => services.db.ping(), log });
       httpPort = await listen(httpServer, config.listenHost, config.httpPort);
-    } catch (e) {
-      await services.db.close();
-      throw e;
+      stops.push(() => stopServer(httpServer, config.shutdownTimeoutMs));
+      log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
     }
-    log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
-  }
-  for (const role of opts.roles) {
-    if (!BUILT_ROLES.includes(role)) log.warn({ role }, `the ${role} role is not built yet; this process runs without it`);
-  }
+    if (opts.roles.includes('worker')) {
+      const recheck = new DomainRecheck(services.identities, log);
+      recheck.start();
+      stops.push(() => recheck.stop());
+      log.info({ everyMinutes: config.dnsRecheckMinutes }, 'worker running: periodic DNS re-check of sender domains');
+    }
+    for (const role of opts.roles) {
+      if (!BUILT_ROLES.includes(role)) log.warn({ role }, `the ${role} role is not built yet; this process runs without it`);
+    }
 
-  let closing: Promise<void> | null = null;
-  return {
-    services,
-    httpPort,
-    firstAccount,
-    close() {
-      closing ??= (async () => {
-        if (httpServer) await stopServer(httpServer, config.shutdownTimeoutMs);
-        await services.db.close();
-        log.info('stopped');
-      })();
-      return closing;
-    },
-  };
+    let closing: Promise<void> | null = null;
+    return {
+      services,
+      httpPort,
+      firstAccount,
+      close() {
+        closing ??= (async () => {
+          for (const stop of stops) await stop();
+          await services.db.close();
+          log.info('stopped');
+        })();
+        return closing;
+      },
+    };
+  } catch (e) {
+    for (const stop of stops) await stop();
+    await services.db.close();
+    throw e;
+  }
 }
 
 /** The structured logger: JSON lines on standard output. */

@@ -161,9 +161,9 @@ describe('configuration', () => {
     expect(r.stderr).toContain('mailman');
     const s = await serve(e, {}, ['--roles', 'api']);
     expect(s.output()).not.toContain('"role":"smtp"');
-    const unbuilt = await runCli(['serve', '--roles', 'worker'], e.env);
+    const unbuilt = await runCli(['serve', '--roles', 'smtp'], e.env);
     expect(unbuilt.code).toBe(1);
-    expect(unbuilt.stderr).toContain('worker role is not built yet');
+    expect(unbuilt.stderr).toContain('smtp role is not built yet');
   });
 
   it('migrate applies the schema and reports it', async () => {

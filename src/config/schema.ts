@@ -3,6 +3,7 @@
  * meaning. `docs/CONFIG.md` is generated from this list (`npm run docs`), and `sesame config`
  * prints the effective values with secrets masked.
  */
+import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { ACTION_NAMES } from '../api/schema/ses.js';
 import {
@@ -14,6 +15,11 @@ const isTimeZone = (v: string): boolean => {
   try { new Intl.DateTimeFormat('en-US', { timeZone: v }); return true; } catch { return false; }
 };
 const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
+/** An IP address with an optional port, as Node's resolver takes it: 10.0.0.2, 10.0.0.2:53, [::1]:53. */
+const isIpPort = (v: string): boolean => isIP(v) !== 0
+  || (/^(.+):(\d{1,5})$/.test(v) && isIP(v.replace(/:\d{1,5}$/, '')) === 4)
+  || (/^\[(.+)\](:\d{1,5})?$/.test(v) && isIP(v.replace(/^\[(.+)\](:\d{1,5})?$/, '$1')) === 6);
+const isHostName = (v: string): boolean => /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(v);
 
 /** Daily sending quota policy: Tencent's reputation table, a fixed number, or none. */
 export type DailyQuota = { kind: 'reputation' } | { kind: 'fixed'; perDay: number } | { kind: 'unlimited' };
@@ -42,8 +48,48 @@ export const SCHEMA = {
   }),
   dnsServers: list('SESAME_DNS_SERVERS', [], {
     description: 'DNS servers for MX lookups and domain verification. Empty: the system resolver.',
-    item: 'host or host:port',
-    check: isHostPort,
+    item: 'IP addresses with an optional port (10.0.0.2, 10.0.0.2:5353, [::1]:53)',
+    check: isIpPort,
+  }),
+  dnsRecheckMinutes: integer('SESAME_DNS_RECHECK_MINUTES', 60, {
+    description: 'How often the worker re-checks every sender domain\'s DNS records: a verified domain whose DKIM or SPF record is gone stops sending; a pending one that now matches starts.',
+    min: 1,
+  }),
+  dkimSelector: textWithDefault('SESAME_DKIM_SELECTOR', 'sesame', {
+    description: 'DKIM selector of new domains: the key is published at <selector>._domainkey.<domain> (the Ed25519 key of a dual-signature domain at <selector>-ed25519._domainkey.<domain>).',
+    allowed: 'a DNS label: letters, digits and hyphens',
+    check: (v) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,40}[A-Za-z0-9])?$/.test(v),
+  }),
+  spfInclude: text('SESAME_SPF_INCLUDE', undefined, {
+    description: 'Domain whose SPF policy sender domains include (v=spf1 include:<this> ~all). Unset: the SPF record names SESAME_SENDING_IPS, or else a:<SESAME_HOSTNAME>.',
+    allowed: 'a domain name',
+    check: isHostName,
+  }),
+  sendingIps: list('SESAME_SENDING_IPS', [], {
+    description: 'IP addresses mail leaves from: named in the SPF record (ip4:/ip6:) and shown as SendIp.',
+    item: 'IP addresses',
+    check: (v) => isIP(v) !== 0,
+  }),
+  mxHost: text('SESAME_MX_HOST', undefined, {
+    description: 'Host name of the inbound server for bounces and complaints, published as the MX record of each sender domain\'s bounce domain. Unset: SESAME_HOSTNAME.',
+    allowed: 'a host name',
+    check: isHostName,
+  }),
+  bounceSubdomain: text('SESAME_BOUNCE_SUBDOMAIN', undefined, {
+    description: 'Label of the bounce domain under each sender domain (bounce → bounce.<domain>), which carries the MX and SPF records and the envelope sender. Unset: the sender domain itself, as at Tencent.',
+    allowed: 'a DNS label',
+    check: (v) => /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(v),
+  }),
+  domainLimit: integer('SESAME_DOMAIN_LIMIT', 10, { description: 'Sender domains per account (OperationDenied.ExceedDomainLimit beyond).', min: 1 }),
+  senderLimit: integer('SESAME_SENDER_LIMIT', 10, { description: 'Sender addresses per domain (OperationDenied.ExceedSenderLimit beyond).', min: 1 }),
+  reputationLevel: integer('SESAME_REPUTATION_LEVEL', 1, {
+    description: 'Reputation level of a new sender domain (1–20, Tencent\'s table: level 1 sends 500 a day, level 20 a million).',
+    min: 1,
+    max: 20,
+  }),
+  blocklistDays: integer('SESAME_BLOCKLIST_DAYS', 14, {
+    description: 'Days an address stays on the bounce blocklist after a hard bounce.',
+    min: 1,
   }),
   outboundPort: port('SESAME_OUTBOUND_PORT', 25, { description: 'Port used to reach remote MX hosts.' }),
   relayUrl: url('SESAME_RELAY_URL', ['smtp', 'smtps'], {
@@ -73,7 +119,7 @@ export const SCHEMA = {
   hostname: textWithDefault('SESAME_HOSTNAME', hostname(), {
     description: 'Host name used in EHLO, Message-IDs and the self-signed certificate.',
     allowed: 'a host name',
-    check: (v) => /^[A-Za-z0-9.-]+$/.test(v),
+    check: isHostName,
   }),
   regions: list('SESAME_REGIONS', ['ap-singapore', 'ap-hongkong', 'ap-guangzhou'], {
     description: 'Regions the API accepts in X-TC-Region / Region; others answer UnsupportedRegion.',

@@ -26,8 +26,8 @@ export interface Dialect {
   readonly bigint: string;
   /** Suffix that locks the selected rows until commit ('' where writers are already serialised). */
   readonly forUpdate: string;
-  /** `FOR UPDATE SKIP LOCKED` is available for queue claims. */
-  readonly skipLocked: boolean;
+  /** Suffix of a queue claim's inner SELECT: lock the rows and skip those another claim holds ('' where writers are serialised). */
+  readonly skipLocked: string;
   /** Case-insensitive LIKE operator. */
   readonly ilike: string;
   /** Statement that takes a transaction-scoped lock on `key`, or null where transactions are already exclusive. */

@@ -50,6 +50,70 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX templates_account ON templates (account_id, id)`,
     ],
   },
+  {
+    version: 2,
+    name: 'sender domains, sender addresses, blocklists, unsubscribe settings',
+    up: (d) => [
+      // A domain belongs to one account: the name is unique across accounts (CreatedByOther).
+      `CREATE TABLE domains (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL UNIQUE,
+        dkim_option INTEGER NOT NULL,
+        selector TEXT NOT NULL,
+        dkim_keys TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        reputation_level INTEGER NOT NULL,
+        verified INTEGER NOT NULL DEFAULT 0,
+        verified_at ${d.bigint},
+        checked_at ${d.bigint},
+        next_check_at ${d.bigint} NOT NULL,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX domains_account ON domains (account_id, id)`,
+      `CREATE INDEX domains_next_check ON domains (next_check_at)`,
+      // An address is unique across accounts: it is the SMTP user name.
+      `CREATE TABLE sender_addresses (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        domain_id ${d.bigint} NOT NULL REFERENCES domains(id),
+        address TEXT NOT NULL UNIQUE,
+        sender_name TEXT NOT NULL DEFAULT '',
+        smtp_password_hash TEXT,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX sender_addresses_account ON sender_addresses (account_id, id)`,
+      `CREATE INDEX sender_addresses_domain ON sender_addresses (domain_id)`,
+      `CREATE TABLE unsubscribe_settings (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        address TEXT NOT NULL,
+        language TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL,
+        UNIQUE (account_id, address)
+      )`,
+      `CREATE TABLE bounce_blocklist (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        email TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        bounced_at ${d.bigint} NOT NULL,
+        expires_at ${d.bigint} NOT NULL,
+        UNIQUE (account_id, email)
+      )`,
+      `CREATE INDEX bounce_blocklist_time ON bounce_blocklist (account_id, bounced_at)`,
+      `CREATE TABLE custom_blocklist (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        email TEXT NOT NULL,
+        expire_date TEXT,
+        created_at ${d.bigint} NOT NULL,
+        UNIQUE (account_id, email)
+      )`,
+    ],
+  },
 ];
 
 /** Arbitrary constant: the lock key that serialises migrations across processes. */

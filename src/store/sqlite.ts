@@ -14,7 +14,7 @@ const dialect: Dialect = {
   idColumn: 'INTEGER PRIMARY KEY AUTOINCREMENT',
   bigint: 'INTEGER',
   forUpdate: '',
-  skipLocked: false,
+  skipLocked: '',
   ilike: 'LIKE',
   txLockSql: () => null,
 };

@@ -1,14 +1,33 @@
 /** Every built action group, assembled into the registry. */
+import type { BlocklistService } from '../../services/blocklists.js';
+import type { IdentityService } from '../../services/identities.js';
+import type { SenderService } from '../../services/senders.js';
 import type { TemplateService } from '../../services/templates.js';
+import type { UnsubscribeSettingService } from '../../services/unsubscribe-settings.js';
 import { Registry } from '../registry.js';
+import { blocklistActions } from './blocklists.js';
+import { identityActions } from './identities.js';
+import { senderActions } from './senders.js';
 import { templateActions } from './templates.js';
+import { unsubscribeActions } from './unsubscribe.js';
 
-/** The services the action handlers call. */
+/** The services the action handlers call, and how they show times. */
 export interface ActionServices {
   templates: TemplateService;
+  identities: IdentityService;
+  senders: SenderService;
+  blocklists: BlocklistService;
+  unsubscribeSettings: UnsubscribeSettingService;
+  timezone: string;
 }
 
 /** The registry with every action group built so far. */
-export function buildRegistry(services: ActionServices): Registry {
-  return new Registry(templateActions(services.templates));
+export function buildRegistry(s: ActionServices): Registry {
+  return new Registry(
+    templateActions(s.templates),
+    identityActions(s.identities),
+    senderActions(s.senders),
+    blocklistActions(s.blocklists, s.timezone),
+    unsubscribeActions(s.unsubscribeSettings),
+  );
 }

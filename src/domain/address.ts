@@ -1,0 +1,52 @@
+/**
+ * Domain names and email addresses as Sesame accepts them: DNS host names (IDNs in their ASCII
+ * form), and addresses with a dot-atom local part (RFC 5322 §3.2.3; quoted local parts are not
+ * accepted: no mail system needs them and they complicate every later check). Everything is
+ * compared in lower case.
+ */
+import { domainToASCII } from 'node:url';
+
+const LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+/** atext of RFC 5322 §3.2.3. */
+const ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+$/;
+
+/** Longest address (RFC 5321 §4.5.3.1: 64 for the local part, 254 in all in practice). */
+export const ADDRESS_MAX = 254;
+
+/** The domain in lower-case ASCII (no trailing dot), or null when it is not a valid host name. */
+export function normalizeDomain(input: string): string | null {
+  let d = input.trim().replace(/\.$/, '');
+  if (d === '' || d.length > 253) return null;
+  // Non-ASCII names are taken in their A-label (punycode) form.
+  if (/[^\x00-\x7f]/.test(d)) d = domainToASCII(d);
+  d = d.toLowerCase();
+  const labels = d.split('.');
+  if (labels.length < 2 || d.length > 253) return null;
+  if (!labels.every((l) => LABEL.test(l))) return null;
+  // A top-level domain is never all digits (that would be an IP address).
+  if (/^\d+$/.test(labels[labels.length - 1])) return null;
+  return d;
+}
+
+/** A parsed address. */
+export interface Address {
+  local: string;
+  domain: string;
+  /** local@domain in lower case. */
+  address: string;
+}
+
+/** Parses `local@domain`; null when it is not an address Sesame accepts. */
+export function parseAddress(input: string): Address | null {
+  const s = input.trim();
+  if (s.length === 0 || s.length > ADDRESS_MAX) return null;
+  const at = s.lastIndexOf('@');
+  if (at < 1) return null;
+  const local = s.slice(0, at);
+  const domain = normalizeDomain(s.slice(at + 1));
+  if (!domain || local.length > 64) return null;
+  if (!local.split('.').every((atom) => ATOM.test(atom))) return null;
+  const address = `${local.toLowerCase()}@${domain}`;
+  if (address.length > ADDRESS_MAX) return null;
+  return { local: local.toLowerCase(), domain, address };
+}

@@ -1,0 +1,16 @@
+/** Tencent's reputation levels and their daily sending limits (FACTS §6.3). */
+
+/** Daily limit of each level, 1 to 20. */
+export const DAILY_LIMIT_BY_LEVEL: readonly number[] = [
+  500, 1_000, 2_000, 5_000, 10_000, 20_000, 40_000, 60_000, 80_000, 100_000,
+  150_000, 200_000, 300_000, 400_000, 500_000, 600_000, 700_000, 800_000, 900_000, 1_000_000,
+];
+
+/** The highest level reached automatically. */
+export const MAX_REPUTATION_LEVEL = DAILY_LIMIT_BY_LEVEL.length;
+
+/** The daily limit of a level (levels outside 1–20 are clamped). */
+export function dailyLimitOfLevel(level: number): number {
+  const i = Math.min(MAX_REPUTATION_LEVEL, Math.max(1, Math.trunc(level))) - 1;
+  return DAILY_LIMIT_BY_LEVEL[i];
+}

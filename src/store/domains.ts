@@ -1,0 +1,184 @@
+/** Sender domains and their sender addresses, always within one account (but for the re-check claim). */
+import type { AccountStore } from './accounts.js';
+import type { Db, Queryable } from './db.js';
+
+/** A sender domain as stored. */
+export interface DomainRow {
+  id: number;
+  account_id: number;
+  name: string;
+  dkim_option: number;
+  selector: string;
+  /** JSON array of StoredDkimKey. */
+  dkim_keys: string;
+  /** JSON array of {TagKey, TagValue}. */
+  tags: string;
+  reputation_level: number;
+  verified: number;
+  verified_at: number | null;
+  checked_at: number | null;
+  next_check_at: number;
+  created_at: number;
+}
+
+/** A sender address as stored. */
+export interface SenderRow {
+  id: number;
+  account_id: number;
+  domain_id: number;
+  address: string;
+  sender_name: string;
+  smtp_password_hash: string | null;
+  created_at: number;
+}
+
+/** A new domain. */
+export interface NewDomain {
+  name: string;
+  dkimOption: number;
+  selector: string;
+  dkimKeys: string;
+  tags: string;
+  reputationLevel: number;
+  now: number;
+}
+
+const DOMAIN_COLUMNS = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';
+const SENDER_COLUMNS = 'id, account_id, domain_id, address, sender_name, smtp_password_hash, created_at';
+
+/** Outcome of creating a domain. */
+export type CreateDomainResult = { kind: 'created'; row: DomainRow } | { kind: 'exists' } | { kind: 'taken' } | { kind: 'limit' };
+/** Outcome of creating a sender address. */
+export type CreateSenderResult = { kind: 'created'; row: SenderRow } | { kind: 'exists' } | { kind: 'limit' };
+
+/** Reads and writes domains and sender addresses. */
+export class DomainStore {
+  constructor(private readonly db: Db, private readonly accounts: AccountStore) {}
+
+  /** Creates the domain unless it exists (here or in another account) or the account is at `limit`. */
+  async create(accountId: number, d: NewDomain, limit: number): Promise<CreateDomainResult> {
+    try {
+      return await this.db.tx(async (q): Promise<CreateDomainResult> => {
+        await this.accounts.lockAccount(q, accountId);
+        const existing = await q.get<{ account_id: number }>('SELECT account_id FROM domains WHERE name = ?', [d.name]);
+        if (existing) return { kind: existing.account_id === accountId ? 'exists' : 'taken' };
+        const count = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM domains WHERE account_id = ?', [accountId]);
+        if ((count?.n ?? 0) >= limit) return { kind: 'limit' };
+        const row = await q.get<DomainRow>(
+          `INSERT INTO domains (account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, next_check_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING ${DOMAIN_COLUMNS}`,
+          [accountId, d.name, d.dkimOption, d.selector, d.dkimKeys, d.tags, d.reputationLevel, d.now, d.now],
+        );
+        if (!row) throw new Error('domain insert returned nothing');
+        return { kind: 'created', row };
+      });
+    } catch (e) {
+      // Another account created the same name at the same moment: the unique index decided.
+      const again = await this.db.get<{ account_id: number }>('SELECT account_id FROM domains WHERE name = ?', [d.name]);
+      if (again) return { kind: again.account_id === accountId ? 'exists' : 'taken' };
+      throw e;
+    }
+  }
+
+  /** The account that owns a domain name, if any (to refuse early; `create` decides). */
+  async owner(name: string): Promise<number | undefined> {
+    return (await this.db.get<{ account_id: number }>('SELECT account_id FROM domains WHERE name = ?', [name]))?.account_id;
+  }
+
+  /** One domain of the account. */
+  get(accountId: number, name: string): Promise<DomainRow | undefined> {
+    return this.db.get<DomainRow>(`SELECT ${DOMAIN_COLUMNS} FROM domains WHERE account_id = ? AND name = ?`, [accountId, name]);
+  }
+
+  /** Every domain of the account, oldest first. */
+  list(accountId: number): Promise<DomainRow[]> {
+    return this.db.all<DomainRow>(`SELECT ${DOMAIN_COLUMNS} FROM domains WHERE account_id = ? ORDER BY id`, [accountId]);
+  }
+
+  /** Deletes the domain unless it still has sender addresses. */
+  delete(accountId: number, name: string): Promise<'deleted' | 'missing' | 'has-senders'> {
+    return this.db.tx(async (q) => {
+      const d = await q.get<{ id: number }>(`SELECT id FROM domains WHERE account_id = ? AND name = ?${this.db.dialect.forUpdate}`, [accountId, name]);
+      if (!d) return 'missing';
+      const senders = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM sender_addresses WHERE account_id = ? AND domain_id = ?', [accountId, d.id]);
+      if ((senders?.n ?? 0) > 0) return 'has-senders';
+      await q.run('DELETE FROM domains WHERE account_id = ? AND id = ?', [accountId, d.id]);
+      return 'deleted';
+    });
+  }
+
+  /** Replaces the domain's DKIM keys; it must verify again. */
+  async replaceKeys(accountId: number, id: number, dkimOption: number, dkimKeys: string, now: number): Promise<void> {
+    await this.db.run(
+      'UPDATE domains SET dkim_option = ?, dkim_keys = ?, verified = 0, verified_at = NULL, next_check_at = ? WHERE account_id = ? AND id = ?',
+      [dkimOption, dkimKeys, now, accountId, id],
+    );
+  }
+
+  /** Records a DNS check: whether the domain may send, and when to look again. */
+  async recordCheck(accountId: number, id: number, verified: boolean, now: number, nextCheckAt: number): Promise<void> {
+    await this.db.run(
+      `UPDATE domains SET verified = ?, verified_at = CASE WHEN ? = 1 THEN COALESCE(verified_at, ?) ELSE NULL END,
+         checked_at = ?, next_check_at = ? WHERE account_id = ? AND id = ?`,
+      [verified ? 1 : 0, verified ? 1 : 0, now, now, nextCheckAt, accountId, id],
+    );
+  }
+
+  /**
+   * Claims up to `limit` domains due for a re-check by pushing their next check `leaseMs` ahead, so
+   * another worker does not take them too. A worker job: it spans accounts by design.
+   */
+  claimDue(now: number, limit: number, leaseMs: number): Promise<DomainRow[]> {
+    return this.db.tx((q: Queryable) => q.all<DomainRow>(
+      `UPDATE domains SET next_check_at = ? WHERE id IN (
+         SELECT id FROM domains WHERE next_check_at <= ? ORDER BY next_check_at LIMIT ?${this.db.dialect.skipLocked})
+       RETURNING ${DOMAIN_COLUMNS}`,
+      [now + leaseMs, now, limit],
+    ));
+  }
+
+  /** Creates a sender address on one of the account's domains, unless it exists or the domain is at `limit`. */
+  async createSender(accountId: number, domainId: number, address: string, senderName: string, limit: number, now: number): Promise<CreateSenderResult> {
+    try {
+      return await this.db.tx(async (q): Promise<CreateSenderResult> => {
+        await this.accounts.lockAccount(q, accountId);
+        if (await q.get('SELECT id FROM sender_addresses WHERE address = ?', [address])) return { kind: 'exists' };
+        const count = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM sender_addresses WHERE account_id = ? AND domain_id = ?', [accountId, domainId]);
+        if ((count?.n ?? 0) >= limit) return { kind: 'limit' };
+        const row = await q.get<SenderRow>(
+          `INSERT INTO sender_addresses (account_id, domain_id, address, sender_name, created_at) VALUES (?, ?, ?, ?, ?) RETURNING ${SENDER_COLUMNS}`,
+          [accountId, domainId, address, senderName, now],
+        );
+        if (!row) throw new Error('sender insert returned nothing');
+        return { kind: 'created', row };
+      });
+    } catch (e) {
+      if (await this.db.get('SELECT id FROM sender_addresses WHERE address = ?', [address])) return { kind: 'exists' };
+      throw e;
+    }
+  }
+
+  /** One sender address of the account. */
+  getSender(accountId: number, address: string): Promise<SenderRow | undefined> {
+    return this.db.get<SenderRow>(`SELECT ${SENDER_COLUMNS} FROM sender_addresses WHERE account_id = ? AND address = ?`, [accountId, address]);
+  }
+
+  /** Every sender address of the account, oldest first. */
+  listSenders(accountId: number): Promise<SenderRow[]> {
+    return this.db.all<SenderRow>(`SELECT ${SENDER_COLUMNS} FROM sender_addresses WHERE account_id = ? ORDER BY id`, [accountId]);
+  }
+
+  /** Deletes a sender address and its unsubscribe setting; false when the account has no such address. */
+  deleteSender(accountId: number, address: string): Promise<boolean> {
+    return this.db.tx(async (q) => {
+      const gone = await q.run('DELETE FROM sender_addresses WHERE account_id = ? AND address = ?', [accountId, address]);
+      if (gone) await q.run('DELETE FROM unsubscribe_settings WHERE account_id = ? AND address = ?', [accountId, address]);
+      return gone > 0;
+    });
+  }
+
+  /** Stores a new SMTP password hash; false when the account has no such address. */
+  async setSmtpPasswordHash(accountId: number, address: string, hash: string): Promise<boolean> {
+    return (await this.db.run('UPDATE sender_addresses SET smtp_password_hash = ? WHERE account_id = ? AND address = ?', [hash, accountId, address])) > 0;
+  }
+}

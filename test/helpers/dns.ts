@@ -1,0 +1,107 @@
+/**
+ * A real DNS server for the tests: dnsmasq on a free loopback port, authoritative for `.test`
+ * (names it does not hold answer NXDOMAIN), restarted with a new set of records whenever the test
+ * changes them. Waited for by querying it, never by sleeping.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { promises as dns } from 'node:dns';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** The records the server holds. */
+export interface Zone {
+  txt?: { name: string; value: string }[];
+  mx?: { name: string; host: string; priority?: number }[];
+}
+
+/** A running dnsmasq. */
+export interface DnsServer {
+  /** `127.0.0.1:port`, for SESAME_DNS_SERVERS. */
+  address: string;
+  /** Replaces every record (restarts dnsmasq and waits until it answers). */
+  publish(zone: Zone): Promise<void>;
+  /** Stops answering at all (lookups then fail rather than come back empty). */
+  halt(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A UDP port nothing uses right now. */
+function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket('udp4');
+    s.once('error', reject);
+    s.bind(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** TXT values longer than 255 bytes are published as several strings, as DNS requires. */
+function txtLine(name: string, value: string): string {
+  const parts: string[] = [];
+  for (let i = 0; i < value.length; i += 255) parts.push(JSON.stringify(value.slice(i, i + 255)));
+  return `txt-record=${name},${parts.join(',')}`;
+}
+
+/** Starts dnsmasq with no records. */
+export async function startDns(): Promise<DnsServer> {
+  const port = await freeUdpPort();
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-dns-'));
+  let child: ChildProcess | null = null;
+  let generation = 0;
+
+  const stopChild = async (): Promise<void> => {
+    if (!child || child.exitCode !== null || child.signalCode !== null) { child = null; return; }
+    const c = child;
+    child = null;
+    await new Promise<void>((resolve) => { c.once('exit', () => resolve()); c.kill('SIGTERM'); });
+  };
+
+  const publish = async (zone: Zone): Promise<void> => {
+    await stopChild();
+    const probe = `probe${++generation}.sesame.test`;
+    // Records go in a configuration file: only there does dnsmasq read quoted TXT strings.
+    const conf = join(dir, `zone${generation}.conf`);
+    writeFileSync(conf, [
+      txtLine(probe, 'ready'),
+      ...(zone.txt ?? []).map((r) => txtLine(r.name, r.value)),
+      ...(zone.mx ?? []).map((r) => `mx-host=${r.name},${r.host},${r.priority ?? 10}`),
+      '',
+    ].join('\n'));
+    const args = [
+      '--keep-in-foreground', '--no-resolv', '--no-hosts', '--no-poll', `--conf-file=${conf}`,
+      '--listen-address=127.0.0.1', '--bind-interfaces', `--port=${port}`, `--pid-file=${join(dir, 'pid')}`,
+      '--local=/test/', '--user=root', '--group=root',
+    ];
+    const c = spawn('dnsmasq', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    child = c;
+    let stderr = '';
+    c.stderr?.on('data', (d: Buffer) => { stderr += d.toString(); });
+    // Answering the probe name proves this generation (not the previous one) is up.
+    const resolver = new dns.Resolver({ timeout: 200, tries: 1 });
+    resolver.setServers([`127.0.0.1:${port}`]);
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      if (c.exitCode !== null) throw new Error(`dnsmasq exited: ${stderr}`);
+      try {
+        const r = await resolver.resolveTxt(probe);
+        if (r.flat().join('') === 'ready') return;
+      } catch { /* not up yet */ }
+      if (Date.now() > deadline) throw new Error(`dnsmasq did not answer: ${stderr}`);
+    }
+  };
+
+  await publish({});
+  return {
+    address: `127.0.0.1:${port}`,
+    publish,
+    halt: stopChild,
+    async stop() {
+      await stopChild();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
