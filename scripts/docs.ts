@@ -80,6 +80,21 @@ const NOTES: Partial<Record<ActionName, string>> = {
   CreateEmailTemplate: 'Approved at once (TemplateStatus 0) unless the account requires review. Name: 1–100 characters, no control characters or `< >`. Limits per `SESAME_TEMPLATE_LIMIT` and `SESAME_TEMPLATE_MAX_BYTES`.',
   UpdateEmailTemplate: 'Goes back to pending (1) only when the account requires review.',
   ListEmailTemplates: 'Newest first. `Limit` 0 returns only `TotalCount`.',
+  CreateEmailIdentity: 'RSA-2048 by default (`DKIMOption` 1); 0 is RSA-1024, 2 adds an Ed25519 key (RFC 8463). Returns DKIM, SPF, MX and DMARC records (see "Sender domains" below).',
+  GetEmailIdentity: 'Looks every record up in DNS now and shows what DNS holds in `CurrentValue`.',
+  UpdateEmailIdentity: 'Verifies now; a different `DKIMOption` replaces the keys (the domain must verify again). `NewAPI` changes nothing.',
+  ListEmailIdentities: '`TagList` keeps domains carrying every given tag. `DailyQuota` 0 means no limit (`SESAME_DAILY_QUOTA=unlimited`). `SendIp` lists `SESAME_SENDING_IPS`.',
+  DeleteEmailIdentity: 'Refused while the domain has sender addresses.',
+  CreateEmailAddress: 'The domain must be a verified domain of the account. Addresses are stored in lower case.',
+  UpdateEmailSmtpPassWord: '10–20 printable ASCII characters with a digit, a lower- and an upper-case letter; stored as an scrypt hash only.',
+  ListBlackEmailAddress: 'The account\'s own hard bounces (not shared between accounts). `EmailAddress` filters by substring.',
+  CreateCustomBlacklist: 'At most 20,000 addresses per call. `RepeatCount` counts repeats within the call and addresses already listed.',
+  UpdateCustomBlackList: 'An unknown `Id` answers `InvalidParameterValue`.',
+  ListCustomBlacklist: '`Email` filters by substring.',
+  CreateAddressUnsubscribeConfig: 'The address must be a sender address of the account (`InvalidParameterValue.NoSuchSender`); a second setting answers `InvalidParameterValue.RepeatCreation`.',
+  UpdateAddressUnsubscribeConfig: 'No setting for the address answers `ResourceNotFound`.',
+  DeleteAddressUnsubscribeConfig: '`Address` is required here; no setting answers `ResourceNotFound`.',
+  ListAddressUnsubscribeConfig: '`Limit` (a string in this action) defaults to 20, at most 100.',
 };
 
 function apiTable(): string {

@@ -5,17 +5,8 @@
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestApp, type TestApp } from './helpers/app.js';
-import { startDns, type DnsServer, type Zone } from './helpers/dns.js';
+import { startDns, zoneFor, type DnsServer } from './helpers/dns.js';
 import { errorCode, sdkClient, type Caller } from './helpers/sdk.js';
-import type { DNSAttributes } from '../src/api/schema/ses.js';
-
-/** The zone that publishes exactly what Sesame asked for. */
-function zoneFor(attrs: DNSAttributes[]): Zone {
-  return {
-    txt: attrs.filter((a) => a.Type === 'TXT').map((a) => ({ name: a.SendDomain, value: a.ExpectedValue })),
-    mx: attrs.filter((a) => a.Type === 'MX').map((a) => ({ name: a.SendDomain, host: a.ExpectedValue })),
-  };
-}
 
 describe.each(STORES)('sender domains on %s', (store) => {
   let dns: DnsServer;

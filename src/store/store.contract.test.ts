@@ -12,6 +12,8 @@ import { migrate, MIGRATIONS, schemaVersion } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
 import { TemplateStore, type TemplateContentRow } from './templates.js';
+import { DomainStore } from './domains.js';
+import { BlocklistStore } from './blocklists.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
 
@@ -199,6 +201,41 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     const page = await templates.list(acc2, 2, 0);
     expect(page.total).toBe(4);
     expect(page.rows.map((r) => r.id)).toEqual([next, ...ids.filter((i) => i !== max).sort((a, b) => b - a).slice(0, 1)]);
+  });
+
+  it('domains: one owner per name, per-account limit, claims of due re-checks never overlap', async () => {
+    const domains = new DomainStore(db, accounts);
+    const d = (name: string) => ({ name, dkimOption: 1, selector: 's', dkimKeys: '[]', tags: '[]', reputationLevel: 1, now: 1000 });
+    expect((await domains.create(acc1, d('one.test'), 5)).kind).toBe('created');
+    expect((await domains.create(acc1, d('one.test'), 5)).kind).toBe('exists');
+    expect((await domains.create(acc2, d('one.test'), 5)).kind).toBe('taken');
+    const results = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => domains.create(acc1, d(`${n}.test`), 5)));
+    expect(results.filter((r) => r.kind === 'created')).toHaveLength(4);
+    expect(results.filter((r) => r.kind === 'limit')).toHaveLength(2);
+    const [x, y] = await Promise.all([domains.claimDue(2000, 3, 60_000), domains.claimDue(2000, 3, 60_000)]);
+    const claimed = [...x, ...y].map((r) => r.name);
+    expect(claimed).toHaveLength(5);
+    expect(new Set(claimed).size).toBe(5);
+    expect(await domains.claimDue(2000, 3, 60_000)).toEqual([]);
+    expect((await domains.claimDue(62_000, 10, 60_000)).length).toBe(5);
+    expect(await domains.get(acc2, 'one.test')).toBeUndefined();
+    expect(await domains.delete(acc2, 'one.test')).toBe('missing');
+  });
+
+  it('blocklists: upserted bounces, expiry, and conflicts decided by the unique index', async () => {
+    const bl = new BlocklistStore(db);
+    await bl.recordBounce(acc1, 'b@x.test', 'first', 1000, 5000);
+    await bl.recordBounce(acc1, 'b@x.test', 'second', 2000, 9000);
+    expect([...await bl.blocked(acc1, ['b@x.test'], 8000, '2026-01-01')]).toEqual(['b@x.test']);
+    expect((await bl.blocked(acc1, ['b@x.test'], 9000, '2026-01-01')).size).toBe(0);
+    expect((await bl.blocked(acc2, ['b@x.test'], 8000, '2026-01-01')).size).toBe(0);
+    const [p, q] = await Promise.all([bl.addCustom(acc1, ['c@x.test', 'd@x.test'], null, 1), bl.addCustom(acc1, ['d@x.test', 'e@x.test'], '2026-06-01', 1)]);
+    expect(p.size + q.size).toBe(3);
+    // On 2026-06-02 only the entries without an expiry still apply: c, and d if the first call listed it.
+    const stillBlocked = p.has('d@x.test') ? ['c@x.test', 'd@x.test'] : ['c@x.test'];
+    expect([...await bl.blocked(acc1, ['c@x.test', 'd@x.test', 'e@x.test'], 0, '2026-06-02')].sort()).toEqual(stillBlocked);
+    expect(await bl.deleteCustom(acc2, ['c@x.test'])).toBe(0);
+    expect(await bl.deleteCustom(acc1, ['c@x.test', 'zzz@x.test'])).toBe(1);
   });
 
   it('survives close and reopen with everything committed, even a transaction queued at close', async () => {

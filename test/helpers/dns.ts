@@ -105,3 +105,29 @@ export async function startDns(): Promise<DnsServer> {
     },
   };
 }
+
+/** The zone that publishes exactly the records Sesame asked for. */
+export function zoneFor(attrs: readonly { Type: string; SendDomain: string; ExpectedValue: string }[]): Zone {
+  return {
+    txt: attrs.filter((a) => a.Type === 'TXT').map((a) => ({ name: a.SendDomain, value: a.ExpectedValue })),
+    mx: attrs.filter((a) => a.Type === 'MX').map((a) => ({ name: a.SendDomain, host: a.ExpectedValue })),
+  };
+}
+
+/** Creates sender domains through the API and publishes their records, all of them at once. */
+export class DomainPublisher {
+  private readonly zones = new Map<string, Zone>();
+  constructor(private readonly dns: DnsServer) {}
+
+  /** Creates `name` in the caller's account, publishes its records, and verifies it. */
+  async verified(call: (action: 'CreateEmailIdentity' | 'UpdateEmailIdentity', req: { EmailIdentity: string }) => Promise<{ Attributes: { Type: string; SendDomain: string; ExpectedValue: string }[]; VerifiedForSendingStatus: boolean }>, name: string): Promise<void> {
+    const created = await call('CreateEmailIdentity', { EmailIdentity: name });
+    this.zones.set(name, zoneFor(created.Attributes));
+    await this.dns.publish({
+      txt: [...this.zones.values()].flatMap((z) => z.txt ?? []),
+      mx: [...this.zones.values()].flatMap((z) => z.mx ?? []),
+    });
+    const v = await call('UpdateEmailIdentity', { EmailIdentity: name });
+    if (!v.VerifiedForSendingStatus) throw new Error(`${name} did not verify`);
+  }
+}

@@ -1,0 +1,83 @@
+/** Pure rules: addresses, domain names, DNS record comparison, the reputation table. */
+import { describe, expect, it } from 'vitest';
+import { normalizeDomain, parseAddress } from './address.js';
+import { expectedRecords, matchDkim, matchDmarc, matchMx, matchSpf, parseTags } from './dns-records.js';
+import { dailyLimitOfLevel } from './reputation.js';
+import { isAcceptableSmtpPassword } from './smtp-password.js';
+
+describe('names and addresses', () => {
+  it('normalises domains', () => {
+    expect(normalizeDomain(' Mail.Example.COM. ')).toBe('mail.example.com');
+    expect(normalizeDomain('bücher.example')).toBe('xn--bcher-kva.example');
+    for (const bad of ['example', 'ex ample.com', '-a.com', 'a-.com', 'a..com', '1.2.3.4', `${'a'.repeat(64)}.com`, 'a_b.com']) {
+      expect(normalizeDomain(bad), bad).toBeNull();
+    }
+  });
+
+  it('parses addresses into lower case', () => {
+    expect(parseAddress('John.Doe+tag@Example.COM')).toEqual({ local: 'john.doe+tag', domain: 'example.com', address: 'john.doe+tag@example.com' });
+    for (const bad of ['a', '@x.com', 'a@', 'a@b', '.a@x.com', 'a.@x.com', 'a..b@x.com', '"q"@x.com', 'a b@x.com', 'a@x.com\r\nBcc: y@z.com']) {
+      expect(parseAddress(bad), bad).toBeNull();
+    }
+  });
+
+  it('checks SMTP passwords', () => {
+    expect(isAcceptableSmtpPassword('Abcdefghi1')).toBe(true);
+    expect(isAcceptableSmtpPassword('Abcdefgh1')).toBe(false);
+    expect(isAcceptableSmtpPassword('Abcdefghijklmnopqr12')).toBe(true);
+    expect(isAcceptableSmtpPassword('Abcdefghijklmnopqr123')).toBe(false);
+    expect(isAcceptableSmtpPassword('Ünicode12345a')).toBe(false);
+  });
+});
+
+describe('DNS records', () => {
+  const policy = { bounceDomain: 'bounce.mail.test', mxHost: 'mx.sesame.test', spf: { include: 'spf.sesame.test', ips: ['192.0.2.7', '2001:db8::1'], hostname: 'h.test' } };
+  const key = { algorithm: 'rsa' as const, selector: 's1', publicKey: 'MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA' };
+
+  it('lists the records to publish', () => {
+    const r = expectedRecords('mail.test', [key], policy);
+    expect(r.map((x) => [x.kind, x.name, x.value])).toEqual([
+      ['DKIM', 's1._domainkey.mail.test', `v=DKIM1; k=rsa; p=${key.publicKey}`],
+      ['SPF', 'bounce.mail.test', 'v=spf1 ip4:192.0.2.7 ip6:2001:db8::1 include:spf.sesame.test ~all'],
+      ['MX', 'bounce.mail.test', 'mx.sesame.test'],
+      ['DMARC', '_dmarc.mail.test', 'v=DMARC1; p=none'],
+    ]);
+  });
+
+  it('reads tag lists like RFC 6376', () => {
+    expect([...parseTags(' v = DKIM1 ;k=rsa; p= AB CD ;; junk')]).toEqual([['v', 'DKIM1'], ['k', 'rsa'], ['p', 'AB CD']]);
+  });
+
+  it('matches DKIM keys, not bytes', () => {
+    expect(matchDkim(key, [`p=${key.publicKey.slice(0, 10)} ${key.publicKey.slice(10)}`]).ok).toBe(true);
+    expect(matchDkim(key, [`v=DKIM1; k=ed25519; p=${key.publicKey}`]).ok).toBe(false);
+    expect(matchDkim(key, [`v=DKIM2; p=${key.publicKey}`]).ok).toBe(false);
+    expect(matchDkim(key, ['v=DKIM1; p=OTHER', `v=DKIM1; p=${key.publicKey}`])).toEqual({ ok: true, current: `v=DKIM1; p=${key.publicKey}` });
+    expect(matchDkim(key, ['unrelated'])).toEqual({ ok: false, current: 'unrelated' });
+  });
+
+  it('matches SPF by mechanism', () => {
+    const need = 'v=spf1 ip4:192.0.2.7 ip6:2001:db8::1 include:spf.sesame.test';
+    expect(matchSpf(policy.spf, [`${need} -all`]).ok).toBe(true);
+    expect(matchSpf(policy.spf, ['v=spf1 +include:SPF.sesame.test mx ip6:2001:db8::1 ip4:192.0.2.7 ~all']).ok).toBe(true);
+    expect(matchSpf(policy.spf, ['v=spf1 include:spf.sesame.test ~all']).ok).toBe(false);
+    expect(matchSpf(policy.spf, [`${need} ~all`, 'v=spf1 -all']).ok).toBe(false);
+    expect(matchSpf(policy.spf, ['v=spf10 x']).ok).toBe(false);
+    expect(matchSpf({ ips: [], hostname: 'h.test' }, ['v=spf1 a:h.test ~all']).ok).toBe(true);
+  });
+
+  it('matches MX and DMARC', () => {
+    expect(matchMx('mx.sesame.test', ['other.test', 'MX.Sesame.Test.']).ok).toBe(true);
+    expect(matchMx('mx.sesame.test', ['other.test']).ok).toBe(false);
+    expect(matchDmarc(['v=DMARC1; p=reject; rua=mailto:x@y.test']).ok).toBe(true);
+    expect(matchDmarc(['v=DMARC1; rua=mailto:x@y.test']).ok).toBe(false);
+    expect(matchDmarc(['v=DMARC1; p=none', 'v=DMARC1; p=reject']).ok).toBe(false);
+  });
+});
+
+describe('reputation', () => {
+  it('follows Tencent\'s table', () => {
+    expect([1, 2, 4, 10, 13, 20].map(dailyLimitOfLevel)).toEqual([500, 1000, 5000, 100000, 300000, 1000000]);
+    expect(dailyLimitOfLevel(25)).toBe(1_000_000);
+  });
+});
