@@ -4,23 +4,20 @@
  */
 import { createPublicKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORES, startTestApp, type TestApp } from './helpers/app.js';
-import { startDns, zoneFor, type DnsServer } from './helpers/dns.js';
+import { STORES, startTestAppWithDns, type DnsTestApp } from './helpers/app.js';
+import { zoneFor, type DnsServer } from './helpers/dns.js';
 import { errorCode, sdkClient, type Caller } from './helpers/sdk.js';
 
 describe.each(STORES)('sender domains on %s', (store) => {
+  let t: DnsTestApp;
   let dns: DnsServer;
-  let t: TestApp;
   let call: Caller;
   beforeAll(async () => {
-    dns = await startDns();
-    t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test', SESAME_DOMAIN_LIMIT: '4' });
+    t = await startTestAppWithDns(store, { SESAME_DOMAIN_LIMIT: '4' });
+    dns = t.dns;
     call = sdkClient('v4:TC3', t.endpoint, t.creds);
   });
-  afterAll(async () => {
-    await t.stop();
-    await dns.stop();
-  });
+  afterAll(async () => { await t.stop(); });
 
   it('creates a domain with a 2048-bit DKIM key and the four records to publish', async () => {
     const r = await call('CreateEmailIdentity', { EmailIdentity: 'Mail.Example.test.', TagList: [{ TagKey: 'team', TagValue: 'growth' }] });
@@ -125,7 +122,7 @@ describe.each(STORES)('sender domains on %s', (store) => {
     await dns.publish({});
     await t.app.services.identities.recheckDue(later + 2 * 3_600_000);
     expect(await sending()).toBe(false);
-    expect(t.logs.some((l) => l.msg === 'sender domain no longer verifies: sending stopped' && l.domain === 'recheck.example.test')).toBe(true);
+    expect(t.logs().some((l) => l.msg === 'sender domain no longer verifies: sending stopped' && l.domain === 'recheck.example.test')).toBe(true);
 
     // Published again: a pending domain starts sending without being asked.
     await dns.publish(zoneFor(created.Attributes));

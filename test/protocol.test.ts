@@ -312,7 +312,7 @@ describe('rate limits and the envelope', () => {
     const ids = [a.json.Response.RequestId, b.json.Response.RequestId];
     expect(ids[0]).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(ids[0]).not.toBe(ids[1]);
-    const lines = t.logs.filter((l) => ids.includes(l.requestId as string));
+    const lines = t.logs().filter((l) => ids.includes(l.requestId as string));
     expect(lines.map((l) => l.code)).toEqual(['OK', 'UnknownParameter']);
     const raw = t.rawLog();
     expect(raw).not.toContain(t.creds.SecretKey);

@@ -5,26 +5,21 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORES, startTestApp, type TestApp } from './helpers/app.js';
-import { DomainPublisher, startDns, type DnsServer } from './helpers/dns.js';
+import { STORES, startTestAppWithDns, type DnsTestApp } from './helpers/app.js';
+import { DomainPublisher } from './helpers/dns.js';
 import { errorCode, sdkClient, type Caller } from './helpers/sdk.js';
 
 describe.each(STORES)('sender addresses on %s', (store) => {
-  let dns: DnsServer;
-  let t: TestApp;
+  let t: DnsTestApp;
   let call: Caller;
   beforeAll(async () => {
-    dns = await startDns();
-    t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test', SESAME_SENDER_LIMIT: '3' });
+    t = await startTestAppWithDns(store, { SESAME_SENDER_LIMIT: '3' });
     call = sdkClient('intl:HmacSHA256:POST', t.endpoint, t.creds);
-    const domains = new DomainPublisher(dns);
+    const domains = new DomainPublisher(t.dns);
     await domains.verified(call, 'mail.shop.test');
     await call('CreateEmailIdentity', { EmailIdentity: 'pending.shop.test' });
   });
-  afterAll(async () => {
-    await t.stop();
-    await dns.stop();
-  });
+  afterAll(async () => { await t.stop(); });
 
   it('creates addresses on a verified domain and lists them', async () => {
     await call('CreateEmailAddress', { EmailAddress: 'News@Mail.Shop.test', EmailSenderName: 'Shop News' });

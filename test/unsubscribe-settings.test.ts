@@ -1,24 +1,19 @@
 /** Per-address unsubscribe settings through the official SDK, on both stores. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORES, startTestApp, type TestApp } from './helpers/app.js';
-import { DomainPublisher, startDns, type DnsServer } from './helpers/dns.js';
+import { STORES, startTestAppWithDns, type DnsTestApp } from './helpers/app.js';
+import { DomainPublisher } from './helpers/dns.js';
 import { errorCode, sdkClient, type Caller } from './helpers/sdk.js';
 
 describe.each(STORES)('unsubscribe settings on %s', (store) => {
-  let dns: DnsServer;
-  let t: TestApp;
+  let t: DnsTestApp;
   let call: Caller;
   beforeAll(async () => {
-    dns = await startDns();
-    t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test' });
+    t = await startTestAppWithDns(store);
     call = sdkClient('intl:HmacSHA1:GET', t.endpoint, t.creds);
-    await new DomainPublisher(dns).verified(call, 'letters.test');
+    await new DomainPublisher(t.dns).verified(call, 'letters.test');
     for (const a of ['weekly@letters.test', 'daily@letters.test', 'alerts@letters.test']) await call('CreateEmailAddress', { EmailAddress: a });
   });
-  afterAll(async () => {
-    await t.stop();
-    await dns.stop();
-  });
+  afterAll(async () => { await t.stop(); });
 
   it('creates, lists, updates and deletes settings', async () => {
     await call('CreateAddressUnsubscribeConfig', { Address: 'weekly@letters.test', UnsubscribeConfig: '1', Status: 1 });

@@ -9,6 +9,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { createLogger, startApp, type App } from '../../src/main.js';
 import type { NewCredentials } from '../../src/services/accounts.js';
+import { startDns, type DnsServer } from './dns.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
 
 export type StoreKind = 'sqlite' | 'postgres';
@@ -23,8 +24,8 @@ export interface TestApp {
   url: string;
   /** The first account. */
   creds: NewCredentials;
-  /** Parsed JSON log lines. */
-  logs: Record<string, unknown>[];
+  /** Parsed JSON log lines so far. */
+  logs(): Record<string, unknown>[];
   /** Raw log text (to check that no secret ever appears). */
   rawLog(): string;
   stop(): Promise<void>;
@@ -79,11 +80,28 @@ export async function startTestApp(store: StoreKind, extra: Record<string, strin
     endpoint,
     url: `http://${endpoint}/`,
     creds,
-    get logs() { return lines.map((l) => JSON.parse(l) as Record<string, unknown>); },
+    logs: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
     rawLog: () => lines.join(''),
     async stop() {
       await app.close();
       if (!shared) await te.cleanup();
+    },
+  };
+}
+
+/** A test server whose DNS is a dnsmasq of its own (for domain verification). */
+export interface DnsTestApp extends TestApp { dns: DnsServer }
+
+/** Starts dnsmasq, then Sesame resolving through it, with SESAME_HOSTNAME mta.sesame.test. */
+export async function startTestAppWithDns(store: StoreKind, extra: Record<string, string> = {}): Promise<DnsTestApp> {
+  const dns = await startDns();
+  const t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test', ...extra });
+  return {
+    ...t,
+    dns,
+    async stop() {
+      await t.stop();
+      await dns.stop();
     },
   };
 }
