@@ -8,7 +8,8 @@ import { buildRegistry } from './api/actions/index.js';
 import { ApiEndpoint } from './api/endpoint.js';
 import { createHttpServer, listen, stopServer } from './api/http-server.js';
 import type { Config } from './config/schema.js';
-import { createDnsClient } from './net/dns.js';
+import { createDnsClient, type DnsClient } from './net/dns.js';
+import type { SecretBox } from './lib/secret-box.js';
 import { DomainRecheck } from './scheduler/domain-recheck.js';
 import { AccountService, type NewCredentials } from './services/accounts.js';
 import { BlocklistService } from './services/blocklists.js';
@@ -72,17 +73,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         perAccount: config.templateLimit,
         maxBytes: config.templateMaxBytes,
       }),
-      identities: new IdentityService(domainStore, createDnsClient(config.dnsServers), box, {
-        selector: config.dkimSelector,
-        bounceSubdomain: config.bounceSubdomain,
-        mxHost: config.mxHost ?? config.hostname,
-        spf: { include: config.spfInclude, ips: config.sendingIps, hostname: config.hostname },
-        sendingIps: config.sendingIps,
-        domainLimit: config.domainLimit,
-        reputationLevel: config.reputationLevel,
-        dailyQuota: config.dailyQuota,
-        recheckMs: config.dnsRecheckMinutes * 60_000,
-      }, log),
+      identities: identityService(config, domainStore, box, log),
       senders: new SenderService(domainStore, { perDomain: config.senderLimit }),
       blocklists: new BlocklistService(new BlocklistStore(db), { timezone: config.timezone, bounceDays: config.blocklistDays }),
       unsubscribeSettings: new UnsubscribeSettingService(new UnsubscribeSettingStore(db), domainStore),
@@ -91,6 +82,21 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     await db.close();
     throw e;
   }
+}
+
+/** The sender-domain service as configured (a DNS client can be given, e.g. by tests). */
+export function identityService(config: Config, store: DomainStore, box: SecretBox, log: Logger, dns: DnsClient = createDnsClient(config.dnsServers)): IdentityService {
+  return new IdentityService(store, dns, box, {
+    selector: config.dkimSelector,
+    bounceSubdomain: config.bounceSubdomain,
+    mxHost: config.mxHost ?? config.hostname,
+    spf: { include: config.spfInclude, ips: config.sendingIps, hostname: config.hostname },
+    sendingIps: config.sendingIps,
+    domainLimit: config.domainLimit,
+    reputationLevel: config.reputationLevel,
+    dailyQuota: config.dailyQuota,
+    recheckMs: config.dnsRecheckMinutes * 60_000,
+  }, log);
 }
 
 /** A running Sesame. */

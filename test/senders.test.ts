@@ -77,6 +77,11 @@ describe.each(STORES)('sender addresses on %s', (store) => {
       expect(bytes.includes(Buffer.from(password, 'utf16le')), f).toBe(false);
     }
     expect(t.rawLog()).not.toContain(password);
+    // On PostgreSQL the data lives in the server: no row of any table that could hold it has it.
+    for (const table of ['sender_addresses', 'accounts', 'api_keys', 'domains', 'meta']) {
+      const rows = await t.app.services.db.all(`SELECT * FROM ${table}`);
+      expect(JSON.stringify(rows), table).not.toContain(password);
+    }
   });
 
   it('shows another account none of these addresses and lets it change none', async () => {

@@ -47,10 +47,13 @@ account.command('update')
   .description('Change an account\'s settings.')
   .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
   .addOption(new Option('--template-review <on|off>', 'whether templates need an operator\'s approval').choices(['on', 'off']))
+  .addOption(new Option('--simple <on|off>', 'whether SendEmail may carry Simple content, not only templates').choices(['on', 'off']))
   .option('--rate-limit <n|default>', 'API requests per second per action (0: no limit; default: the configured one)', (v) => (v === 'default' ? null : parseCount(v)))
-  .action((opts: { appId: number; templateReview?: 'on' | 'off'; rateLimit?: number | null }) => withServices(async (s) => {
+  .action((opts: { appId: number; templateReview?: 'on' | 'off'; simple?: 'on' | 'off'; rateLimit?: number | null }) => withServices(async (s) => {
+    const onOff = (v: 'on' | 'off' | undefined): boolean | undefined => (v === undefined ? undefined : v === 'on');
     const ok = await s.accounts.update(opts.appId, {
-      templateReview: opts.templateReview === undefined ? undefined : opts.templateReview === 'on',
+      templateReview: onOff(opts.templateReview),
+      simpleAllowed: onOff(opts.simple),
       apiRateLimit: opts.rateLimit,
     });
     if (!ok) throw new UserError(`There is no account with AppId ${opts.appId}.`);

@@ -50,3 +50,24 @@ export function parseAddress(input: string): Address | null {
   if (address.length > ADDRESS_MAX) return null;
   return { local: local.toLowerCase(), domain, address };
 }
+
+/** A mailbox: an address with an optional display name. */
+export interface Mailbox { name: string; address: Address }
+
+/**
+ * Parses `address` or `Name <address>` (FACTS §3.2: the name may not contain `:`). Names may not
+ * carry control characters, quotes or angle brackets: the composer encodes the name, and nothing a
+ * caller writes may become a header of its own.
+ */
+export function parseMailbox(input: string): Mailbox | null {
+  const s = input.trim();
+  const m = /^(.*?)\s*<([^<>]*)>$/.exec(s);
+  if (!m) {
+    const address = parseAddress(s);
+    return address ? { name: '', address } : null;
+  }
+  const name = m[1].trim();
+  if (/[\u0000-\u001f\u007f:"<>]/.test(name) || [...name].length > 128) return null;
+  const address = parseAddress(m[2]);
+  return address ? { name, address } : null;
+}

@@ -4,6 +4,8 @@
  * the whitespace that does not matter, SPF by mechanism rather than by byte.
  */
 
+import { BlockList, isIP } from 'node:net';
+
 /** What each record is for. */
 export type RecordKind = 'DKIM' | 'SPF' | 'MX' | 'DMARC';
 
@@ -58,14 +60,22 @@ export function expectedRecords(domain: string, keys: readonly DkimPublicKey[], 
   ];
 }
 
-/** Tag=value pairs of a DKIM or DMARC record (RFC 6376 §3.2); whitespace around tags and values ignored. */
-export function parseTags(record: string): Map<string, string> {
+/**
+ * Tag=value pairs of a DKIM or DMARC record (RFC 6376 §3.2): whitespace around tags and values is
+ * ignored; a record naming a tag twice is invalid (null).
+ */
+export function parseTags(record: string): Map<string, string> | null {
   const tags = new Map<string, string>();
   for (const part of record.split(';')) {
     const eq = part.indexOf('=');
-    if (eq < 0) continue;
+    if (eq < 0) {
+      if (part.trim() !== '') return null;
+      continue;
+    }
     const name = part.slice(0, eq).trim();
-    if (name && !tags.has(name)) tags.set(name, part.slice(eq + 1).trim());
+    if (!name) return null;
+    if (tags.has(name)) return null;
+    tags.set(name, part.slice(eq + 1).trim());
   }
   return tags;
 }
@@ -77,33 +87,71 @@ export interface RecordMatch {
   current: string;
 }
 
-/** Does any TXT record at the selector publish this key? (p= compared without whitespace; k= defaults to rsa.) */
+/**
+ * Does a TXT record at the selector publish this key, usable for Sesame's signatures? `v=`, when
+ * present, must come first and be DKIM1 (RFC 6376 §3.6.1); `k=` defaults to rsa; `h=`, when
+ * present, must allow sha256; `s=`, when present, must allow email; `p=` is compared without spaces.
+ */
 export function matchDkim(key: DkimPublicKey, txt: readonly string[]): RecordMatch {
   const want = key.publicKey.replace(/\s+/g, '');
   let first = '';
   for (const record of txt) {
     const tags = parseTags(record);
-    if (!tags.has('p')) continue;
+    if (!tags || !tags.has('p')) { first ||= record; continue; }
     first ||= record;
     const v = tags.get('v');
-    if (v !== undefined && v !== 'DKIM1') continue;
+    if (v !== undefined && (v !== 'DKIM1' || [...tags.keys()][0] !== 'v')) continue;
     if ((tags.get('k') ?? 'rsa').toLowerCase() !== key.algorithm) continue;
+    const h = tags.get('h');
+    if (h !== undefined && !h.split(':').map((x) => x.trim().toLowerCase()).includes('sha256')) continue;
+    const st = tags.get('s');
+    if (st !== undefined && !st.split(':').map((x) => x.trim().toLowerCase()).some((x) => x === 'email' || x === '*')) continue;
     if ((tags.get('p') ?? '').replace(/\s+/g, '') === want) return { ok: true, current: record };
   }
-  return { ok: false, current: first || txt[0] || '' };
+  return { ok: false, current: first };
 }
 
 /**
- * Does the SPF policy authorise Sesame? Exactly one `v=spf1` record (RFC 7208 §4.5: two are a
- * permanent error), holding every mechanism Sesame needs, whatever else it holds and in any order.
- * Mechanisms compare case-insensitively, without a `+` qualifier (it is the default).
+ * Does the SPF policy authorise Sesame, as a receiver evaluates it (RFC 7208)? Exactly one record
+ * that starts `v=spf1` (§4.5: a leading space, or two records, and receivers find none or an
+ * error); every mechanism Sesame needs must pass before the first `all` (terms after it are never
+ * reached): IP addresses inside a listed ip4/ip6 network, include and a by domain name (case and a
+ * trailing dot do not matter); a `-`, `~` or `?` qualifier does not pass.
  */
 export function matchSpf(policy: RecordPolicy['spf'], txt: readonly string[]): RecordMatch {
-  const spf = txt.filter((r) => /^v=spf1(\s|$)/i.test(r.trim()));
-  if (spf.length !== 1) return { ok: false, current: spf.join(' | ') };
-  const have = new Set(spf[0].trim().split(/\s+/).slice(1).map((t) => t.replace(/^\+/, '').toLowerCase()));
-  const ok = spfMechanisms(policy).every((m) => have.has(m.toLowerCase()));
+  const spf = txt.filter((r) => /^v=spf1( |$)/i.test(r));
+  if (spf.length !== 1) return { ok: false, current: spf.join(' | ') || txt.find((r) => /v=spf1/i.test(r)) || '' };
+  const passing: string[] = [];
+  for (const term of spf[0].split(' ').filter(Boolean).slice(1)) {
+    if (/^[+\-~?]?all$/i.test(term)) break;
+    if (/^[-~?]/.test(term)) continue;
+    passing.push(term.replace(/^\+/, '').toLowerCase());
+  }
+  const ok = spfMechanisms(policy).every((need) => passing.some((have) => spfCovers(have, need.toLowerCase())));
   return { ok, current: spf[0] };
+}
+
+/** Does a passing term of the record cover a mechanism Sesame needs? */
+function spfCovers(have: string, need: string): boolean {
+  const [needKind, ...needRest] = need.split(':');
+  const needValue = needRest.join(':');
+  const colon = have.indexOf(':');
+  if (colon < 0) return false;
+  const kind = have.slice(0, colon);
+  const value = have.slice(colon + 1);
+  if (kind !== needKind) return false;
+  if (kind === 'ip4' || kind === 'ip6') {
+    const [net, bits] = value.split('/');
+    const family = kind === 'ip4' ? 'ipv4' : 'ipv6';
+    if (isIP(net) === 0 || isIP(needValue) === 0) return false;
+    const list = new BlockList();
+    const prefix = bits === undefined ? (family === 'ipv4' ? 32 : 128) : Number(bits);
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > (family === 'ipv4' ? 32 : 128)) return false;
+    list.addSubnet(net, prefix, family);
+    return list.check(needValue, family);
+  }
+  const name = (v: string): string => v.split('/')[0].replace(/\.$/, '');
+  return name(value) === name(needValue);
 }
 
 /** Does the bounce domain's MX point at Sesame's inbound host? */
@@ -113,9 +161,9 @@ export function matchMx(mxHost: string, exchanges: readonly string[]): RecordMat
   return { ok, current: exchanges.join(' ') };
 }
 
-/** Is there a DMARC policy (v=DMARC1 with a p= tag)? */
+/** Is there one DMARC policy (first tag v=DMARC1, with a p= tag; RFC 7489 §6.4)? */
 export function matchDmarc(txt: readonly string[]): RecordMatch {
-  const records = txt.filter((r) => /^v\s*=\s*DMARC1/i.test(r.trim()));
-  const ok = records.length === 1 && parseTags(records[0]).has('p');
-  return { ok, current: records.join(' | ') || txt[0] || '' };
+  const records = txt.filter((r) => /^v\s*=\s*DMARC1\s*(;|$)/.test(r));
+  const tags = records.length === 1 ? parseTags(records[0]) : null;
+  return { ok: tags !== null && tags.has('p'), current: records.join(' | ') || txt[0] || '' };
 }

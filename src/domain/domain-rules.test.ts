@@ -45,7 +45,9 @@ describe('DNS records', () => {
   });
 
   it('reads tag lists like RFC 6376', () => {
-    expect([...parseTags(' v = DKIM1 ;k=rsa; p= AB CD ;; junk')]).toEqual([['v', 'DKIM1'], ['k', 'rsa'], ['p', 'AB CD']]);
+    expect([...parseTags(' v = DKIM1 ;k=rsa; p= AB CD ;; ')!]).toEqual([['v', 'DKIM1'], ['k', 'rsa'], ['p', 'AB CD']]);
+    expect(parseTags('p=A; p=B')).toBeNull();
+    expect(parseTags('v=DKIM1; junk; p=A')).toBeNull();
   });
 
   it('matches DKIM keys, not bytes', () => {
@@ -54,6 +56,12 @@ describe('DNS records', () => {
     expect(matchDkim(key, [`v=DKIM2; p=${key.publicKey}`]).ok).toBe(false);
     expect(matchDkim(key, ['v=DKIM1; p=OTHER', `v=DKIM1; p=${key.publicKey}`])).toEqual({ ok: true, current: `v=DKIM1; p=${key.publicKey}` });
     expect(matchDkim(key, ['unrelated'])).toEqual({ ok: false, current: 'unrelated' });
+    // Records receivers would reject or not use for Sesame's rsa-sha256 mail signatures.
+    for (const bad of [`p=${key.publicKey}; p=${key.publicKey}`, `k=rsa; v=DKIM1; p=${key.publicKey}`,
+      `v=DKIM1; h=sha1; p=${key.publicKey}`, `v=DKIM1; s=other; p=${key.publicKey}`]) {
+      expect(matchDkim(key, [bad]).ok, bad).toBe(false);
+    }
+    expect(matchDkim(key, [`v=DKIM1; h=sha1:sha256; s=*; p=${key.publicKey}`]).ok).toBe(true);
   });
 
   it('matches SPF by mechanism', () => {
@@ -64,6 +72,14 @@ describe('DNS records', () => {
     expect(matchSpf(policy.spf, [`${need} ~all`, 'v=spf1 -all']).ok).toBe(false);
     expect(matchSpf(policy.spf, ['v=spf10 x']).ok).toBe(false);
     expect(matchSpf({ ips: [], hostname: 'h.test' }, ['v=spf1 a:h.test ~all']).ok).toBe(true);
+    // Evaluated as receivers do: nothing after `all` counts, failing qualifiers do not pass.
+    expect(matchSpf({ ips: [], hostname: 'h.test' }, ['v=spf1 -all a:h.test']).ok).toBe(false);
+    expect(matchSpf({ ips: [], hostname: 'h.test' }, ['v=spf1 ~a:h.test -all']).ok).toBe(false);
+    expect(matchSpf({ ips: [], hostname: 'h.test' }, [' v=spf1 a:h.test -all']).ok).toBe(false);
+    // Networks, other spellings of the same address, and trailing dots all cover.
+    const covered = 'v=spf1 ip4:192.0.2.0/24 ip6:2001:0db8:0:0::1/128 include:spf.sesame.test. -all';
+    expect(matchSpf(policy.spf, [covered]).ok).toBe(true);
+    expect(matchSpf(policy.spf, ['v=spf1 ip4:192.0.3.0/24 ip6:2001:db8::1 include:spf.sesame.test -all']).ok).toBe(false);
   });
 
   it('matches MX and DMARC', () => {
@@ -72,6 +88,7 @@ describe('DNS records', () => {
     expect(matchDmarc(['v=DMARC1; p=reject; rua=mailto:x@y.test']).ok).toBe(true);
     expect(matchDmarc(['v=DMARC1; rua=mailto:x@y.test']).ok).toBe(false);
     expect(matchDmarc(['v=DMARC1; p=none', 'v=DMARC1; p=reject']).ok).toBe(false);
+    expect(matchDmarc(['v=DMARC1x; p=none']).ok).toBe(false);
   });
 });
 

@@ -71,3 +71,43 @@ export function findVariables(content: string): string[] {
   for (const m of content.matchAll(VARIABLE_PATTERN)) seen.add(m[1]);
   return [...seen];
 }
+
+/** Parses TemplateData: a JSON object whose values are strings (numbers and booleans are taken as text). */
+export function parseTemplateData(json: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(json);
+  } catch {
+    fail('FailedOperation.WrongContentJson', 'TemplateData is not valid JSON.');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    fail('FailedOperation.WrongContentJson', 'TemplateData must be a JSON object of variable names to values.');
+  }
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (typeof v === 'string') out[k] = v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[k] = String(v);
+    else fail('FailedOperation.WrongContentJson', `TemplateData.${k} must be a string, not ${v === null ? 'null' : typeof v}.`);
+  }
+  return out;
+}
+
+const HTML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+/** Escapes text for HTML content and attribute values. */
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+}
+
+/** Replaces each `{{name}}` with its value (HTML-escaped when `html`); names without a value are kept as written. */
+export function renderTemplate(content: string, data: Readonly<Record<string, string>>, html: boolean): string {
+  return content.replace(VARIABLE_PATTERN, (whole, name: string) => {
+    if (!Object.prototype.hasOwnProperty.call(data, name)) return whole;
+    return html ? escapeHtml(data[name]) : data[name];
+  });
+}
+
+/** Variables used in `content` that `data` does not give. */
+export function missingVariables(content: string, data: Readonly<Record<string, string>>): string[] {
+  return findVariables(content).filter((v) => !Object.prototype.hasOwnProperty.call(data, v));
+}

@@ -3,7 +3,7 @@
  * is bound to a purpose string (for example the SecretId it belongs to), so a sealed value copied
  * onto another row does not open there.
  */
-import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 
 const VERSION = 'v1';
 
@@ -30,6 +30,11 @@ export class SecretBox {
     d.setAAD(Buffer.from(purpose, 'utf8'));
     d.setAuthTag(Buffer.from(tag, 'base64'));
     return Buffer.concat([d.update(Buffer.from(body, 'base64')), d.final()]).toString('utf8');
+  }
+
+  /** A key of its own for one purpose, derived from the master key (HKDF-SHA256). */
+  subkey(purpose: string): Buffer {
+    return Buffer.from(hkdfSync('sha256', this.key, Buffer.alloc(0), `sesame: ${purpose}`, 32));
   }
 
   /** A value that identifies the key without revealing it (stored to detect a wrong key at start). */

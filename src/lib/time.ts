@@ -36,11 +36,17 @@ function offset(ms: number, tz: string): number {
   return asUtc - Math.floor(ms / 1000) * 1000;
 }
 
-/** The UTC instant of a wall-clock time in `tz` (the earlier one when a clock change repeats it). */
+/**
+ * The UTC instant of a wall-clock time in `tz`: the earlier one when a clock change repeats that
+ * time, and the first instant after it when a change skips it (some zones skip midnight itself).
+ */
 export function zonedToUtc(y: number, mo: number, d: number, h: number, mi: number, s: number, tz: string): number {
-  const guess = Date.UTC(y, mo - 1, d, h, mi, s);
-  const first = guess - offset(guess, tz);
-  return guess - offset(first, tz);
+  const asUtc = Date.UTC(y, mo - 1, d, h, mi, s);
+  const wanted = formatDateTime(asUtc, 'UTC');
+  // The offsets in force a day either side bracket any change near this time.
+  const candidates = [offset(asUtc - 86_400_000, tz), offset(asUtc, tz), offset(asUtc + 86_400_000, tz)].map((o) => asUtc - o);
+  const fits = candidates.filter((t) => formatDateTime(t, tz) >= wanted).sort((a, b) => a - b);
+  return fits[0] ?? candidates[0];
 }
 
 /** `YYYY-MM-DD` as the UTC instant of that day's midnight in `tz`; null when it is not a real date. */

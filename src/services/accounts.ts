@@ -98,7 +98,7 @@ export class AccountService {
   }
 
   /** Changes an account's settings (operator). */
-  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null }): Promise<boolean> {
+  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; simpleAllowed?: boolean }): Promise<boolean> {
     const ok = await this.accounts.update(appId, patch);
     this.cache.clear();
     return ok;

@@ -223,8 +223,12 @@ export class IdentityService {
     return { bounceDomain: sub ? `${sub}.${domain}` : domain, mxHost: this.policy.mxHost, spf: this.policy.spf };
   }
 
-  /** Looks every record up, stores the outcome, and returns what each record holds. */
+  /**
+   * Looks every record up, stores the outcome, and returns what each record holds. When a required
+   * lookup fails nothing is stored (the question stays open); a stale outcome is not stored either.
+   */
   private async check(row: DomainRow): Promise<{ matches: RecordMatch[]; verified: boolean | null }> {
+    const startedAt = Date.now();
     const expected = this.expected(row);
     const keys = (JSON.parse(row.dkim_keys) as StoredDkimKey[]);
     const policy = this.recordPolicy(row.name);
@@ -244,8 +248,11 @@ export class IdentityService {
     // A required record whose lookup failed leaves the question open: keep what was known.
     const requiredFailed = expected.some((r, i) => r.requiredForSending && results[i].failed);
     const verified = requiredFailed ? null : expected.every((r, i) => !r.requiredForSending || results[i].match.ok);
-    const now = Date.now();
-    await this.store.recordCheck(row.account_id, row.id, verified ?? row.verified === 1, now, now + this.policy.recheckMs);
+    if (verified !== null) {
+      await this.store.recordCheck(row.account_id, row.id, {
+        verified, keysChecked: row.dkim_keys, startedAt, nextCheckAt: Date.now() + this.policy.recheckMs,
+      });
+    }
     return { matches: results.map((r) => r.match), verified };
   }
 

@@ -25,11 +25,12 @@ export class SenderService {
     const parsed = parseAddress(emailAddress);
     if (!parsed) fail('InvalidParameterValue.IllegalEmailAddress', `${JSON.stringify(emailAddress)} is not a valid email address.`);
     const name = checkSenderName(senderName ?? '');
-    const domain = await this.store.get(accountId, parsed.domain);
-    if (!domain || domain.verified !== 1) {
-      fail('OperationDenied.DomainNotVerified', `${parsed.domain} is not a verified sender domain of this account; verify it with UpdateEmailIdentity first.`);
-    }
+    const notVerified = (): never => fail('OperationDenied.DomainNotVerified',
+      `${parsed.domain} is not a verified sender domain of this account; verify it with UpdateEmailIdentity first.`);
+    const domain = (await this.store.get(accountId, parsed.domain)) ?? notVerified();
+    if (domain.verified !== 1) notVerified();
     const r = await this.store.createSender(accountId, domain.id, parsed.address, name, this.limits.perDomain, Date.now());
+    if (r.kind === 'domain-not-verified') notVerified();
     if (r.kind === 'exists') fail('InvalidParameterValue.RepeatEmailAddress', `${parsed.address} is already a sender address.`);
     if (r.kind === 'limit') fail('OperationDenied.ExceedSenderLimit', `${parsed.domain} already has ${this.limits.perDomain} sender addresses, the most allowed.`);
   }

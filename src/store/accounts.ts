@@ -10,6 +10,8 @@ export interface AccountRow {
   api_rate_limit: number | null;
   /** Kept by the template store in the same transactions, so limits and totals cost one row read. */
   template_count: number;
+  /** Whether SendEmail may carry Simple content (not only templates). */
+  simple_allowed: number;
   created_at: number;
 }
 
@@ -31,7 +33,7 @@ export interface NewAccount {
   now: number;
 }
 
-const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.created_at';
+const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.simple_allowed, a.created_at';
 
 /** Reads and writes accounts, API keys and the store's own metadata. */
 export class AccountStore {
@@ -42,7 +44,7 @@ export class AccountStore {
     return this.db.tx(async (q) => {
       const row = await q.get<AccountRow>(
         `INSERT INTO accounts (app_id, name, template_review, api_rate_limit, created_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, created_at`,
+         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, simple_allowed, created_at`,
         [a.appId, a.name, a.templateReview ? 1 : 0, a.apiRateLimit, a.now],
       );
       if (!row) throw new Error('account insert returned nothing');
@@ -59,6 +61,11 @@ export class AccountStore {
        FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.secret_id = ?`,
       [secretId],
     );
+  }
+
+  /** The account with this id. */
+  get(id: number): Promise<AccountRow | undefined> {
+    return this.db.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`, [id]);
   }
 
   /** The account with this AppId. */
@@ -83,9 +90,10 @@ export class AccountStore {
   }
 
   /** Changes an account's settings; false when there is no such account. */
-  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null }): Promise<boolean> {
+  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; simpleAllowed?: boolean }): Promise<boolean> {
     const sets: string[] = [];
     const params: (number | null)[] = [];
+    if (patch.simpleAllowed !== undefined) { sets.push('simple_allowed = ?'); params.push(patch.simpleAllowed ? 1 : 0); }
     if (patch.templateReview !== undefined) { sets.push('template_review = ?'); params.push(patch.templateReview ? 1 : 0); }
     if (patch.apiRateLimit !== undefined) { sets.push('api_rate_limit = ?'); params.push(patch.apiRateLimit); }
     if (!sets.length) return (await this.byAppId(appId)) !== undefined;

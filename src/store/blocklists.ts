@@ -75,10 +75,13 @@ export class BlocklistStore {
 
   /** Adds addresses to the account's own list; returns those that were not on it yet. */
   addCustom(accountId: number, emails: readonly string[], expireDate: string | null, now: number): Promise<Set<string>> {
+    // Always in the same order, so two concurrent calls take the index's locks in the same order
+    // (PostgreSQL would otherwise find a deadlock between them).
+    const sorted = [...emails].sort();
     return this.db.tx(async (q) => {
       const added = new Set<string>();
-      for (let i = 0; i < emails.length; i += INSERT_CHUNK) {
-        const chunk = emails.slice(i, i + INSERT_CHUNK);
+      for (let i = 0; i < sorted.length; i += INSERT_CHUNK) {
+        const chunk = sorted.slice(i, i + INSERT_CHUNK);
         const rows = await q.all<{ email: string }>(
           `INSERT INTO custom_blocklist (account_id, email, expire_date, created_at) VALUES ${chunk.map(() => '(?, ?, ?, ?)').join(', ')}
            ON CONFLICT (account_id, email) DO NOTHING RETURNING email`,
@@ -92,12 +95,17 @@ export class BlocklistStore {
 
   /** Changes one entry's address and expiry. */
   async updateCustom(accountId: number, id: number, email: string, expireDate: string | null): Promise<'updated' | 'missing' | 'duplicate'> {
-    return this.db.tx(async (q) => {
-      const clash = await q.get<{ id: number }>('SELECT id FROM custom_blocklist WHERE account_id = ? AND email = ? AND id <> ?', [accountId, email, id]);
-      if (clash) return 'duplicate';
-      const changed = await q.run('UPDATE custom_blocklist SET email = ?, expire_date = ? WHERE account_id = ? AND id = ?', [email, expireDate, accountId, id]);
+    const clash = (): Promise<{ id: number } | undefined> =>
+      this.db.get<{ id: number }>('SELECT id FROM custom_blocklist WHERE account_id = ? AND email = ? AND id <> ?', [accountId, email, id]);
+    if (await clash()) return 'duplicate';
+    try {
+      const changed = await this.db.run('UPDATE custom_blocklist SET email = ?, expire_date = ? WHERE account_id = ? AND id = ?', [email, expireDate, accountId, id]);
       return changed > 0 ? 'updated' : 'missing';
-    });
+    } catch (e) {
+      // Another call listed the same address meanwhile: the unique index decided.
+      if (await clash()) return 'duplicate';
+      throw e;
+    }
   }
 
   /** Takes addresses off the account's own list; returns how many were on it. */
@@ -127,10 +135,11 @@ export class BlocklistStore {
   }
 
   private deleteIn(table: 'bounce_blocklist' | 'custom_blocklist', accountId: number, emails: readonly string[]): Promise<number> {
+    const sorted = [...emails].sort();
     return this.db.tx(async (q) => {
       let n = 0;
-      for (let i = 0; i < emails.length; i += INSERT_CHUNK) {
-        const chunk = emails.slice(i, i + INSERT_CHUNK);
+      for (let i = 0; i < sorted.length; i += INSERT_CHUNK) {
+        const chunk = sorted.slice(i, i + INSERT_CHUNK);
         n += await q.run(`DELETE FROM ${table} WHERE account_id = ? AND email IN (${chunk.map(() => '?').join(', ')})`, [accountId, ...chunk]);
       }
       return n;

@@ -49,7 +49,7 @@ const SENDER_COLUMNS = 'id, account_id, domain_id, address, sender_name, smtp_pa
 /** Outcome of creating a domain. */
 export type CreateDomainResult = { kind: 'created'; row: DomainRow } | { kind: 'exists' } | { kind: 'taken' } | { kind: 'limit' };
 /** Outcome of creating a sender address. */
-export type CreateSenderResult = { kind: 'created'; row: SenderRow } | { kind: 'exists' } | { kind: 'limit' };
+export type CreateSenderResult = { kind: 'created'; row: SenderRow } | { kind: 'exists' } | { kind: 'limit' } | { kind: 'domain-not-verified' };
 
 /** Reads and writes domains and sender addresses. */
 export class DomainStore {
@@ -110,18 +110,23 @@ export class DomainStore {
   /** Replaces the domain's DKIM keys; it must verify again. */
   async replaceKeys(accountId: number, id: number, dkimOption: number, dkimKeys: string, now: number): Promise<void> {
     await this.db.run(
-      'UPDATE domains SET dkim_option = ?, dkim_keys = ?, verified = 0, verified_at = NULL, next_check_at = ? WHERE account_id = ? AND id = ?',
-      [dkimOption, dkimKeys, now, accountId, id],
+      'UPDATE domains SET dkim_option = ?, dkim_keys = ?, verified = 0, verified_at = NULL, checked_at = ?, next_check_at = ? WHERE account_id = ? AND id = ?',
+      [dkimOption, dkimKeys, now, now, accountId, id],
     );
   }
 
-  /** Records a DNS check: whether the domain may send, and when to look again. */
-  async recordCheck(accountId: number, id: number, verified: boolean, now: number, nextCheckAt: number): Promise<void> {
-    await this.db.run(
+  /**
+   * Records a DNS check: whether the domain may send, and when to look again. The write is skipped
+   * when it would be stale: the keys it checked were replaced meanwhile, or a check that started
+   * later has already written (the latest-started check wins).
+   */
+  async recordCheck(accountId: number, id: number, c: { verified: boolean; keysChecked: string; startedAt: number; nextCheckAt: number }): Promise<boolean> {
+    return (await this.db.run(
       `UPDATE domains SET verified = ?, verified_at = CASE WHEN ? = 1 THEN COALESCE(verified_at, ?) ELSE NULL END,
-         checked_at = ?, next_check_at = ? WHERE account_id = ? AND id = ?`,
-      [verified ? 1 : 0, verified ? 1 : 0, now, now, nextCheckAt, accountId, id],
-    );
+         checked_at = ?, next_check_at = ?
+       WHERE account_id = ? AND id = ? AND dkim_keys = ? AND (checked_at IS NULL OR checked_at <= ?)`,
+      [c.verified ? 1 : 0, c.verified ? 1 : 0, c.startedAt, c.startedAt, c.nextCheckAt, accountId, id, c.keysChecked, c.startedAt],
+    )) > 0;
   }
 
   /**
@@ -142,6 +147,10 @@ export class DomainStore {
     try {
       return await this.db.tx(async (q): Promise<CreateSenderResult> => {
         await this.accounts.lockAccount(q, accountId);
+        // Checked again here: the domain may have been deleted or stopped verifying since it was read.
+        const domain = await q.get<{ verified: number }>(
+          `SELECT verified FROM domains WHERE account_id = ? AND id = ?${this.db.dialect.forUpdate}`, [accountId, domainId]);
+        if (!domain || domain.verified !== 1) return { kind: 'domain-not-verified' };
         if (await q.get('SELECT id FROM sender_addresses WHERE address = ?', [address])) return { kind: 'exists' };
         const count = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM sender_addresses WHERE account_id = ? AND domain_id = ?', [accountId, domainId]);
         if ((count?.n ?? 0) >= limit) return { kind: 'limit' };

@@ -114,6 +114,66 @@ export const MIGRATIONS: readonly Migration[] = [
       )`,
     ],
   },
+  {
+    version: 3,
+    name: 'messages, deliveries and their queue, send counters, unsubscriptions',
+    up: (d) => [
+      // What was accepted, as accepted: the composition input, so delivery renders exactly this.
+      `CREATE TABLE messages (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        message_id TEXT NOT NULL UNIQUE,
+        domain_id ${d.bigint} NOT NULL,
+        sender TEXT NOT NULL,
+        content TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX messages_account ON messages (account_id, created_at)`,
+      // One row per recipient: its status, and its place in the delivery queue (next_attempt_at set
+      // while it waits; a claim pushes it ahead by the lease, so a crashed worker's rows come back).
+      `CREATE TABLE deliveries (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        message_row ${d.bigint} NOT NULL REFERENCES messages(id),
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        recipient_domain TEXT NOT NULL,
+        send_status INTEGER NOT NULL DEFAULT 0,
+        deliver_status INTEGER NOT NULL DEFAULT 0,
+        deliver_message TEXT NOT NULL DEFAULT '',
+        deliver_time ${d.bigint},
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at ${d.bigint},
+        opened INTEGER NOT NULL DEFAULT 0,
+        clicked INTEGER NOT NULL DEFAULT 0,
+        unsubscribed INTEGER NOT NULL DEFAULT 0,
+        complained INTEGER NOT NULL DEFAULT 0,
+        created_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX deliveries_queue ON deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
+      `CREATE INDEX deliveries_message ON deliveries (message_row)`,
+      `CREATE INDEX deliveries_account_time ON deliveries (account_id, created_at)`,
+      `CREATE INDEX deliveries_frequency ON deliveries (account_id, sender, recipient, created_at)`,
+      // Mails counted against a domain's daily quota, per day in SESAME_TIMEZONE.
+      `CREATE TABLE send_counts (
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        domain_id ${d.bigint} NOT NULL,
+        day TEXT NOT NULL,
+        sent INTEGER NOT NULL,
+        PRIMARY KEY (domain_id, day)
+      )`,
+      // A recipient who unsubscribed from a sender domain of an account.
+      `CREATE TABLE unsubscriptions (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        domain TEXT NOT NULL,
+        email TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        UNIQUE (account_id, domain, email)
+      )`,
+      `ALTER TABLE accounts ADD COLUMN simple_allowed INTEGER NOT NULL DEFAULT 1`,
+    ],
+  },
 ];
 
 /** Arbitrary constant: the lock key that serialises migrations across processes. */

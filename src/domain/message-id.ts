@@ -1,0 +1,21 @@
+/** Message identifiers: the API's MessageId (shaped like Tencent's) and the Message-ID header. */
+import { randomAlnum } from '../lib/random.js';
+
+/**
+ * `qcloudses-30-<AppId>-date-<YYYYMMDDhhmmss>-<12 random>` (UTC), the shape of Tencent's examples
+ * (FACTS §3.2), so code that parses it keeps working.
+ */
+export function newMessageId(appId: number, now: number): string {
+  const stamp = new Date(now).toISOString().replace(/[-:T]/g, '').slice(0, 14);
+  return `qcloudses-30-${appId}-date-${stamp}-${randomAlnum(12)}`;
+}
+
+/** A Message-ID header value: `<id@domain>`. */
+export function newMessageIdHeader(domain: string): string {
+  return `<${randomAlnum(24)}@${domain}>`;
+}
+
+/** msg-id of RFC 5322 §3.6.4 in its common dot-atom form: `<left@right>`, printable ASCII, no spaces. */
+export function isMessageIdHeader(v: string): boolean {
+  return v.length <= 250 && /^<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x5a\x5e-\x7e]+>$/.test(v);
+}

@@ -1,0 +1,280 @@
+/**
+ * SendEmail: every check of the request, then the acceptance transaction. The caller gets a
+ * MessageId only once the message and one queued delivery per recipient are committed.
+ */
+import type { SendEmailRequest } from '../api/schema/ses.js';
+import type { DailyQuota } from '../config/schema.js';
+import { parseAddress, parseMailbox, type Mailbox } from '../domain/address.js';
+import {
+  ATTACHMENT_MAX_BYTES, ATTACHMENTS_MAX, ATTACHMENTS_TOTAL_MAX_BYTES, attachmentType,
+} from '../domain/attachment.js';
+import { decodeBase64, decodeBase64Utf8 } from '../domain/base64.js';
+import { isMessageIdHeader, newMessageId, newMessageIdHeader } from '../domain/message-id.js';
+import { dailyLimitOfLevel } from '../domain/reputation.js';
+import { isAllowedCustomHeader, isSafeHeaderValue } from '../domain/smtp-headers.js';
+import { missingVariables, parseTemplateData, renderTemplate, TemplateStatus } from '../domain/template.js';
+import { fail } from '../errors/coded-error.js';
+import { formatDate } from '../lib/time.js';
+import type { AttachmentContent, MessageContent } from '../mail/content.js';
+import type { AccountStore } from '../store/accounts.js';
+import type { DomainRow, DomainStore } from '../store/domains.js';
+import type { MessageStore } from '../store/messages.js';
+import type { TemplateStore } from '../store/templates.js';
+import type { BlocklistService } from './blocklists.js';
+import type { UnsubscribeSettingService } from './unsubscribe-settings.js';
+
+/** Recipient limits of one SendEmail (FACTS §3.2). */
+export const RECIPIENT_LIMITS = { Destination: 50, Cc: 20, Bcc: 20 } as const;
+/** Longest subject (one header line, RFC 5322 §2.1.1). */
+export const SUBJECT_MAX = 998;
+
+/** How sending is configured. */
+export interface MailPolicy {
+  timezone: string;
+  /** Mails per hour from one sender to one recipient; 0: no limit. */
+  frequencyLimit: number;
+  dailyQuota: DailyQuota;
+  bounceSubdomain: string | undefined;
+}
+
+/** What sending needs from the rest of the program. */
+export interface MailDeps {
+  accounts: AccountStore;
+  messages: MessageStore;
+  domains: DomainStore;
+  templates: TemplateStore;
+  blocklists: BlocklistService;
+  unsubscribeSettings: UnsubscribeSettingService;
+  policy: MailPolicy;
+  /** Called after each acceptance, so an idle delivery worker starts at once. */
+  accepted(): void;
+}
+
+/** The body of a message before composition. */
+interface Body { subject: string; html: string | null; text: string | null; templateId: number | null }
+
+/** Accepts mail for delivery. */
+export class MailService {
+  constructor(private readonly d: MailDeps) {}
+
+  /** Checks a SendEmail request, accepts it, and answers its MessageId. */
+  async send(account: { id: number; appId: number }, req: SendEmailRequest): Promise<string> {
+    const from = parseFrom(req.FromEmailAddress);
+    const domain = await this.senderDomain(account.id, from);
+    const recipients = checkRecipients(req);
+    const body = await this.body(account.id, req);
+    const attachments = checkAttachments(req.Attachments ?? []);
+    const headerFrom = checkHeaderFrom(req.HeaderFrom, from);
+    const content: MessageContent = {
+      from: { name: headerFrom.name, address: headerFrom.address.address },
+      domain: domain.name,
+      bounceDomain: this.d.policy.bounceSubdomain ? `${this.d.policy.bounceSubdomain}.${domain.name}` : domain.name,
+      to: recipients.to,
+      cc: recipients.cc,
+      replyTo: checkReplyTo(req.ReplyToAddresses),
+      ...body,
+      attachments,
+      headers: checkSmtpHeaders(req.SmtpHeaders),
+      messageIdHeader: checkSmtpMessageId(req.SmtpMessageId) ?? newMessageIdHeader(domain.name),
+      date: Date.now(),
+      unsubscribeLanguage: await this.d.unsubscribeSettings.linkLanguage(account.id, from.address.address, checkUnsubscribe(req.Unsubscribe)),
+      triggerType: checkTriggerType(req.TriggerType),
+    };
+    await this.checkRecipientsMaySend(account.id, domain.name, recipients.all);
+    return this.accept(account, domain, from.address.address, content, recipients.all);
+  }
+
+  /** The sender address must be this account's, on a domain that verifies. */
+  private async senderDomain(accountId: number, from: Mailbox): Promise<DomainRow> {
+    const sender = await this.d.domains.getSender(accountId, from.address.address);
+    if (!sender) fail('InvalidParameterValue.NoSuchSender', `${from.address.address} is not a sender address of this account.`);
+    const domain = await this.d.domains.get(accountId, from.address.domain);
+    if (!domain || domain.verified !== 1) {
+      fail('FailedOperation.NotAuthenticatedSender', `${from.address.domain} does not verify (DKIM and SPF records); it cannot send until it does.`);
+    }
+    return domain;
+  }
+
+  /** Subject and bodies, from a template and its data or from the Simple content. */
+  private async body(accountId: number, req: SendEmailRequest): Promise<Body> {
+    if ([...req.Subject].length < 1 || [...req.Subject].length > SUBJECT_MAX || /[\r\n]/.test(req.Subject)) {
+      fail('InvalidParameterValue.SubjectLengthError', `Subject must be one line of 1 to ${SUBJECT_MAX} characters.`);
+    }
+    if (req.Template) {
+      const t = await this.d.templates.get(accountId, req.Template.TemplateID);
+      if (!t || t.status !== TemplateStatus.Approved) {
+        fail('FailedOperation.InvalidTemplateID', `Template ${req.Template.TemplateID} does not exist in this account or is not approved.`);
+      }
+      const data = parseTemplateData(req.Template.TemplateData);
+      const missing = missingVariables(`${req.Subject}\n${t.html ?? ''}\n${t.text ?? ''}`, data);
+      if (missing.length) {
+        fail('InvalidParameterValue.TemplateNotMatchData', `TemplateData gives no value for ${missing.map((m) => `{{${m}}}`).join(', ')}.`);
+      }
+      return {
+        subject: renderTemplate(req.Subject, data, false),
+        html: t.html === null ? null : renderTemplate(t.html, data, true),
+        text: t.text === null ? null : renderTemplate(t.text, data, false),
+        templateId: t.id,
+      };
+    }
+    if (req.Simple) {
+      const account = await this.d.accounts.get(accountId);
+      if (!account || account.simple_allowed !== 1) {
+        fail('FailedOperation.WithOutPermission', 'This account may only send from templates; use Template instead of Simple.');
+      }
+      const decode = (field: 'Html' | 'Text'): string | null => {
+        const v = req.Simple?.[field];
+        if (v === undefined || v === '') return null;
+        const d = decodeBase64Utf8(v);
+        if (!d) fail('InvalidParameterValue.EmailContentIsWrong', `Simple.${field} is not base64-encoded UTF-8 text.`);
+        return d.text;
+      };
+      const html = decode('Html');
+      const text = decode('Text');
+      if (html === null && text === null) fail('FailedOperation.MissingEmailContent', 'Simple needs Html or Text (base64).');
+      return { subject: req.Subject, html, text, templateId: null };
+    }
+    fail('FailedOperation.MissingEmailContent', 'The request needs Template (or Simple) content.');
+  }
+
+  /** No recipient may be blocklisted or unsubscribed from this sender domain. */
+  private async checkRecipientsMaySend(accountId: number, domain: string, recipients: readonly string[]): Promise<void> {
+    const blocked = await this.d.blocklists.blocked(accountId, recipients);
+    if (blocked.size) fail('FailedOperation.EmailAddrInBlacklist', `${[...blocked].join(', ')} is on the blocklist.`);
+    const gone = await this.d.messages.unsubscribed(accountId, domain, recipients);
+    if (gone.size) fail('FailedOperation.ReceiverHasUnsubscribed', `${[...gone].join(', ')} unsubscribed from ${domain}.`);
+  }
+
+  /** The acceptance transaction, with the daily quota and frequency limit checked inside it. */
+  private async accept(account: { id: number; appId: number }, domain: DomainRow, sender: string, content: MessageContent, recipients: string[]): Promise<string> {
+    const now = content.date;
+    const quota = this.dailyQuota(domain.reputation_level);
+    const frequency = this.d.policy.frequencyLimit;
+    const messageId = newMessageId(account.appId, now);
+    const r = await this.d.messages.accept(account.id, {
+      messageId, domainId: domain.id, sender, content: JSON.stringify(content), now,
+    }, recipients.map((e) => ({ recipient: e, recipientDomain: e.slice(e.lastIndexOf('@') + 1) })), {
+      daily: quota === null ? null : { day: formatDate(now, this.d.policy.timezone), quota },
+      frequency: frequency > 0 ? { since: now - 3_600_000, limit: frequency } : null,
+    });
+    if (r.kind === 'quota') {
+      fail('FailedOperation.ExceedSendLimit', `${domain.name} has sent ${r.sent} of its ${quota} mails today; this request needs ${recipients.length} more.`);
+    }
+    if (r.kind === 'frequency') {
+      fail('FailedOperation.FrequencyLimit', `${sender} has sent ${frequency} mails to ${r.recipient} in the last hour, the most allowed.`);
+    }
+    this.d.accepted();
+    return messageId;
+  }
+
+  private dailyQuota(level: number): number | null {
+    const q = this.d.policy.dailyQuota;
+    if (q.kind === 'unlimited') return null;
+    return q.kind === 'fixed' ? q.perDay : dailyLimitOfLevel(level);
+  }
+}
+
+function parseFrom(text: string): Mailbox {
+  const m = parseMailbox(text);
+  if (!m) fail('FailedOperation.IncorrectSender', 'FromEmailAddress must be address@domain or "Alias <address@domain>" (the alias without ":").');
+  return m;
+}
+
+/** Destination, Cc and Bcc: valid, within their limits, Bcc apart from Destination, at least one in all. */
+function checkRecipients(req: SendEmailRequest): { to: string[]; cc: string[]; all: string[] } {
+  const lists = { Destination: req.Destination ?? [], Cc: req.Cc ?? [], Bcc: req.Bcc ?? [] };
+  for (const [name, list] of Object.entries(lists) as [keyof typeof RECIPIENT_LIMITS, string[]][]) {
+    if (list.length > RECIPIENT_LIMITS[name]) {
+      fail('FailedOperation.TooManyRecipients', `${name} holds ${list.length} addresses; at most ${RECIPIENT_LIMITS[name]} are allowed.`);
+    }
+  }
+  const parse = (list: string[]): string[] => list.map((e) => {
+    const a = parseAddress(e);
+    if (!a) fail('FailedOperation.IncorrectEmail', `${JSON.stringify(e)} is not a valid email address.`);
+    return a.address;
+  });
+  const to = parse(lists.Destination);
+  const cc = parse(lists.Cc);
+  const bcc = parse(lists.Bcc);
+  if (to.length + cc.length + bcc.length === 0) fail('MissingParameter', 'Name at least one recipient in Destination, Cc or Bcc.');
+  const overlap = bcc.filter((b) => to.includes(b));
+  if (overlap.length) fail('InvalidParameterValue', `Bcc may not repeat addresses of Destination (${overlap.join(', ')}).`);
+  // One delivery per distinct address, whatever list names it.
+  return { to, cc, all: [...new Set([...to, ...cc, ...bcc])] };
+}
+
+function checkAttachments(list: NonNullable<SendEmailRequest['Attachments']>): AttachmentContent[] {
+  if (list.length > ATTACHMENTS_MAX) fail('FailedOperation.TooManyAttachments', `At most ${ATTACHMENTS_MAX} attachments per message.`);
+  let total = 0;
+  return list.map((a, i) => {
+    const contentType = attachmentType(a.FileName);
+    if (!contentType) {
+      fail('FailedOperation.InvalidAttachName', `Attachments.${i}.FileName ${JSON.stringify(a.FileName)} is not allowed: up to 255 characters, no spaces or ? \\ * | " < > : /, and a supported file type.`);
+    }
+    if (a.Content === undefined || a.Content === '') {
+      fail('InvalidParameterValue.AttachContentIsWrong', `Attachments.${i} needs its Content in base64 (FileURL is not supported).`);
+    }
+    const bytes = decodeBase64(a.Content);
+    if (!bytes) fail('InvalidParameterValue.AttachContentIsWrong', `Attachments.${i}.Content is not valid base64.`);
+    total += bytes.length;
+    if (bytes.length > ATTACHMENT_MAX_BYTES || total > ATTACHMENTS_TOTAL_MAX_BYTES) {
+      fail('FailedOperation.AttachContentToolarge', `Each attachment may be at most 4 MB and all together 8 MB (after base64 decoding).`);
+    }
+    return { filename: a.FileName, contentType, base64: bytes.toString('base64') };
+  });
+}
+
+/** HeaderFrom must be a mailbox on the sender's own domain (anything else would be spoofing). */
+function checkHeaderFrom(value: string | undefined, from: Mailbox): Mailbox {
+  if (value === undefined || value === '') return from;
+  const m = parseMailbox(value);
+  if (!m) fail('FailedOperation.IncorrectSender', 'HeaderFrom must be address@domain or "Alias <address@domain>".');
+  if (m.address.domain !== from.address.domain) {
+    fail('FailedOperation.IncorrectSender', `HeaderFrom must be on ${from.address.domain}, the domain of FromEmailAddress.`);
+  }
+  return m;
+}
+
+function checkReplyTo(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  const m = parseMailbox(value);
+  if (!m) fail('FailedOperation.IncorrectEmail', `ReplyToAddresses ${JSON.stringify(value)} is not a valid email address.`);
+  return m.address.address;
+}
+
+/** SmtpHeaders: a JSON object of allowed header names to one-line values. */
+function checkSmtpHeaders(json: string | undefined): [string, string][] {
+  if (json === undefined || json === '') return [];
+  let parsed: unknown;
+  try { parsed = JSON.parse(json); } catch { fail('InvalidParameterValue', 'SmtpHeaders must be a JSON object of header names to values.'); }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    fail('InvalidParameterValue', 'SmtpHeaders must be a JSON object of header names to values.');
+  }
+  return Object.entries(parsed).map(([name, value]): [string, string] => {
+    if (!isAllowedCustomHeader(name)) {
+      fail('InvalidParameterValue', `SmtpHeaders may not set ${JSON.stringify(name)}: only X- headers (not X-Sesame-) and In-Reply-To, References, List-Id, Feedback-ID, Precedence, Keywords, Comments.`);
+    }
+    if (typeof value !== 'string' || !isSafeHeaderValue(value)) {
+      fail('InvalidParameterValue', `SmtpHeaders.${name} must be one line of text (no CR or LF, at most 900 characters).`);
+    }
+    return [name, value];
+  });
+}
+
+function checkSmtpMessageId(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  if (!isMessageIdHeader(value)) fail('InvalidParameterValue', 'SmtpMessageId must look like <unique-part@domain> (RFC 5322).');
+  return value;
+}
+
+function checkUnsubscribe(value: string | undefined): string | undefined {
+  if (value !== undefined && value !== '' && !/^(?:[0-9]|1[01])$/.test(value)) {
+    fail('InvalidParameterValue', 'Unsubscribe must be "0" (no link) or a language from "1" to "11".');
+  }
+  return value;
+}
+
+function checkTriggerType(value: number | undefined): number {
+  if (value !== undefined && value !== 0 && value !== 1) fail('InvalidParameterValue', 'TriggerType must be 0 (bulk) or 1 (triggered).');
+  return value ?? 0;
+}

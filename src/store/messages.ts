@@ -1,0 +1,251 @@
+/**
+ * Accepted messages, their deliveries (one per recipient) and the delivery queue, the daily send
+ * counters, and unsubscriptions. A delivery waits in the queue while `next_attempt_at` is set; a
+ * claim pushes that time ahead by a lease, so the deliveries of a worker that dies come due again.
+ */
+import type { Db, Param, Queryable } from './db.js';
+
+/** DeliverStatus values (FACTS §3.2). */
+export const DeliverStatus = { Queued: 0, Delivered: 1, Dropped: 2, Bounced: 3, Deferred: 8 } as const;
+
+/** A recipient of a message being accepted. */
+export interface NewDelivery { recipient: string; recipientDomain: string }
+
+/** A message being accepted. */
+export interface NewMessage {
+  messageId: string;
+  domainId: number;
+  sender: string;
+  /** JSON of the composition input. */
+  content: string;
+  now: number;
+}
+
+/** The limits checked in the acceptance transaction, where concurrent sends cannot race past them. */
+export interface AcceptLimits {
+  /** Day (YYYY-MM-DD in SESAME_TIMEZONE) and mails allowed on it for the domain; null: no quota. */
+  daily: { day: string; quota: number } | null;
+  /** Mails from the sender to one recipient allowed since `since`; null: no limit. */
+  frequency: { since: number; limit: number } | null;
+}
+
+/** Outcome of an acceptance. */
+export type AcceptResult =
+  | { kind: 'accepted'; messageRow: number; deliveryIds: number[] }
+  | { kind: 'quota'; sent: number }
+  | { kind: 'frequency'; recipient: string };
+
+/** A delivery claimed by a worker. */
+export interface ClaimedDelivery {
+  id: number;
+  account_id: number;
+  message_row: number;
+  sender: string;
+  recipient: string;
+  recipient_domain: string;
+  attempts: number;
+  created_at: number;
+}
+
+/** What happened to a delivery attempt. */
+export type Outcome =
+  | { kind: 'delivered'; reply: string; at: number }
+  | { kind: 'deferred'; reply: string; retryAt: number }
+  | { kind: 'bounced'; reply: string; at: number }
+  | { kind: 'dropped'; reply: string; at: number; sendStatus?: number };
+
+/** One row of GetSendEmailStatus. */
+export interface StatusRow {
+  message_id: string;
+  recipient: string;
+  sender: string;
+  send_status: number;
+  deliver_status: number;
+  deliver_message: string;
+  created_at: number;
+  deliver_time: number | null;
+  opened: number;
+  clicked: number;
+  unsubscribed: number;
+  complained: number;
+}
+
+/** Thrown inside the acceptance transaction to undo it when a limit is reached. */
+class LimitReached extends Error {
+  constructor(readonly result: AcceptResult) { super('limit reached'); }
+}
+
+const CLAIM_COLUMNS = 'id, account_id, message_row, sender, recipient, recipient_domain, attempts, created_at';
+const CHUNK = 500;
+
+/** Reads and writes messages, deliveries, counters and unsubscriptions. */
+export class MessageStore {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Accepts a message: counts it against the domain's day (the counter row serialises the domain's
+   * sends, so the frequency check below cannot race either), checks the frequency limit, and writes
+   * the message and one queued delivery per recipient, all in one transaction.
+   */
+  async accept(accountId: number, m: NewMessage, recipients: readonly NewDelivery[], limits: AcceptLimits): Promise<AcceptResult> {
+    try {
+      return await this.db.tx(async (q) => {
+        if (limits.daily) {
+          const row = await q.get<{ sent: number }>(
+            `INSERT INTO send_counts (account_id, domain_id, day, sent) VALUES (?, ?, ?, ?)
+             ON CONFLICT (domain_id, day) DO UPDATE SET sent = send_counts.sent + excluded.sent RETURNING sent`,
+            [accountId, m.domainId, limits.daily.day, recipients.length],
+          );
+          const sent = row?.sent ?? 0;
+          if (sent > limits.daily.quota) throw new LimitReached({ kind: 'quota', sent: sent - recipients.length });
+        }
+        if (limits.frequency) {
+          const over = await this.overFrequency(q, accountId, m.sender, recipients.map((r) => r.recipient), limits.frequency);
+          if (over) throw new LimitReached({ kind: 'frequency', recipient: over });
+        }
+        const msg = await q.get<{ id: number }>(
+          'INSERT INTO messages (account_id, message_id, domain_id, sender, content, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+          [accountId, m.messageId, m.domainId, m.sender, m.content, m.now],
+        );
+        if (!msg) throw new Error('message insert returned nothing');
+        const ids: number[] = [];
+        for (let i = 0; i < recipients.length; i += CHUNK) {
+          const chunk = recipients.slice(i, i + CHUNK);
+          const rows = await q.all<{ id: number }>(
+            `INSERT INTO deliveries (account_id, message_row, sender, recipient, recipient_domain, next_attempt_at, created_at)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id`,
+            chunk.flatMap((r) => [accountId, msg.id, m.sender, r.recipient, r.recipientDomain, m.now, m.now]),
+          );
+          ids.push(...rows.map((r) => r.id));
+        }
+        return { kind: 'accepted', messageRow: msg.id, deliveryIds: ids };
+      });
+    } catch (e) {
+      if (e instanceof LimitReached) return e.result;
+      throw e;
+    }
+  }
+
+  /** The first recipient that already had `limit` mails from `sender` since `since`, if any. */
+  private async overFrequency(q: Queryable, accountId: number, sender: string, recipients: readonly string[], f: { since: number; limit: number }): Promise<string | undefined> {
+    const counts = new Map<string, number>();
+    for (const r of recipients) counts.set(r, (counts.get(r) ?? 0) + 1);
+    const unique = [...counts.keys()];
+    const rows = await q.all<{ recipient: string; n: number }>(
+      `SELECT recipient, COUNT(*) AS n FROM deliveries WHERE account_id = ? AND sender = ? AND created_at > ?
+       AND recipient IN (${unique.map(() => '?').join(', ')}) GROUP BY recipient`,
+      [accountId, sender, f.since, ...unique],
+    );
+    for (const r of rows) counts.set(r.recipient, (counts.get(r.recipient) ?? 0) + r.n);
+    return unique.find((r) => (counts.get(r) ?? 0) > f.limit);
+  }
+
+  /** How many mails were counted against the domain on `day`. */
+  async sentOn(domainId: number, day: string): Promise<number> {
+    return (await this.db.get<{ sent: number }>('SELECT sent FROM send_counts WHERE domain_id = ? AND day = ?', [domainId, day]))?.sent ?? 0;
+  }
+
+  /** Claims up to `limit` due deliveries for `leaseMs`. A worker job: it spans accounts by design. */
+  claim(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    return this.db.tx((q) => q.all<ClaimedDelivery>(
+      `UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (
+         SELECT id FROM deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${this.db.dialect.skipLocked})
+       RETURNING ${CLAIM_COLUMNS}`,
+      [now + leaseMs, now, limit],
+    ));
+  }
+
+  /** Extends the lease of deliveries still in flight (only those still waiting in the queue). */
+  async renewLeases(ids: readonly number[], until: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      await this.db.run(
+        `UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL AND id IN (${chunk.map(() => '?').join(', ')})`,
+        [until, ...chunk],
+      );
+    }
+  }
+
+  /** Gives claimed deliveries back to the queue at once (a worker stopping without sending them). */
+  async release(ids: readonly number[], now: number): Promise<void> {
+    await this.renewLeases(ids, now);
+  }
+
+  /** The composition input of a message. */
+  async content(messageRow: number): Promise<{ message_id: string; content: string } | undefined> {
+    return this.db.get<{ message_id: string; content: string }>('SELECT message_id, content FROM messages WHERE id = ?', [messageRow]);
+  }
+
+  /** Records what happened to deliveries, all in one transaction; `also` runs in it too (e.g. blocklisting). */
+  recordOutcomes(outcomes: readonly { id: number; outcome: Outcome }[], also?: (q: Queryable) => Promise<void>): Promise<void> {
+    return this.db.tx(async (q) => {
+      for (const { id, outcome: o } of outcomes) {
+        switch (o.kind) {
+          case 'delivered':
+            await q.run('UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL WHERE id = ?',
+              [DeliverStatus.Delivered, o.reply, o.at, id]);
+            break;
+          case 'deferred':
+            await q.run('UPDATE deliveries SET deliver_status = ?, deliver_message = ?, next_attempt_at = ? WHERE id = ?',
+              [DeliverStatus.Deferred, o.reply, o.retryAt, id]);
+            break;
+          case 'bounced':
+            await q.run('UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL WHERE id = ?',
+              [DeliverStatus.Bounced, o.reply, o.at, id]);
+            break;
+          case 'dropped':
+            await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL,
+                send_status = COALESCE(?, send_status) WHERE id = ?`,
+              [DeliverStatus.Dropped, o.reply, o.at, o.sendStatus ?? null, id]);
+            break;
+        }
+      }
+      if (also) await also(q);
+    });
+  }
+
+  /** Status rows of the account's deliveries requested in [from, to), oldest first. */
+  async statuses(accountId: number, f: { from: number; to: number; messageId?: string; recipient?: string; limit: number; offset: number }): Promise<StatusRow[]> {
+    const where = ['d.account_id = ?', 'd.created_at >= ?', 'd.created_at < ?'];
+    const params: Param[] = [accountId, f.from, f.to];
+    if (f.messageId) { where.push('m.message_id = ?'); params.push(f.messageId); }
+    if (f.recipient) { where.push('d.recipient = ?'); params.push(f.recipient); }
+    return this.db.all<StatusRow>(
+      `SELECT m.message_id, d.recipient, d.sender, d.send_status, d.deliver_status, d.deliver_message, d.created_at, d.deliver_time,
+              d.opened, d.clicked, d.unsubscribed, d.complained
+       FROM deliveries d JOIN messages m ON m.id = d.message_row
+       WHERE ${where.join(' AND ')} ORDER BY d.created_at, d.id LIMIT ? OFFSET ?`,
+      [...params, f.limit, f.offset],
+    );
+  }
+
+  /** The delivery an unsubscribe token names, with its sender domain. */
+  async deliveryForUnsubscribe(id: number): Promise<{ account_id: number; recipient: string; sender: string } | undefined> {
+    return this.db.get('SELECT account_id, recipient, sender FROM deliveries WHERE id = ?', [id]);
+  }
+
+  /** Records an unsubscription from the delivery's sender domain and flags the delivery. */
+  unsubscribe(deliveryId: number, accountId: number, domain: string, email: string, now: number): Promise<void> {
+    return this.db.tx(async (q) => {
+      await q.run(
+        `INSERT INTO unsubscriptions (account_id, domain, email, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, domain, email) DO NOTHING`,
+        [accountId, domain, email, now],
+      );
+      await q.run('UPDATE deliveries SET unsubscribed = 1 WHERE account_id = ? AND id = ?', [accountId, deliveryId]);
+    });
+  }
+
+  /** Which of these addresses unsubscribed from the account's sender domain. */
+  async unsubscribed(accountId: number, domain: string, emails: readonly string[]): Promise<Set<string>> {
+    const out = new Set<string>();
+    for (let i = 0; i < emails.length; i += CHUNK) {
+      const chunk = emails.slice(i, i + CHUNK);
+      const rows = await this.db.all<{ email: string }>(
+        `SELECT email FROM unsubscriptions WHERE account_id = ? AND domain = ? AND email IN (${chunk.map(() => '?').join(', ')})`,
+        [accountId, domain, ...chunk],
+      );
+      for (const r of rows) out.add(r.email);
+    }
+    return out;
+  }
+}
