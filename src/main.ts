@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildRegistry } from './api/actions/index.js';
 import { ApiEndpoint } from './api/endpoint.js';
-import { createHttpServer, listen, stopServer } from './api/http-server.js';
+import { createHttpServer, listen, stopServer } from './http/server.js';
 import type { Config } from './config/schema.js';
 import { createDnsClient, type DnsClient } from './net/dns.js';
 import type { SecretBox } from './lib/secret-box.js';
@@ -27,6 +27,15 @@ import { openPostgres } from './store/postgres.js';
 import { openSqlite } from './store/sqlite.js';
 import { TemplateStore } from './store/templates.js';
 import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
+import { MessageStore } from './store/messages.js';
+import { MailService } from './services/mail.js';
+import { StatusService } from './services/statuses.js';
+import { UnsubscribeService } from './services/unsubscribe.js';
+import { Signal } from './lib/signal.js';
+import { TokenSigner } from './lib/tokens.js';
+import { DeliveryEngine } from './delivery/engine.js';
+import { Router } from './delivery/route.js';
+import { SmtpPool } from './delivery/smtp-pool.js';
 
 /** The parts of Sesame one process can run. */
 export const ROLES = ['api', 'smtp', 'worker'] as const;
@@ -55,6 +64,14 @@ export interface Services {
   senders: SenderService;
   blocklists: BlocklistService;
   unsubscribeSettings: UnsubscribeSettingService;
+  mail: MailService;
+  statuses: StatusService;
+  unsubscribes: UnsubscribeService;
+  /** Notified after each accepted message (the delivery worker listens). */
+  accepted: Signal;
+  /** Store access the delivery worker needs. */
+  stores: { messages: MessageStore; domains: DomainStore };
+  box: SecretBox;
 }
 
 /** Opens the store, applies migrations, checks the master key, and builds the services. */
@@ -66,22 +83,84 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     const accountStore = new AccountStore(db);
     await checkMasterKey(box, accountStore);
     const domainStore = new DomainStore(db, accountStore);
+    const templateStore = new TemplateStore(db, accountStore);
+    const messageStore = new MessageStore(db);
+    const blocklists = new BlocklistService(new BlocklistStore(db), { timezone: config.timezone, bounceDays: config.blocklistDays });
+    const unsubscribeSettings = new UnsubscribeSettingService(new UnsubscribeSettingStore(db), domainStore);
+    const accepted = new Signal();
     return {
       db,
+      box,
+      accepted,
+      stores: { messages: messageStore, domains: domainStore },
       accounts: new AccountService(accountStore, box, { templateReview: config.templateReview }),
-      templates: new TemplateService(new TemplateStore(db, accountStore), {
-        perAccount: config.templateLimit,
-        maxBytes: config.templateMaxBytes,
-      }),
+      templates: new TemplateService(templateStore, { perAccount: config.templateLimit, maxBytes: config.templateMaxBytes }),
       identities: identityService(config, domainStore, box, log),
       senders: new SenderService(domainStore, { perDomain: config.senderLimit }),
-      blocklists: new BlocklistService(new BlocklistStore(db), { timezone: config.timezone, bounceDays: config.blocklistDays }),
-      unsubscribeSettings: new UnsubscribeSettingService(new UnsubscribeSettingStore(db), domainStore),
+      blocklists,
+      unsubscribeSettings,
+      mail: new MailService({
+        accounts: accountStore,
+        messages: messageStore,
+        domains: domainStore,
+        templates: templateStore,
+        blocklists,
+        unsubscribeSettings,
+        policy: {
+          timezone: config.timezone,
+          frequencyLimit: config.frequencyLimit,
+          dailyQuota: config.dailyQuota,
+          bounceSubdomain: config.bounceSubdomain,
+        },
+        accepted: () => accepted.notify(),
+      }),
+      statuses: new StatusService(messageStore, { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
+      unsubscribes: new UnsubscribeService(messageStore, unsubscribeTokens(box), log),
     };
   } catch (e) {
     await db.close();
     throw e;
   }
+}
+
+/** Tokens of unsubscribe links, and of VERP bounce addresses: each under its own key. */
+export const unsubscribeTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('unsubscribe links'));
+export const bounceTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('bounce addresses'), 12);
+
+/** The delivery worker as configured. */
+export function deliveryEngine(config: Config, s: Services, log: Logger): DeliveryEngine {
+  const dns = createDnsClient(config.dnsServers);
+  const relay = config.delivery === 'relay' && config.relayUrl ? config.relayUrl : undefined;
+  const pool = new SmtpPool({
+    ehloName: config.hostname,
+    tls: config.outboundTls,
+    perTarget: config.connectionsPerHost,
+    messagesPerConnection: config.messagesPerConnection,
+    idleMs: 30_000,
+    auth: relay?.username ? { user: decodeURIComponent(relay.username), pass: decodeURIComponent(relay.password) } : undefined,
+    secure: relay?.protocol === 'smtps:',
+  }, log);
+  return new DeliveryEngine({
+    messages: s.stores.messages,
+    domains: s.stores.domains,
+    identities: s.identities,
+    blocklists: s.blocklists,
+    router: new Router(dns, { maxAddresses: 10, cacheMs: 60_000, failureCacheMs: 5_000 }),
+    pool,
+    unsubscribeTokens: unsubscribeTokens(s.box),
+    bounceTokens: bounceTokens(s.box),
+    log,
+    policy: {
+      mode: config.delivery,
+      relay: relay ? { hostname: relay.hostname.replace(/^\[|\]$/g, ''), port: Number(relay.port || (relay.protocol === 'smtps:' ? 465 : 587)) } : undefined,
+      port: config.outboundPort,
+      concurrency: config.deliveryConcurrency,
+      leaseMs: 60_000,
+      maxAgeMs: config.maxQueueHours * 3_600_000,
+      retryMinutes: config.retryMinutes.map(Number),
+      publicUrl: config.publicUrl,
+    },
+  });
 }
 
 /** The sender-domain service as configured (a DNS client can be given, e.g. by tests). */
@@ -142,7 +221,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         rateLimits: config.apiRateLimits,
         log,
       });
-      const httpServer = createHttpServer({ api, health: () => services.db.ping(), log });
+      const httpServer = createHttpServer({ api, unsubscribes: services.unsubscribes, health: () => services.db.ping(), log });
       httpPort = await listen(httpServer, config.listenHost, config.httpPort);
       stops.push(() => stopServer(httpServer, config.shutdownTimeoutMs));
       log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
@@ -151,7 +230,11 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const recheck = new DomainRecheck(services.identities, log);
       recheck.start();
       stops.push(() => recheck.stop());
-      log.info({ everyMinutes: config.dnsRecheckMinutes }, 'worker running: periodic DNS re-check of sender domains');
+      const engine = deliveryEngine(config, services, log);
+      const unlisten = services.accepted.on(() => engine.wake());
+      engine.start();
+      stops.push(async () => { unlisten(); await engine.stop(config.shutdownTimeoutMs); });
+      log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes }, 'worker running: delivery and the periodic DNS re-check');
     }
     for (const role of opts.roles) {
       if (!BUILT_ROLES.includes(role)) log.warn({ role }, `the ${role} role is not built yet; this process runs without it`);

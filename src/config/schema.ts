@@ -134,6 +134,34 @@ export const SCHEMA = {
     key: 'action',
     checkKey: (k) => (ACTION_NAMES as readonly string[]).includes(k),
   }),
+  deliveryConcurrency: integer('SESAME_DELIVERY_CONCURRENCY', 200, {
+    description: 'Deliveries a worker has in flight at most (rendering, signing, sending).',
+    min: 1,
+  }),
+  connectionsPerHost: integer('SESAME_CONNECTIONS_PER_HOST', 10, {
+    description: 'SMTP connections a worker keeps open to one remote address at most.',
+    min: 1,
+  }),
+  messagesPerConnection: integer('SESAME_MESSAGES_PER_CONNECTION', 200, {
+    description: 'Messages sent over one SMTP connection before it is closed and a fresh one opened.',
+    min: 1,
+  }),
+  outboundTls: oneOf('SESAME_OUTBOUND_TLS', ['opportunistic', 'required', 'none'] as const, 'opportunistic', {
+    description: 'STARTTLS to remote hosts: used whenever offered (certificates not checked), required (checked; hosts without it are retried, then dropped), or never.',
+  }),
+  retryMinutes: list('SESAME_RETRY_MINUTES', ['1', '5', '15', '30', '60'], {
+    description: 'Minutes to wait after each failed delivery attempt; the last value repeats until SESAME_MAX_QUEUE_HOURS.',
+    item: 'whole numbers of minutes (1 or more)',
+    check: (v) => /^\d{1,5}$/.test(v) && Number(v) >= 1,
+  }),
+  maxQueueHours: integer('SESAME_MAX_QUEUE_HOURS', 72, {
+    description: 'A delivery still deferred this long after acceptance is dropped (DeliverStatus 2).',
+    min: 1,
+  }),
+  statusRetentionDays: integer('SESAME_STATUS_RETENTION_DAYS', 30, {
+    description: 'Days GetSendEmailStatus can look back (FailedOperation.NotSupportDate before that).',
+    min: 1,
+  }),
   smtpRateLimit: integer('SESAME_SMTP_RATE_LIMIT', 20, { description: 'SMTP messages per second, per account (0: no limit).' }),
   dailyQuota: custom<DailyQuota>('SESAME_DAILY_QUOTA', 'reputation', {
     description: 'Daily sending quota per sender domain: reputation (Tencent\'s level table), a number, or unlimited.',

@@ -6,6 +6,7 @@ import { fail } from '../errors/coded-error.js';
 import { ADDRESS_MAX, parseAddress } from '../domain/address.js';
 import { formatDate, nextDay, parseDate } from '../lib/time.js';
 import type { BlocklistStore } from '../store/blocklists.js';
+import type { Queryable } from '../store/db.js';
 
 /** Largest page of the blocklist list actions. */
 export const BLOCKLIST_PAGE_MAX = 100;
@@ -29,6 +30,11 @@ export class BlocklistService {
   async recordHardBounce(accountId: number, email: string, reason: string, at = Date.now()): Promise<void> {
     const address = parseAddress(email)?.address ?? email.trim().toLowerCase();
     await this.store.recordBounce(accountId, address, reason.slice(0, 1000), at, at + this.opts.bounceDays * 86_400_000);
+  }
+
+  /** The same, inside a caller's transaction (delivery records a bounce with its outcome). */
+  async recordHardBounceIn(q: Queryable, accountId: number, email: string, reason: string, at: number): Promise<void> {
+    await this.store.recordBounceIn(q, accountId, email, reason.slice(0, 1000), at, at + this.opts.bounceDays * 86_400_000);
   }
 
   /** Which of these (normalised) addresses may not be sent to now, by either list. */

@@ -111,7 +111,8 @@ export class MailService {
         fail('InvalidParameterValue.TemplateNotMatchData', `TemplateData gives no value for ${missing.map((m) => `{{${m}}}`).join(', ')}.`);
       }
       return {
-        subject: renderTemplate(req.Subject, data, false),
+        // A value may hold line breaks; in a header they would start a header of their own.
+        subject: oneLine(renderTemplate(req.Subject, data, false)),
         html: t.html === null ? null : renderTemplate(t.html, data, true),
         text: t.text === null ? null : renderTemplate(t.text, data, false),
         templateId: t.id,
@@ -173,6 +174,9 @@ export class MailService {
     return q.kind === 'fixed' ? q.perDay : dailyLimitOfLevel(level);
   }
 }
+
+/** Control characters (CR and LF above all) become spaces: a header value stays one header. */
+const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
 
 function parseFrom(text: string): Mailbox {
   const m = parseMailbox(text);

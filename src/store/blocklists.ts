@@ -2,7 +2,7 @@
  * The two blocklists of an account: addresses that hard-bounced (filled by delivery, expiring after
  * a while) and addresses the account listed itself (expiring on a date, or never).
  */
-import type { Db, Param } from './db.js';
+import type { Db, Param, Queryable } from './db.js';
 
 /** A hard-bounced address. */
 export interface BounceRow {
@@ -30,8 +30,13 @@ export class BlocklistStore {
   constructor(private readonly db: Db) {}
 
   /** Lists (or re-lists) an address after a hard bounce. */
-  async recordBounce(accountId: number, email: string, reason: string, at: number, expiresAt: number): Promise<void> {
-    await this.db.run(
+  recordBounce(accountId: number, email: string, reason: string, at: number, expiresAt: number): Promise<void> {
+    return this.recordBounceIn(this.db, accountId, email, reason, at, expiresAt);
+  }
+
+  /** The same, inside a caller's transaction (delivery records the bounce with its outcome). */
+  async recordBounceIn(q: Queryable, accountId: number, email: string, reason: string, at: number, expiresAt: number): Promise<void> {
+    await q.run(
       `INSERT INTO bounce_blocklist (account_id, email, reason, bounced_at, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (account_id, email) DO UPDATE SET reason = excluded.reason, bounced_at = excluded.bounced_at, expires_at = excluded.expires_at`,
       [accountId, email, reason, at, expiresAt],

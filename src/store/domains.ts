@@ -90,6 +90,11 @@ export class DomainStore {
     return this.db.get<DomainRow>(`SELECT ${DOMAIN_COLUMNS} FROM domains WHERE account_id = ? AND name = ?`, [accountId, name]);
   }
 
+  /** A domain by id (the delivery worker signs for the domain a message was accepted from). */
+  byId(id: number): Promise<DomainRow | undefined> {
+    return this.db.get<DomainRow>(`SELECT ${DOMAIN_COLUMNS} FROM domains WHERE id = ?`, [id]);
+  }
+
   /** Every domain of the account, oldest first. */
   list(accountId: number): Promise<DomainRow[]> {
     return this.db.all<DomainRow>(`SELECT ${DOMAIN_COLUMNS} FROM domains WHERE account_id = ? ORDER BY id`, [accountId]);

@@ -172,8 +172,8 @@ export class MessageStore {
   }
 
   /** The composition input of a message. */
-  async content(messageRow: number): Promise<{ message_id: string; content: string } | undefined> {
-    return this.db.get<{ message_id: string; content: string }>('SELECT message_id, content FROM messages WHERE id = ?', [messageRow]);
+  async content(messageRow: number): Promise<{ message_id: string; domain_id: number; content: string } | undefined> {
+    return this.db.get('SELECT message_id, domain_id, content FROM messages WHERE id = ?', [messageRow]);
   }
 
   /** Records what happened to deliveries, all in one transaction; `also` runs in it too (e.g. blocklisting). */

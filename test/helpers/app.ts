@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
-import { createLogger, startApp, type App } from '../../src/main.js';
+import { createLogger, startApp, type App, type Role } from '../../src/main.js';
 import type { NewCredentials } from '../../src/services/accounts.js';
 import { startDns, type DnsServer } from './dns.js';
 import { createTestDatabase, type TestDatabase } from './pg.js';
@@ -61,13 +61,13 @@ export async function createTestEnv(store: StoreKind, extra: Record<string, stri
   };
 }
 
-/** Starts the api role in this process. */
-export async function startTestApp(store: StoreKind, extra: Record<string, string> = {}, shared?: TestEnv): Promise<TestApp> {
+/** Starts the api role (and others when asked) in this process. */
+export async function startTestApp(store: StoreKind, extra: Record<string, string> = {}, shared?: TestEnv, roles: Role[] = ['api']): Promise<TestApp> {
   const te = shared ?? (await createTestEnv(store, extra));
   const config = loadConfig({ ...te.env, ...extra });
   const lines: string[] = [];
   const log = createLogger(config.logLevel, { write: (s: string) => { lines.push(s); } });
-  const app = await startApp(config, { roles: ['api'], log });
+  const app = await startApp(config, { roles, log });
   let creds = app.firstAccount;
   if (!creds) {
     // A restart on an existing store: a fresh account stands in for the first one.
@@ -93,9 +93,9 @@ export async function startTestApp(store: StoreKind, extra: Record<string, strin
 export interface DnsTestApp extends TestApp { dns: DnsServer }
 
 /** Starts dnsmasq, then Sesame resolving through it, with SESAME_HOSTNAME mta.sesame.test. */
-export async function startTestAppWithDns(store: StoreKind, extra: Record<string, string> = {}): Promise<DnsTestApp> {
+export async function startTestAppWithDns(store: StoreKind, extra: Record<string, string> = {}, roles: Role[] = ['api']): Promise<DnsTestApp> {
   const dns = await startDns();
-  const t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test', ...extra });
+  const t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test', ...extra }, undefined, roles);
   return {
     ...t,
     dns,

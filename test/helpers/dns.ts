@@ -14,6 +14,8 @@ import { join } from 'node:path';
 export interface Zone {
   txt?: { name: string; value: string }[];
   mx?: { name: string; host: string; priority?: number }[];
+  /** Address records (IPv4). */
+  a?: { name: string; address: string }[];
 }
 
 /** A running dnsmasq. */
@@ -69,6 +71,7 @@ export async function startDns(): Promise<DnsServer> {
       txtLine(probe, 'ready'),
       ...(zone.txt ?? []).map((r) => txtLine(r.name, r.value)),
       ...(zone.mx ?? []).map((r) => `mx-host=${r.name},${r.host},${r.priority ?? 10}`),
+      ...(zone.a ?? []).map((r) => `host-record=${r.name},${r.address}`),
       '',
     ].join('\n'));
     const args = [
@@ -117,16 +120,25 @@ export function zoneFor(attrs: readonly { Type: string; SendDomain: string; Expe
 /** Creates sender domains through the API and publishes their records, all of them at once. */
 export class DomainPublisher {
   private readonly zones = new Map<string, Zone>();
+  /** Records published alongside the domains' own (recipient MX and A records, say). */
+  extra: Zone = {};
   constructor(private readonly dns: DnsServer) {}
+
+  /** Publishes every domain's records and the extra ones. */
+  async publish(): Promise<void> {
+    const all = [...this.zones.values(), this.extra];
+    await this.dns.publish({
+      txt: all.flatMap((z) => z.txt ?? []),
+      mx: all.flatMap((z) => z.mx ?? []),
+      a: all.flatMap((z) => z.a ?? []),
+    });
+  }
 
   /** Creates `name` in the caller's account, publishes its records, and verifies it. */
   async verified(call: (action: 'CreateEmailIdentity' | 'UpdateEmailIdentity', req: { EmailIdentity: string }) => Promise<{ Attributes: { Type: string; SendDomain: string; ExpectedValue: string }[]; VerifiedForSendingStatus: boolean }>, name: string): Promise<void> {
     const created = await call('CreateEmailIdentity', { EmailIdentity: name });
     this.zones.set(name, zoneFor(created.Attributes));
-    await this.dns.publish({
-      txt: [...this.zones.values()].flatMap((z) => z.txt ?? []),
-      mx: [...this.zones.values()].flatMap((z) => z.mx ?? []),
-    });
+    await this.publish();
     const v = await call('UpdateEmailIdentity', { EmailIdentity: name });
     if (!v.VerifiedForSendingStatus) throw new Error(`${name} did not verify`);
   }

@@ -1,5 +1,7 @@
 /** Every built action group, assembled into the registry. */
 import type { BlocklistService } from '../../services/blocklists.js';
+import type { MailService } from '../../services/mail.js';
+import type { StatusService } from '../../services/statuses.js';
 import type { IdentityService } from '../../services/identities.js';
 import type { SenderService } from '../../services/senders.js';
 import type { TemplateService } from '../../services/templates.js';
@@ -7,6 +9,7 @@ import type { UnsubscribeSettingService } from '../../services/unsubscribe-setti
 import { Registry } from '../registry.js';
 import { blocklistActions } from './blocklists.js';
 import { identityActions } from './identities.js';
+import { mailActions } from './mail.js';
 import { senderActions } from './senders.js';
 import { templateActions } from './templates.js';
 import { unsubscribeActions } from './unsubscribe.js';
@@ -18,6 +21,8 @@ export interface ActionServices {
   senders: SenderService;
   blocklists: BlocklistService;
   unsubscribeSettings: UnsubscribeSettingService;
+  mail: MailService;
+  statuses: StatusService;
   timezone: string;
 }
 
@@ -29,5 +34,6 @@ export function buildRegistry(s: ActionServices): Registry {
     senderActions(s.senders),
     blocklistActions(s.blocklists, s.timezone),
     unsubscribeActions(s.unsubscribeSettings),
+    mailActions(s.mail, s.statuses),
   );
 }

@@ -1,5 +1,6 @@
 /**
- * The HTTP listener: the API at `/`, `GET /healthz`, and (later) tracking and the console. Stopping
+ * The HTTP listener, shared by the edges that speak HTTP: the API at `/`, the unsubscribe links,
+ * `GET /healthz` (and later tracking and the console). Stopping
  * it refuses new connections and lets requests in flight finish, up to a deadline.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -7,7 +8,9 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { randomUUID } from 'node:crypto';
 import { CodedError } from '../errors/coded-error.js';
-import type { ApiEndpoint } from './endpoint.js';
+import type { ApiEndpoint } from '../api/endpoint.js';
+import type { UnsubscribeService } from '../services/unsubscribe.js';
+import { handleUnsubscribe } from '../tracking/unsubscribe.js';
 
 /** Headers may hold a GET query of 32 KB (FACTS §1.2) and then some. */
 const MAX_HEADER_BYTES = 64 * 1024;
@@ -15,6 +18,7 @@ const MAX_HEADER_BYTES = 64 * 1024;
 /** What the listener serves. */
 export interface HttpDeps {
   api: ApiEndpoint;
+  unsubscribes: UnsubscribeService;
   /** Resolves when the store answers. */
   health(): Promise<void>;
   log: Logger;
@@ -52,6 +56,7 @@ export function createHttpServer(deps: HttpDeps): Server {
 async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/') return deps.api.handle(req, res);
+  if (path.startsWith('/unsubscribe/')) return handleUnsubscribe(deps.unsubscribes, req, res);
   if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
     let ok = true;
     try { await deps.health(); } catch { ok = false; }

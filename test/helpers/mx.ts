@@ -1,0 +1,137 @@
+/**
+ * A scripted receiving mail server for the tests, built on smtp-server: it listens on a loopback
+ * address (127.0.0.x, so several MX hosts can share one port) and accepts, rejects (5xx), defers
+ * (4xx), drops the connection mid-DATA or after the final dot, or answers slowly, as the test says.
+ */
+import { SMTPServer, type SMTPServerSession } from 'smtp-server';
+import { createServer, type AddressInfo } from 'node:net';
+
+/** A message as it arrived. */
+export interface Received { from: string; to: string[]; raw: Buffer; secure: boolean; at: number }
+
+/** What the server does with the next messages. */
+export type MxMode =
+  | { kind: 'accept'; delayMs?: number }
+  | { kind: 'reject'; code?: number; message?: string; at?: 'rcpt' | 'data' }
+  | { kind: 'defer'; code?: number; message?: string }
+  | { kind: 'drop'; at: 'mid-data' | 'after-dot' };
+
+/** A running test MX. */
+export interface TestMx {
+  host: string;
+  port: number;
+  received: Received[];
+  mode: MxMode;
+  /** Every SMTP transaction that reached RCPT, whatever its end (to count attempts). */
+  attempts: number;
+  /** Resolves once `n` messages have been accepted in all (or rejects after the timeout). */
+  waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
+  stop(): Promise<void>;
+}
+
+/** A port free on 127.0.0.1 now. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts a test MX on `host:port`. */
+export async function startMx(host: string, port: number, mode: MxMode = { kind: 'accept' }): Promise<TestMx> {
+  const received: Received[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const state = { mode, attempts: 0 };
+  const sockets = new Map<string, { destroy(): void }>();
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['AUTH'],
+    logger: false,
+    size: 30 * 1024 * 1024,
+    onConnect(session, cb) { cb(); },
+    onRcptTo(address, session, cb) {
+      state.attempts++;
+      const m = state.mode;
+      if (m.kind === 'reject' && (m.at ?? 'rcpt') === 'rcpt') {
+        cb(Object.assign(new Error(m.message ?? '5.1.1 User unknown'), { responseCode: m.code ?? 550 }));
+        return;
+      }
+      if (m.kind === 'defer') {
+        cb(Object.assign(new Error(m.message ?? '4.2.1 Mailbox busy, try later'), { responseCode: m.code ?? 451 }));
+        return;
+      }
+      cb();
+    },
+    onData(stream, session: SMTPServerSession, cb) {
+      const chunks: Buffer[] = [];
+      const m = state.mode;
+      stream.on('data', (c: Buffer) => {
+        chunks.push(c);
+        if (m.kind === 'drop' && m.at === 'mid-data') sockets.get(session.id)?.destroy();
+      });
+      stream.on('end', () => {
+        if (m.kind === 'drop' && m.at === 'after-dot') {
+          // Take the message, then vanish without a reply: the sender cannot know it arrived.
+          received.push(record(session, Buffer.concat(chunks)));
+          sockets.get(session.id)?.destroy();
+          return;
+        }
+        if (m.kind === 'reject' && m.at === 'data') {
+          cb(Object.assign(new Error(m.message ?? '5.7.1 Message refused'), { responseCode: m.code ?? 554 }));
+          return;
+        }
+        const done = (): void => {
+          received.push(record(session, Buffer.concat(chunks)));
+          cb(null, 'Queued');
+          for (const w of [...waiters]) if (received.length >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
+        };
+        if (m.kind === 'accept' && m.delayMs) setTimeout(done, m.delayMs); else done();
+      });
+    },
+  });
+  // smtp-server keeps its connections; the raw socket is what "drop" needs to cut.
+  server.server.on('connection', (socket) => {
+    const track = (): void => {
+      for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections) {
+        sockets.set(c.id, c._socket);
+      }
+    };
+    setImmediate(track);
+    socket.once('close', track);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  const api: TestMx = {
+    host,
+    port,
+    received,
+    get mode() { return state.mode; },
+    set mode(m: MxMode) { state.mode = m; },
+    get attempts() { return state.attempts; },
+    waitFor(n, timeoutMs = 30_000) {
+      if (received.length >= n) return Promise.resolve(received);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`only ${received.length} of ${n} messages arrived at ${host}`)), timeoutMs);
+        waiters.push({ n, resolve: () => { clearTimeout(timer); resolve(received); } });
+      });
+    },
+    stop: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+  return api;
+}
+
+function record(session: SMTPServerSession, raw: Buffer): Received {
+  return {
+    from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+    to: session.envelope.rcptTo.map((r) => r.address),
+    raw,
+    secure: session.secure,
+    at: Date.now(),
+  };
+}

@@ -1,0 +1,82 @@
+/**
+ * Everything a sending test needs, started together: dnsmasq, Sesame (api and worker) resolving
+ * through it, a verified sender domain with a sender address and an approved template, and
+ * scripted MX hosts for recipient domains on 127.0.0.2 and 127.0.0.3 (one port).
+ */
+import { authenticate } from 'mailauth';
+import { startTestAppWithDns, type DnsTestApp, type StoreKind } from './app.js';
+import { DomainPublisher } from './dns.js';
+import { freePort, startMx, type TestMx } from './mx.js';
+import { b64, sdkClient, type Caller } from './sdk.js';
+
+/** The sending setup. */
+export interface SendingFixture {
+  t: DnsTestApp;
+  call: Caller;
+  domains: DomainPublisher;
+  mx1: TestMx;
+  mx2: TestMx;
+  templateId: number;
+  sender: string;
+  /** DNS answers for mailauth, from the test's own DNS server. */
+  verifyDkim(raw: Buffer): Promise<{ result: string; domain: string; algorithm: string }[]>;
+  stop(): Promise<void>;
+}
+
+/** Domain names of the fixture. */
+export const SENDER_DOMAIN = 'mail.shop.test';
+export const RECIPIENT_DOMAIN = 'dest.test';
+
+/** Starts the whole setup; `extra` settings go to Sesame. */
+export async function startSending(store: StoreKind, extra: Record<string, string> = {}): Promise<SendingFixture> {
+  const port = await freePort();
+  const mx1 = await startMx('127.0.0.2', port);
+  const mx2 = await startMx('127.0.0.3', port);
+  const t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...extra }, ['api', 'worker']);
+  const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+  const domains = new DomainPublisher(t.dns);
+  domains.extra = {
+    mx: [{ name: RECIPIENT_DOMAIN, host: 'mx1.dest.test', priority: 10 }, { name: RECIPIENT_DOMAIN, host: 'mx2.dest.test', priority: 20 }],
+    a: [{ name: 'mx1.dest.test', address: '127.0.0.2' }, { name: 'mx2.dest.test', address: '127.0.0.3' }],
+  };
+  await domains.verified(call, SENDER_DOMAIN);
+  const sender = `news@${SENDER_DOMAIN}`;
+  await call('CreateEmailAddress', { EmailAddress: sender, EmailSenderName: 'Shop News' });
+  const templateId = (await call('CreateEmailTemplate', {
+    TemplateName: 'welcome',
+    TemplateContent: { Html: b64('<html><body><p>Hello {{name}}, your code is <b>{{code}}</b>.</p></body></html>'), Text: b64('Hello {{name}}, your code is {{code}}.') },
+  })).TemplateID;
+  const resolver = async (name: string, rr: string): Promise<unknown> => {
+    const { promises: dns } = await import('node:dns');
+    const r = new dns.Resolver();
+    r.setServers([t.dns.address]);
+    if (rr === 'TXT') return r.resolveTxt(name);
+    if (rr === 'MX') return r.resolveMx(name);
+    if (rr === 'A') return r.resolve4(name);
+    if (rr === 'AAAA') return r.resolve6(name);
+    throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
+  };
+  return {
+    t, call, domains, mx1, mx2, templateId, sender,
+    async verifyDkim(raw) {
+      const res = await authenticate(raw, { resolver: resolver as never, ip: '127.0.0.1', helo: 'mta.sesame.test', sender: 'x@mail.shop.test', mta: 'mx.dest.test' });
+      return res.dkim.results.map((r) => ({ result: r.status.result, domain: r.signingDomain ?? '', algorithm: r.algo ?? '' }));
+    },
+    async stop() {
+      await t.stop();
+      await mx1.stop();
+      await mx2.stop();
+    },
+  };
+}
+
+/** Waits until `check` passes (polling the store through the API), or fails after the timeout. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 20_000, what = 'the condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
