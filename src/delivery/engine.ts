@@ -249,14 +249,18 @@ export class DeliveryEngine {
         if (!rejected) return { kind: 'delivered', reply: r.response, at: now };
         return rejected.code >= 500 ? { kind: 'bounced', reply: rejected.response, at: now } : this.deferral(c, rejected.response);
       }
-      if (r.afterData) {
+      // No transaction happened (refused, unreachable, cut before the data): the next host may do better.
+      if (r.connection && !r.afterData) {
+        last = `${host.hostname} [${host.address}]: ${r.response}`;
+        continue;
+      }
+      if (r.code === null) {
         this.d.log.warn({ delivery: c.id, host: host.hostname, reply: r.response },
           'connection lost after the message was sent, before the reply: retrying, so it may arrive twice');
         return this.deferral(c, r.response);
       }
-      if (r.permanent) return { kind: 'bounced', reply: r.response, at: now };
-      last = `${host.hostname} [${host.address}]: ${r.response}`;
-      if (!r.connection) return this.deferral(c, r.response);
+      // The remote answered: its reply decides.
+      return r.permanent ? { kind: 'bounced', reply: r.response, at: now } : this.deferral(c, r.response);
     }
     return this.deferral(c, last || 'no mail host could be reached');
   }

@@ -167,16 +167,27 @@ export class SmtpPool {
       logger: false,
     });
     const pooled: PooledConnection = { conn, sent: 0, idleTimer: null, broken: false };
-    // Errors outside a command (an idle connection reset by the peer) only retire the connection.
-    conn.on('error', () => { pooled.broken = true; });
-    conn.on('end', () => { pooled.broken = true; });
     return new Promise((resolve, reject) => {
+      let settled = false;
+      const fail = (err: Error): void => {
+        pooled.broken = true;
+        if (settled) return;
+        settled = true;
+        conn.close();
+        reject(err);
+      };
+      // Before the handshake a failure (refused, timed out) arrives as an 'error' event, not in the
+      // connect callback; afterwards errors outside a command (a peer resetting an idle connection)
+      // only retire the connection.
+      conn.on('error', fail);
+      conn.on('end', () => { pooled.broken = true; });
       conn.connect((err) => {
-        if (err) { conn.close(); reject(err); return; }
-        if (!this.opts.auth) { resolve(pooled); return; }
+        if (err) { fail(err); return; }
+        const ready = (): void => { settled = true; resolve(pooled); };
+        if (!this.opts.auth) { ready(); return; }
         conn.login({ user: this.opts.auth.user, pass: this.opts.auth.pass }, (lerr) => {
-          if (lerr) { conn.close(); reject(lerr); return; }
-          resolve(pooled);
+          if (lerr) { fail(lerr); return; }
+          ready();
         });
       });
     });

@@ -60,7 +60,8 @@ export async function startSending(store: StoreKind, extra: Record<string, strin
     t, call, domains, mx1, mx2, templateId, sender,
     async verifyDkim(raw) {
       const res = await authenticate(raw, { resolver: resolver as never, ip: '127.0.0.1', helo: 'mta.sesame.test', sender: 'x@mail.shop.test', mta: 'mx.dest.test' });
-      return res.dkim.results.map((r) => ({ result: r.status.result, domain: r.signingDomain ?? '', algorithm: r.algo ?? '' }));
+      // mailauth reports the algorithm as `algo` at run time (its typings say `algorithm`).
+      return res.dkim.results.map((r) => ({ result: r.status.result, domain: r.signingDomain ?? '', algorithm: (r as { algo?: string }).algo ?? r.algorithm ?? '' }));
     },
     async stop() {
       await t.stop();
@@ -78,5 +79,26 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Makes every waiting delivery due now and wakes the worker (time travel past the retry schedule). */
+export async function retryNow(f: SendingFixture): Promise<void> {
+  await f.t.app.services.db.run('UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL', [Date.now()]);
+  f.t.app.services.accepted.notify();
+}
+
+/** The statuses of one message, once `done` says they are what the test waits for. */
+export async function statusesOf(f: SendingFixture, messageId: string, done: (s: { DeliverStatus: number }[]) => boolean, timeoutMs = 20_000) {
+  const day = new Date().toISOString().slice(0, 10);
+  let last: unknown = null;
+  try {
+    return await eventually(async () => {
+      const r = await f.call('GetSendEmailStatus', { RequestDate: day, Offset: 0, Limit: 100, MessageId: messageId });
+      last = r.EmailStatusList;
+      return r.EmailStatusList.length > 0 && done(r.EmailStatusList) ? r.EmailStatusList : undefined;
+    }, timeoutMs, `the statuses of ${messageId}`);
+  } catch (e) {
+    throw new Error(`${(e as Error).message}; last seen: ${JSON.stringify(last)}`);
   }
 }

@@ -1,0 +1,185 @@
+/**
+ * The delivery engine against scripted MX hosts, on both stores: every outcome of the remote reply
+ * (accepted, rejected, deferred, cut mid-DATA, cut after the final dot, slow), every kind of route
+ * (MX fallback, implicit MX, null MX, a domain that does not exist, DNS failure), retries on the
+ * schedule, giving up at the maximum age, and GetSendEmailStatus's filters and errors.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { formatDate } from '../src/lib/time.js';
+import { STORES } from './helpers/app.js';
+import { errorCode } from './helpers/sdk.js';
+import { eventually, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+
+describe.each(STORES)('delivery on %s', (store) => {
+  let f: SendingFixture;
+  let n = 0;
+  const send = async (to: string): Promise<string> => (await f.call('SendEmail', {
+    FromEmailAddress: f.sender, Destination: [to], Subject: `delivery test ${++n}`,
+    Template: { TemplateID: f.templateId, TemplateData: '{"name":"Ann","code":"1"}' },
+  })).MessageId;
+
+  beforeAll(async () => {
+    f = await startSending(store, { SESAME_FREQUENCY_LIMIT: '0', SESAME_MAX_QUEUE_HOURS: '2' });
+    f.domains.extra = {
+      mx: [
+        ...(f.domains.extra.mx ?? []),
+        { name: 'fallback.test', host: 'down.dest.test', priority: 10 },
+        { name: 'fallback.test', host: 'mx2.dest.test', priority: 20 },
+        { name: 'nullmx.test', host: '.', priority: 0 },
+        { name: 'nohost.test', host: 'ghost.dest.test', priority: 10 },
+      ],
+      a: [
+        ...(f.domains.extra.a ?? []),
+        { name: 'down.dest.test', address: '127.0.0.9' },
+        { name: 'implicit.test', address: '127.0.0.3' },
+      ],
+    };
+    await f.domains.publish();
+  });
+  afterAll(async () => { await f.stop(); });
+
+  it('a 5xx reply bounces (DeliverStatus 3) and blocklists the address with the reply', async () => {
+    f.mx1.mode = { kind: 'reject', code: 550, message: '5.1.1 The email account does not exist' };
+    const id = await send('nobody@dest.test');
+    const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 3);
+    expect(s.DeliverMessage).toContain('5.1.1 The email account does not exist');
+    const day = formatDate(Date.now(), 'UTC');
+    const bl = await f.call('ListBlackEmailAddress', { StartDate: day, EndDate: day, Limit: 10, Offset: 0, EmailAddress: 'nobody@dest.test' });
+    expect(bl.BlackList[0]).toMatchObject({ EmailAddress: 'nobody@dest.test' });
+    expect(bl.BlackList[0].IspDesc).toContain('does not exist');
+    expect(await errorCode(send('nobody@dest.test'))).toBe('FailedOperation.EmailAddrInBlacklist');
+    // Refused at the end of DATA is a bounce too.
+    f.mx1.mode = { kind: 'reject', at: 'data', code: 554, message: '5.7.1 Spam detected' };
+    const id2 = await send('content@dest.test');
+    const [s2] = await statusesOf(f, id2, (l) => l[0].DeliverStatus === 3);
+    expect(s2.DeliverMessage).toContain('5.7.1 Spam detected');
+  });
+
+  it('a 4xx reply defers (DeliverStatus 8), and the retry delivers', async () => {
+    f.mx1.mode = { kind: 'defer', code: 451, message: '4.2.1 Mailbox busy' };
+    f.mx2.mode = { kind: 'defer', code: 451, message: '4.2.1 Mailbox busy' };
+    const id = await send('busy@dest.test');
+    const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 8);
+    expect(s.DeliverMessage).toContain('4.2.1 Mailbox busy');
+    const row = await f.t.app.services.db.get<{ next_attempt_at: number; attempts: number }>(
+      'SELECT next_attempt_at, attempts FROM deliveries WHERE recipient = ?', ['busy@dest.test']);
+    // The first retry waits a minute (SESAME_RETRY_MINUTES starts at 1).
+    expect(row!.next_attempt_at - Date.now()).toBeGreaterThan(50_000);
+    expect(row!.attempts).toBe(1);
+    f.mx1.mode = { kind: 'accept' };
+    f.mx2.mode = { kind: 'accept' };
+    const before = f.mx1.received.length;
+    await retryNow(f);
+    await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect(f.mx1.received.slice(before).some((r) => r.to.includes('busy@dest.test'))).toBe(true);
+  });
+
+  it('gives up at the maximum age (DeliverStatus 2)', async () => {
+    f.mx1.mode = { kind: 'defer' };
+    f.mx2.mode = { kind: 'defer' };
+    const id = await send('forever@dest.test');
+    await statusesOf(f, id, (l) => l[0].DeliverStatus === 8);
+    // Accepted three hours ago (SESAME_MAX_QUEUE_HOURS=2): the next failure is the last.
+    await f.t.app.services.db.run('UPDATE deliveries SET created_at = ? WHERE recipient = ?', [Date.now() - 3 * 3_600_000, 'forever@dest.test']);
+    await retryNow(f);
+    await eventually(async () => (await f.t.app.services.db.get<{ s: number }>('SELECT deliver_status AS s FROM deliveries WHERE recipient = ?', ['forever@dest.test']))?.s === 2);
+    const row = await f.t.app.services.db.get<{ deliver_message: string; next_attempt_at: number | null }>(
+      'SELECT deliver_message, next_attempt_at FROM deliveries WHERE recipient = ?', ['forever@dest.test']);
+    expect(row?.deliver_message).toMatch(/^Gave up after \d+ attempts/);
+    expect(row?.next_attempt_at).toBeNull();
+    f.mx1.mode = { kind: 'accept' };
+    f.mx2.mode = { kind: 'accept' };
+  });
+
+  it('a connection cut after the final dot is retried (it may arrive twice); one cut mid-DATA too', async () => {
+    f.mx1.mode = { kind: 'drop', at: 'after-dot' };
+    f.mx2.mode = { kind: 'drop', at: 'after-dot' };
+    const before = f.mx1.received.length + f.mx2.received.length;
+    const id = await send('twice@dest.test');
+    await statusesOf(f, id, (l) => l[0].DeliverStatus === 8);
+    expect(f.t.logs().some((l) => typeof l.msg === 'string' && l.msg.includes('may arrive twice'))).toBe(true);
+    f.mx1.mode = { kind: 'accept' };
+    f.mx2.mode = { kind: 'accept' };
+    await retryNow(f);
+    await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    const copies = [...f.mx1.received, ...f.mx2.received].slice(0).filter((r) => r.to.includes('twice@dest.test'));
+    expect(copies.length).toBeGreaterThanOrEqual(2);
+    expect(f.mx1.received.length + f.mx2.received.length).toBeGreaterThan(before);
+
+    f.mx1.mode = { kind: 'drop', at: 'mid-data' };
+    f.mx2.mode = { kind: 'drop', at: 'mid-data' };
+    const id2 = await send('cut@dest.test');
+    await statusesOf(f, id2, (l) => l[0].DeliverStatus === 8);
+    f.mx1.mode = { kind: 'accept' };
+    f.mx2.mode = { kind: 'accept' };
+    await retryNow(f);
+    await statusesOf(f, id2, (l) => l[0].DeliverStatus === 1);
+  });
+
+  it('waits for a slow server', async () => {
+    f.mx1.mode = { kind: 'accept', delayMs: 1500 };
+    const id = await send('slow@dest.test');
+    await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    f.mx1.mode = { kind: 'accept' };
+  });
+
+  it('routes: MX fallback, implicit MX, null MX, no such domain, a host without address', async () => {
+    const fallbackBefore = f.mx2.received.length;
+    const fb = await send('user@fallback.test');
+    await statusesOf(f, fb, (l) => l[0].DeliverStatus === 1);
+    expect(f.mx2.received.slice(fallbackBefore).some((r) => r.to.includes('user@fallback.test'))).toBe(true);
+
+    const implicitBefore = f.mx2.received.length;
+    const im = await send('user@implicit.test');
+    await statusesOf(f, im, (l) => l[0].DeliverStatus === 1);
+    expect(f.mx2.received.slice(implicitBefore).some((r) => r.to.includes('user@implicit.test'))).toBe(true);
+
+    const nm = await send('user@nullmx.test');
+    const [sn] = await statusesOf(f, nm, (l) => l[0].DeliverStatus === 3);
+    expect(sn.DeliverMessage).toContain('null MX');
+
+    const nx = await send('user@nonexistent.test');
+    const [sx] = await statusesOf(f, nx, (l) => l[0].DeliverStatus === 3);
+    expect(sx.DeliverMessage).toContain('does not exist');
+
+    const nh = await send('user@nohost.test');
+    const [sh] = await statusesOf(f, nh, (l) => l[0].DeliverStatus === 8);
+    expect(sh.DeliverMessage).toContain('have no address');
+  });
+
+  it('a DNS failure defers; the retry delivers once DNS answers', async () => {
+    await f.t.dns.halt();
+    const id = await send('dnsdown@other-domain.test');
+    const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 8);
+    expect(s.DeliverMessage).toContain('DNS lookup');
+    f.domains.extra.mx!.push({ name: 'other-domain.test', host: 'mx1.dest.test', priority: 10 });
+    await f.domains.publish();
+    // The failed answer is cached for a few seconds only.
+    await eventually(async () => {
+      await retryNow(f);
+      const r = await f.call('GetSendEmailStatus', { RequestDate: formatDate(Date.now(), 'UTC'), Offset: 0, Limit: 1, MessageId: id });
+      return r.EmailStatusList[0]?.DeliverStatus === 1;
+    }, 15_000);
+  });
+
+  it('GetSendEmailStatus filters by MessageId and recipient, pages, and checks its date', async () => {
+    const id = (await f.call('SendEmail', {
+      FromEmailAddress: f.sender, Destination: ['p1@dest.test', 'p2@dest.test', 'p3@dest.test'], Subject: 'paging',
+      Template: { TemplateID: f.templateId, TemplateData: '{"name":"Ann","code":"1"}' },
+    })).MessageId;
+    const day = formatDate(Date.now(), 'UTC');
+    const all = await statusesOf(f, id, (l) => l.length === 3 && l.every((x) => x.DeliverStatus === 1));
+    expect(all.map((s) => s.ToEmailAddress).sort()).toEqual(['p1@dest.test', 'p2@dest.test', 'p3@dest.test']);
+    const page = await f.call('GetSendEmailStatus', { RequestDate: day, Offset: 1, Limit: 1, MessageId: id });
+    expect(page.EmailStatusList).toHaveLength(1);
+    const one = await f.call('GetSendEmailStatus', { RequestDate: day, Offset: 0, Limit: 100, ToEmailAddress: 'P2@dest.test' });
+    expect(one.EmailStatusList.map((s) => s.ToEmailAddress)).toEqual(['p2@dest.test']);
+    const yesterday = formatDate(Date.now() - 86_400_000, 'UTC');
+    expect((await f.call('GetSendEmailStatus', { RequestDate: yesterday, Offset: 0, Limit: 100 })).EmailStatusList).toEqual([]);
+    expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: day, Offset: 0, Limit: 101 }))).toBe('FailedOperation.InvalidLimit');
+    expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: '2026-02-30', Offset: 0, Limit: 10 }))).toBe('InvalidParameterValue.WrongDate');
+    expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: '2099-01-01', Offset: 0, Limit: 10 }))).toBe('InvalidParameterValue.WrongDate');
+    expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: formatDate(Date.now() - 31 * 86_400_000, 'UTC'), Offset: 0, Limit: 10 })))
+      .toBe('FailedOperation.NotSupportDate');
+  });
+});
