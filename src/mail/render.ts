@@ -85,8 +85,11 @@ async function sign(message: Buffer, domain: string, keys: readonly RenderKey[])
     privateKey: k.privateKeyPem,
     algorithm: k.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256',
   }));
-  // mailauth signs with every entry of signatureData; its typings also ask for one at the top level.
-  const result = await dkimSign(message, { ...signatureData[0], canonicalization: 'relaxed/relaxed', headerList: SIGNED_HEADERS, signatureData });
+  // mailauth signs with every entry of signatureData (its typings also ask for one at the top
+  // level), and reads headerList as a colon-separated string: given an array, it would silently
+  // fall back to its own default list.
+  const headerList = SIGNED_HEADERS.join(':') as unknown as string[];
+  const result = await dkimSign(message, { ...signatureData[0], canonicalization: 'relaxed/relaxed', headerList, signatureData });
   if (result.errors.length) throw new Error(`DKIM signing failed: ${String(result.errors[0])}`);
   return Buffer.concat([Buffer.from(result.signatures), message]);
 }

@@ -41,15 +41,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a test MX on `host:port`. */
-export async function startMx(host: string, port: number, mode: MxMode = { kind: 'accept' }): Promise<TestMx> {
+/** Starts a test MX on `host:port` (with `auth`, a submission server that requires AUTH after STARTTLS). */
+export async function startMx(host: string, port: number, mode: MxMode = { kind: 'accept' }, auth?: { user: string; pass: string }): Promise<TestMx> {
   const received: Received[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
   const state = { mode, attempts: 0 };
   const sockets = new Map<string, { destroy(): void }>();
   const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['AUTH'],
+    authOptional: !auth,
+    disabledCommands: auth ? [] : ['AUTH'],
+    onAuth(a, session, cb) {
+      if (auth && a.username === auth.user && a.password === auth.pass) cb(null, { user: a.username });
+      else cb(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
+    },
     logger: false,
     size: 30 * 1024 * 1024,
     onConnect(session, cb) { cb(); },

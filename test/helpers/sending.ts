@@ -27,12 +27,13 @@ export interface SendingFixture {
 export const SENDER_DOMAIN = 'mail.shop.test';
 export const RECIPIENT_DOMAIN = 'dest.test';
 
-/** Starts the whole setup; `extra` settings go to Sesame. */
-export async function startSending(store: StoreKind, extra: Record<string, string> = {}): Promise<SendingFixture> {
+/** Starts the whole setup; `extra` settings go to Sesame (a function gets the MX port). */
+export async function startSending(store: StoreKind, extra: Record<string, string> | ((port: number) => Record<string, string>) = {}): Promise<SendingFixture> {
   const port = await freePort();
   const mx1 = await startMx('127.0.0.2', port);
   const mx2 = await startMx('127.0.0.3', port);
-  const t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...extra }, ['api', 'worker']);
+  const settings = typeof extra === 'function' ? extra(port) : extra;
+  const t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...settings }, ['api', 'worker']);
   const call = sdkClient('v4:TC3', t.endpoint, t.creds);
   const domains = new DomainPublisher(t.dns);
   domains.extra = {

@@ -1,0 +1,146 @@
+/**
+ * Unsubscribe links end to end on both stores: the link and List-Unsubscribe headers in the mail
+ * that arrives, the RFC 8058 one-click POST, the GET page in the link's language, forged tokens,
+ * and later sends refused. Also: dual DKIM signatures (RSA and Ed25519) verified by mailauth, and
+ * the relay delivery mode.
+ */
+import { simpleParser, type ParsedMail } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORES } from './helpers/app.js';
+import { send as httpSend } from './helpers/raw.js';
+import { errorCode } from './helpers/sdk.js';
+import { freePort, startMx, type TestMx } from './helpers/mx.js';
+import { eventually, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+
+/** A header's value as written (mailparser interprets List-Unsubscribe into an object). */
+function rawHeader(mail: ParsedMail, name: string): string {
+  const line = mail.headerLines.find((h) => h.key === name)?.line ?? '';
+  return line.slice(line.indexOf(':') + 1).replace(/\r?\n\s+/g, ' ').trim();
+}
+
+describe.each(STORES)('unsubscribe links on %s', (store) => {
+  let f: SendingFixture;
+  const send = async (to: string, unsubscribe?: string): Promise<string> => (await f.call('SendEmail', {
+    FromEmailAddress: f.sender, Destination: [to], Subject: 'Newsletter', Unsubscribe: unsubscribe,
+    Template: { TemplateID: f.templateId, TemplateData: '{"name":"Ann","code":"1"}' },
+  })).MessageId;
+  /** The link of the mail that arrived for `to`, pointed at the test server. */
+  const linkFor = async (to: string, from: number): Promise<{ url: string; headers: string; text: string; html: string }> => {
+    const got = await eventually(async () => f.mx1.received.slice(from).find((g) => g.to.includes(to)), 20_000, `the mail to ${to}`);
+    const mail = await simpleParser(got.raw);
+    const url = /<(http[^>]+)>/.exec(rawHeader(mail, 'list-unsubscribe'))![1];
+    return { url: url.replace(/^http:\/\/[^/]+\//, f.t.url), headers: rawHeader(mail, 'list-unsubscribe'), text: mail.text ?? '', html: String(mail.html) };
+  };
+
+  beforeAll(async () => { f = await startSending(store); });
+  afterAll(async () => { await f.stop(); });
+
+  it('adds the link and the RFC 8058 headers, in the chosen language, under the DKIM signature', async () => {
+    const before = f.mx1.received.length;
+    await send('reader@dest.test', '6');
+    const got = (await f.mx1.waitFor(before + 1)).slice(before)[0];
+    expect(await f.verifyDkim(got.raw)).toEqual([{ result: 'pass', domain: 'mail.shop.test', algorithm: 'rsa-sha256' }]);
+    const mail = await simpleParser(got.raw);
+    expect(rawHeader(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:8080\/unsubscribe\/[0-9a-z]+\.[A-Za-z0-9_-]{22}\?l=6>, <mailto:unsubscribe-[0-9a-z]+\.[A-Za-z0-9_-]{22}@mail\.shop\.test\?subject=unsubscribe>$/);
+    expect(rawHeader(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
+    expect(mail.text).toContain('Abmelden: http://localhost:8080/unsubscribe/');
+    expect(mail.html).toMatch(/<a href="http:\/\/localhost:8080\/unsubscribe\/[^"]+"[^>]*>Abmelden<\/a><\/p><\/body>/);
+    const signed = /DKIM-Signature:[^]*?h=([^;]+);/.exec(got.raw.toString())![1].replace(/\s+/g, '').toLowerCase();
+    expect(signed.split(':')).toEqual(expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post', 'from', 'subject']));
+  });
+
+  it('one-click POST unsubscribes: 200 with no page, status flagged, later sends refused', async () => {
+    const before = f.mx1.received.length;
+    const id = await send('oneclick@dest.test', '1');
+    const { url } = await linkFor('oneclick@dest.test', before);
+    const r = await httpSend(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(r.status).toBe(200);
+    expect(r.text).toBe('');
+    const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect((s as { UserUnsubscribed?: boolean }).UserUnsubscribed).toBe(true);
+    expect(await errorCode(send('oneclick@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
+    // Per sender domain: the same address is still reachable from another domain of the account.
+  });
+
+  it('GET answers a page in the link\'s language and unsubscribes too', async () => {
+    const before = f.mx1.received.length;
+    await send('reader2@dest.test', '2');
+    const { url } = await linkFor('reader2@dest.test', before);
+    const r = await httpSend(url, { method: 'GET' });
+    expect(r.status).toBe(200);
+    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(r.text).toContain('lang="zh-Hans"');
+    expect(r.text).toContain('您已成功退订');
+    expect(await errorCode(send('reader2@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
+  });
+
+  it('a forged or altered token changes nothing', async () => {
+    const before = f.mx1.received.length;
+    await send('victim@dest.test', '1');
+    const { url } = await linkFor('victim@dest.test', before);
+    const [, id, mac] = /unsubscribe\/([0-9a-z]+)\.([^?]+)/.exec(url)!;
+    const other = (parseInt(id, 36) + 1).toString(36);
+    for (const forged of [
+      url.replace(`${id}.`, `${other}.`),
+      url.replace(mac, `${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`),
+      url.replace(/unsubscribe\/.*/, 'unsubscribe/garbage'),
+    ]) {
+      expect((await httpSend(forged, { method: 'POST', body: 'List-Unsubscribe=One-Click' })).status, forged).toBe(400);
+      const page = await httpSend(forged, { method: 'GET' });
+      expect(page.status).toBe(400);
+      expect(page.text).toContain('not valid');
+    }
+    // Still subscribed: a new mail goes out.
+    await send('victim@dest.test');
+  });
+
+  it('the sender address setting applies when the request says nothing', async () => {
+    await f.call('CreateAddressUnsubscribeConfig', { Address: f.sender, UnsubscribeConfig: '5', Status: 1 });
+    const before = f.mx1.received.length;
+    await send('fr@dest.test');
+    const { text } = await linkFor('fr@dest.test', before);
+    expect(text).toContain('Se désabonner:');
+    await f.call('DeleteAddressUnsubscribeConfig', { Address: f.sender });
+    const b2 = f.mx1.received.length;
+    await send('none@dest.test');
+    const got = await eventually(async () => f.mx1.received.slice(b2).find((g) => g.to.includes('none@dest.test')));
+    expect((await simpleParser(got.raw)).headers.has('list-unsubscribe')).toBe(false);
+  });
+
+  it('signs twice, RSA-2048 and Ed25519, for a dual-signature domain', async () => {
+    await f.domains.verified(f.call, 'dual.shop.test', 2);
+    await f.call('CreateEmailAddress', { EmailAddress: 'hi@dual.shop.test' });
+    const before = f.mx1.received.length;
+    await f.call('SendEmail', { FromEmailAddress: 'hi@dual.shop.test', Destination: ['dual@dest.test'], Subject: 'Two signatures', Template: { TemplateID: f.templateId, TemplateData: '{"name":"A","code":"1"}' } });
+    const got = (await f.mx1.waitFor(before + 1)).slice(before)[0];
+    const results = await f.verifyDkim(got.raw);
+    expect(results.map((r) => [r.result, r.algorithm]).sort()).toEqual([['pass', 'ed25519-sha256'], ['pass', 'rsa-sha256']]);
+  });
+});
+
+describe('relay delivery', () => {
+  let f: SendingFixture;
+  let relay: TestMx;
+  beforeAll(async () => {
+    const port = await freePort();
+    relay = await startMx('127.0.0.4', port, { kind: 'accept' }, { user: 'relay-user', pass: 'relay pass/1' });
+    f = await startSending('sqlite', { SESAME_DELIVERY: 'relay', SESAME_RELAY_URL: `smtp://relay-user:${encodeURIComponent('relay pass/1')}@127.0.0.4:${port}` });
+  });
+  afterAll(async () => {
+    await f.stop();
+    await relay.stop();
+  });
+
+  it('sends every message through SESAME_RELAY_URL with AUTH after STARTTLS, whatever the MX records say', async () => {
+    const id = (await f.call('SendEmail', {
+      FromEmailAddress: f.sender, Destination: ['someone@dest.test', 'other@no-such-domain.test'], Subject: 'via relay',
+      Template: { TemplateID: f.templateId, TemplateData: '{"name":"A","code":"1"}' },
+    })).MessageId;
+    const got = await relay.waitFor(2);
+    expect(got.map((g) => g.to[0]).sort()).toEqual(['other@no-such-domain.test', 'someone@dest.test']);
+    expect(got.every((g) => g.secure)).toBe(true);
+    expect(f.mx1.received).toHaveLength(0);
+    await statusesOf(f, id, (l) => l.length === 2 && l.every((s) => s.DeliverStatus === 1));
+    expect(await f.verifyDkim(got[0].raw)).toEqual([{ result: 'pass', domain: 'mail.shop.test', algorithm: 'rsa-sha256' }]);
+  });
+});
