@@ -155,7 +155,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
       relay: relay ? { hostname: relay.hostname.replace(/^\[|\]$/g, ''), port: Number(relay.port || (relay.protocol === 'smtps:' ? 465 : 587)) } : undefined,
       port: config.outboundPort,
       concurrency: config.deliveryConcurrency,
-      leaseMs: 60_000,
+      leaseMs: config.deliveryLeaseSeconds * 1000,
       maxAgeMs: config.maxQueueHours * 3_600_000,
       retryMinutes: config.retryMinutes.map(Number),
       publicUrl: config.publicUrl,

@@ -146,6 +146,10 @@ export const SCHEMA = {
     description: 'Messages sent over one SMTP connection before it is closed and a fresh one opened.',
     min: 1,
   }),
+  deliveryLeaseSeconds: integer('SESAME_DELIVERY_LEASE_SECONDS', 60, {
+    description: 'A worker\'s claim on a delivery, renewed while it works; if the worker dies, the delivery is retried by another after this long.',
+    min: 3,
+  }),
   outboundTls: oneOf('SESAME_OUTBOUND_TLS', ['opportunistic', 'required', 'none'] as const, 'opportunistic', {
     description: 'STARTTLS to remote hosts: used whenever offered (certificates not checked), required (checked; hosts without it are retried, then dropped), or never.',
   }),

@@ -97,6 +97,8 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
       });
     },
   });
+  // A client that vanishes (a killed sender) is part of these tests, not a failure of the MX.
+  server.on('error', () => {});
   // smtp-server keeps its connections; the raw socket is what "drop" needs to cut.
   server.server.on('connection', (socket) => {
     const track = (): void => {
