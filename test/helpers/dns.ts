@@ -136,7 +136,8 @@ export class DomainPublisher {
 
   /** Creates `name` in the caller's account, publishes its records, and verifies it. */
   async verified(call: (action: 'CreateEmailIdentity' | 'UpdateEmailIdentity', req: { EmailIdentity: string; DKIMOption?: number }) => Promise<{ Attributes: { Type: string; SendDomain: string; ExpectedValue: string }[]; VerifiedForSendingStatus: boolean }>, name: string, dkimOption?: number): Promise<void> {
-    const created = await call('CreateEmailIdentity', { EmailIdentity: name, DKIMOption: dkimOption });
+    // No undefined fields: the intl SDK signs `DKIMOption=undefined` but sends `DKIMOption=`.
+    const created = await call('CreateEmailIdentity', dkimOption === undefined ? { EmailIdentity: name } : { EmailIdentity: name, DKIMOption: dkimOption });
     this.zones.set(name, zoneFor(created.Attributes));
     await this.publish();
     const v = await call('UpdateEmailIdentity', { EmailIdentity: name });
