@@ -76,7 +76,7 @@ export function send(port: number, agent: Agent, call: Call): Promise<Record<str
  * built once per call, and responses are framed by Content-Length. Far cheaper per request than
  * node:http, so the generator does not cap the server it measures.
  */
-class RawConnection {
+export class RawConnection {
   private readonly socket: Socket;
   private buf: Buffer = Buffer.alloc(0);
   private waiting: { resolve: (ok: boolean) => void; reject: (e: Error) => void } | null = null;
@@ -132,7 +132,8 @@ function wire(port: number, call: Call): Buffer {
 /** Latency percentiles and throughput of a run. */
 export interface RunResult { requests: number; errors: number; seconds: number; rps: number; p50: number; p90: number; p99: number; max: number }
 
-function summarise(latencies: number[], errors: number, seconds: number): RunResult {
+/** Percentiles and throughput of a run's latencies. */
+export function summarise(latencies: number[], errors: number, seconds: number): RunResult {
   const sorted = Float64Array.from(latencies).sort();
   const pick = (q: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
   const round = (x: number): number => Math.round(x * 100) / 100;

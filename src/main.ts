@@ -36,6 +36,7 @@ import { TokenSigner } from './lib/tokens.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { Router } from './delivery/route.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
+import { createRenderer, defaultRenderThreads } from './mail/render-pool.js';
 
 /** The parts of Sesame one process can run. */
 export const ROLES = ['api', 'smtp', 'worker'] as const;
@@ -147,6 +148,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     blocklists: s.blocklists,
     router: new Router(dns, { maxAddresses: 10, cacheMs: 60_000, failureCacheMs: 5_000 }),
     pool,
+    renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads),
     unsubscribeTokens: unsubscribeTokens(s.box),
     bounceTokens: bounceTokens(s.box),
     log,

@@ -146,6 +146,15 @@ export const SCHEMA = {
     description: 'Messages sent over one SMTP connection before it is closed and a fresh one opened.',
     min: 1,
   }),
+  renderThreads: custom<number>('SESAME_RENDER_THREADS', 'auto', {
+    description: 'Worker threads that compose and DKIM-sign outgoing mail: auto (one per core, at least two), or a number (0: on the main thread).',
+    allowed: 'auto, or an integer from 0 to 64',
+    parse: (raw) => {
+      if (raw === 'auto') return -1;
+      if (/^\d{1,2}$/.test(raw) && Number(raw) <= 64) return Number(raw);
+      throw new SettingValueError('not allowed');
+    },
+  }),
   deliveryLeaseSeconds: integer('SESAME_DELIVERY_LEASE_SECONDS', 60, {
     description: 'A worker\'s claim on a delivery, renewed while it works; if the worker dies, the delivery is retried by another after this long.',
     min: 3,

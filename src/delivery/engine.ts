@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { retryDelayMs } from '../domain/retry.js';
 import type { TokenSigner } from '../lib/tokens.js';
 import type { MessageContent } from '../mail/content.js';
-import { renderMessage, type RenderKey, type UnsubscribeLinks } from '../mail/render.js';
+import type { RenderKey, UnsubscribeLinks } from '../mail/render.js';
+import type { Renderer } from '../mail/render-pool.js';
 import type { BlocklistService } from '../services/blocklists.js';
 import type { IdentityService } from '../services/identities.js';
 import type { DomainStore } from '../store/domains.js';
@@ -47,6 +48,7 @@ export interface EngineDeps {
   blocklists: BlocklistService;
   router: Router;
   pool: SmtpPool;
+  renderer: Renderer;
   unsubscribeTokens: TokenSigner;
   bounceTokens: TokenSigner;
   policy: EnginePolicy;
@@ -57,6 +59,8 @@ export interface EngineDeps {
 interface DomainKeys { verified: boolean; keys: RenderKey[]; until: number }
 
 const IDLE_POLL_MS = 1000;
+/** Outcomes arriving within this window are written in one transaction. */
+const OUTCOME_BATCH_MS = 5;
 const CACHE_MS = 30_000;
 
 /** A message's content and the domain it was accepted from. */
@@ -77,6 +81,8 @@ export class DeliveryEngine {
   private renewTimer: NodeJS.Timeout | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
   private tally: Tally = { delivered: 0, deferred: 0, bounced: 0, dropped: 0 };
+  private outcomes: { c: ClaimedDelivery; outcome: Outcome; resolve: () => void; reject: (e: Error) => void }[] = [];
+  private outcomeTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly d: EngineDeps) {}
 
@@ -117,6 +123,7 @@ export class DeliveryEngine {
       this.d.log.warn({ deliveries: left.length }, 'stopped with deliveries in flight: released to the queue (they may be sent twice)');
     }
     await this.d.pool.close();
+    await this.d.renderer.close();
     this.reportProgress();
   }
 
@@ -144,8 +151,8 @@ export class DeliveryEngine {
       }
       for (const c of claimed) {
         const p = this.deliver(c).catch((err: unknown) => {
-          // A failure of the worker itself (not of the remote): the lease brings it back later.
-          this.d.log.error({ err, delivery: c.id }, 'delivery failed inside the worker; it will be retried');
+          // The outcome could not even be recorded (the store is failing): the lease brings it back.
+          this.d.log.error({ err, delivery: c.id }, 'recording a delivery failed; it will be retried when its lease ends');
         }).finally(() => {
           this.inFlight.delete(c.id);
           this.slotFreed?.();
@@ -155,18 +162,32 @@ export class DeliveryEngine {
     }
   }
 
-  /** The steps of one delivery. */
+  /**
+   * The steps of one delivery. A failure of our own (rendering, say) counts as a failed attempt:
+   * it is retried on the schedule and dropped at the maximum age like any other.
+   */
   private async deliver(c: ClaimedDelivery): Promise<void> {
+    let outcome: Outcome;
+    try {
+      outcome = await this.attempt(c);
+    } catch (err) {
+      this.d.log.error({ err, delivery: c.id }, 'delivery attempt failed inside Sesame');
+      outcome = this.deferral(c, `451 4.3.0 Internal error: ${(err as Error).message}`);
+    }
+    return this.record(c, outcome);
+  }
+
+  private async attempt(c: ClaimedDelivery): Promise<Outcome> {
     const content = await this.loadContent(c);
     const refusal = await this.checkStillAllowed(c, content);
-    if (refusal) return this.record(c, refusal);
+    if (refusal) return refusal;
     if (this.d.policy.mode === 'capture') {
-      return this.record(c, { kind: 'delivered', reply: '250 2.0.0 Captured (SESAME_DELIVERY=capture): not sent', at: Date.now() });
+      return { kind: 'delivered', reply: '250 2.0.0 Captured (SESAME_DELIVERY=capture): not sent', at: Date.now() };
     }
     const hosts = await this.findHosts(c);
-    if (!Array.isArray(hosts)) return this.record(c, hosts);
+    if (!Array.isArray(hosts)) return hosts;
     const message = await this.render(c, content);
-    return this.record(c, await this.send(c, content, hosts, message));
+    return this.send(c, content, hosts, message);
   }
 
   private async loadContent(c: ClaimedDelivery): Promise<Loaded> {
@@ -233,7 +254,7 @@ export class DeliveryEngine {
         mailto: `mailto:unsubscribe-${token}@${content.bounceDomain}?subject=unsubscribe`,
       };
     }
-    return renderMessage(content, keys, links);
+    return this.d.renderer.render({ content, keys, links });
   }
 
   /** Tries each address in turn while the failure is the connection's; the first real answer decides. */
@@ -275,13 +296,36 @@ export class DeliveryEngine {
     return { kind: 'deferred', reply: reply.slice(0, 1000), retryAt };
   }
 
+  /**
+   * Records an outcome. Outcomes are written together, a few milliseconds' worth per transaction:
+   * under load that saves a commit per delivery. The delivery stays leased (in flight) until its
+   * outcome is committed.
+   */
   private async record(c: ClaimedDelivery, outcome: Outcome): Promise<void> {
-    await this.d.messages.recordOutcomes([{ id: c.id, outcome }], outcome.kind === 'bounced'
-      ? (q) => this.d.blocklists.recordHardBounceIn(q, c.account_id, c.recipient, outcome.reply, outcome.at)
-      : undefined);
+    await new Promise<void>((resolve, reject) => {
+      this.outcomes.push({ c, outcome, resolve, reject });
+      this.outcomeTimer ??= setTimeout(() => { void this.writeOutcomes(); }, OUTCOME_BATCH_MS);
+    });
     this.tally[outcome.kind]++;
     if (outcome.kind !== 'delivered') {
       this.d.log.info({ delivery: c.id, recipient: c.recipient, outcome: outcome.kind, reply: outcome.reply }, `delivery ${outcome.kind}`);
+    }
+  }
+
+  private async writeOutcomes(): Promise<void> {
+    this.outcomeTimer = null;
+    const batch = this.outcomes.splice(0);
+    if (batch.length === 0) return;
+    const bounces = batch.filter((b) => b.outcome.kind === 'bounced');
+    try {
+      await this.d.messages.recordOutcomes(batch.map((b) => ({ id: b.c.id, outcome: b.outcome })), bounces.length
+        ? async (q) => {
+          for (const b of bounces) await this.d.blocklists.recordHardBounceIn(q, b.c.account_id, b.c.recipient, b.outcome.reply, Date.now());
+        }
+        : undefined);
+      for (const b of batch) b.resolve();
+    } catch (err) {
+      for (const b of batch) b.reject(err as Error);
     }
   }
 

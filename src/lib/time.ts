@@ -24,9 +24,17 @@ export function formatDateTime(ms: number, tz: string): string {
   return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second}`;
 }
 
+/** The last day computed, per zone: every offset in use is whole minutes, so a minute has one day. */
+const lastDay = new Map<string, { minute: number; day: string }>();
+
 /** `YYYY-MM-DD` in `tz`. */
 export function formatDate(ms: number, tz: string): string {
-  return formatDateTime(ms, tz).slice(0, 10);
+  const minute = Math.floor(ms / 60_000);
+  const hit = lastDay.get(tz);
+  if (hit && hit.minute === minute) return hit.day;
+  const day = formatDateTime(ms, tz).slice(0, 10);
+  lastDay.set(tz, { minute, day });
+  return day;
 }
 
 /** Milliseconds by which `tz` is ahead of UTC at `ms`. */

@@ -8,6 +8,9 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { escapeHtml } from '../domain/template.js';
 import { unsubscribeWords } from '../domain/unsubscribe-text.js';
 import type { MessageContent } from './content.js';
+import { installPrivateKeyCache } from './key-cache.js';
+
+installPrivateKeyCache();
 
 /** A DKIM key to sign with. */
 export interface RenderKey { algorithm: 'rsa' | 'ed25519'; selector: string; privateKeyPem: string }

@@ -1,0 +1,121 @@
+/**
+ * End-to-end sending benchmark on SQLite: 20 concurrent API clients send 5 KB HTML template messages,
+ * each to its own recipient, through the built server (api and worker in one process) to Postfix's
+ * smtp-sink on loopback, with DKIM RSA-2048 signing. Prints delivered messages per second, the API's
+ * accept latency, and the server's peak RSS. BENCH_MESSAGES (default 20000) sets the volume.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { DomainPublisher, startDns } from '../test/helpers/dns.js';
+import { freePort } from '../test/helpers/mx.js';
+import { sdkClient } from '../test/helpers/sdk.js';
+import { RawConnection, signCall, summarise, type Creds, type RunResult } from './load.js';
+import { peakRss, ROOT, waitForHealth } from './server.js';
+
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const CLIENTS = 20;
+const html = `<html><body>${'<p>Hello {{name}}, here is this week\'s news: prices, products and a long paragraph of text to make it real.</p>'.repeat(45)}<p>Your code: {{code}}</p></body></html>`;
+
+/** Runs the sending benchmark and prints its figures. */
+export async function sendBenchmark(): Promise<{ results: Record<string, RunResult | number>; peakRssMb: number }> {
+  const dns = await startDns();
+  const sinkPort = await freePort();
+  // smtp-sink: Postfix's test server, accepting everything as fast as it can.
+  const sink = spawn('smtp-sink', ['-u', 'root', `127.0.0.2:${sinkPort}`, '2048'], { stdio: 'ignore' });
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-send-'));
+  const httpPort = await freePort();
+  const env = {
+    ...process.env,
+    SESAME_DATA_DIR: dir,
+    SESAME_HTTP_PORT: String(httpPort),
+    SESAME_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    SESAME_DNS_SERVERS: dns.address,
+    SESAME_HOSTNAME: 'mta.sesame.test',
+    SESAME_OUTBOUND_PORT: String(sinkPort),
+    SESAME_FREQUENCY_LIMIT: '0',
+    SESAME_DAILY_QUOTA: 'unlimited',
+  };
+  const cli = join(ROOT, 'dist/cli/main.js');
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+  const server: ChildProcess = spawn(process.execPath, [...prof, cli, 'serve', '--roles', 'api,worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  try {
+    await waitForHealth(httpPort, server);
+    const creds = JSON.parse(execFileSync(process.execPath, [cli, 'account', 'create', '--name', 'bench', '--rate-limit', '0'], { env }).toString()) as Creds & { AppId: number };
+    const call = sdkClient('v4:TC3', `127.0.0.1:${httpPort}`, creds);
+    const domains = new DomainPublisher(dns);
+    domains.extra = { mx: [{ name: 'sink.test', host: 'mx.sink.test' }], a: [{ name: 'mx.sink.test', address: '127.0.0.2' }] };
+    await domains.verified(call, 'mail.bench.test');
+    await call('CreateEmailAddress', { EmailAddress: 'news@mail.bench.test' });
+    const templateId = (await call('CreateEmailTemplate', { TemplateName: 'news', TemplateContent: { Html: Buffer.from(html).toString('base64') } })).TemplateID;
+
+    const db = new Database(join(dir, 'sesame.db'), { readonly: true });
+    const delivered = db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE deliver_status = 1');
+    const latencies: number[] = [];
+    let errors = 0;
+    let next = 0;
+    const start = performance.now();
+    const accepting = Promise.all(Array.from({ length: CLIENTS }, async () => {
+      const conn = new RawConnection(httpPort);
+      while (next < MESSAGES) {
+        const i = next++;
+        const t0 = performance.now();
+        const ok = await conn.request(signCall(httpPort, creds, 'SendEmail', {
+          FromEmailAddress: 'News <news@mail.bench.test>', Destination: [`reader${i}@sink.test`], Subject: 'This week, {{name}}',
+          Template: { TemplateID: templateId, TemplateData: JSON.stringify({ name: `Reader ${i}`, code: String(i) }) },
+        }));
+        if (ok) latencies.push(performance.now() - t0); else errors++;
+      }
+      conn.close();
+    }));
+    await accepting;
+    const acceptSeconds = (performance.now() - start) / 1000;
+    for (;;) {
+      const n = (delivered.get() as { n: number }).n;
+      if (n >= MESSAGES - errors) break;
+      if (server.exitCode !== null) throw new Error('the server exited');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const seconds = (performance.now() - start) / 1000;
+    db.close();
+    const accept = summarise(latencies, errors, acceptSeconds);
+    const peakRssMb = peakRss(server.pid!);
+    const cpu = (pid: number): number => {
+      const f = (require('node:fs') as typeof import('node:fs')).readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return (Number(f[11]) + Number(f[12])) / 100;
+    };
+    if (process.env.BENCH_CPU) {
+      const fs = require('node:fs') as typeof import('node:fs');
+      const threads = fs.readdirSync(`/proc/${server.pid}/task`).map((tid) => {
+        const st = fs.readFileSync(`/proc/${server.pid}/task/${tid}/stat`, 'utf8');
+        const name = st.slice(st.indexOf('(') + 1, st.indexOf(')'));
+        const f = st.split(') ')[1].split(' ');
+        return `${name}:${(Number(f[11]) + Number(f[12])) / 100}`;
+      });
+      console.log(`cpu seconds: server ${cpu(server.pid!)} [${threads.join(' ')}], sink ${cpu(sink.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
+    }
+    const deliveredPerSecond = Math.round((MESSAGES - errors) / seconds);
+    console.log(`\nSesame sending benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    console.log(`SQLite store, api and worker in one process, ${CLIENTS} API clients, ${MESSAGES} messages of ${Buffer.byteLength(html)} bytes of HTML, DKIM RSA-2048, to smtp-sink on 127.0.0.2\n`);
+    console.log('| figure | value |');
+    console.log('|---|---|');
+    console.log(`| delivered messages per second (first accept to last delivery) | ${deliveredPerSecond} |`);
+    console.log(`| API accepts per second | ${accept.rps} |`);
+    console.log(`| API accept latency p50 / p90 / p99 / max (ms) | ${accept.p50} / ${accept.p90} / ${accept.p99} / ${accept.max} |`);
+    console.log(`| API errors | ${errors} |`);
+    console.log(`| total time (s) | ${Math.round(seconds * 10) / 10} |`);
+    console.log(`| server peak RSS (MB) | ${peakRssMb} |`);
+    return { results: { deliveredPerSecond, accept, seconds }, peakRssMb };
+  } finally {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+    sink.kill('SIGTERM');
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+

@@ -1,0 +1,100 @@
+/**
+ * Rendering (composition and DKIM signing) is the heaviest part of a delivery and pure CPU, so it
+ * runs on worker threads: the main thread keeps the API, the store and the SMTP connections. With
+ * no threads configured it runs in place.
+ */
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { MessageContent } from './content.js';
+import { renderMessage, type RenderKey, type UnsubscribeLinks } from './render.js';
+
+/** One job for a render thread. */
+export interface RenderJob { content: MessageContent; keys: RenderKey[]; links: UnsubscribeLinks | null }
+
+/** The reply of a render thread. */
+export type RenderReply = { id: number; message: Uint8Array } | { id: number; error: string };
+
+/** Renders messages, on threads when there are any. */
+export interface Renderer {
+  render(job: RenderJob): Promise<Buffer>;
+  close(): Promise<void>;
+}
+
+/** Threads to use when the setting says `auto`: one per core, at least two (the main thread often waits on fsync). */
+export const defaultRenderThreads = (): number => Math.max(2, availableParallelism());
+
+/** A renderer on `threads` worker threads (0: on this thread). */
+export function createRenderer(threads: number): Renderer {
+  if (threads <= 0) {
+    return { render: (j) => renderMessage(j.content, j.keys, j.links), close: async () => {} };
+  }
+  return new ThreadRenderer(threads);
+}
+
+interface Thread { worker: Worker; busy: number }
+
+class ThreadRenderer implements Renderer {
+  private readonly threads: Thread[] = [];
+  private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void; thread: Thread }>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i++) this.threads.push(this.spawn());
+  }
+
+  render(job: RenderJob): Promise<Buffer> {
+    if (this.closed) return Promise.reject(new Error('the renderer is closed'));
+    // The least busy thread takes the job.
+    const thread = this.threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const id = this.nextId++;
+    thread.busy++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject, thread });
+      thread.worker.postMessage({ id, job });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.threads.map((t) => t.worker.terminate()));
+  }
+
+  private spawn(): Thread {
+    const here = import.meta.url;
+    // Run from the sources (tests, tsx), the worker is TypeScript: it is loaded through tsx's
+    // loader, registered inside the thread (a worker cannot take --import).
+    const worker = here.endsWith('.ts')
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./render-worker.ts', here).href)}); });`, { eval: true })
+      : new Worker(new URL('./render-worker.js', here));
+    const thread: Thread = { worker, busy: 0 };
+    worker.on('message', (r: RenderReply) => {
+      const p = this.pending.get(r.id);
+      if (!p) return;
+      this.pending.delete(r.id);
+      p.thread.busy--;
+      if ('error' in r) p.reject(new Error(r.error));
+      else p.resolve(Buffer.from(r.message.buffer, r.message.byteOffset, r.message.byteLength));
+    });
+    worker.on('error', (err) => this.fail(thread, err));
+    worker.on('exit', (code) => {
+      if (this.closed) return;
+      this.fail(thread, new Error(`a render thread exited (${code})`));
+      // Replace it, so one bad message cannot take rendering down.
+      const i = this.threads.indexOf(thread);
+      if (i >= 0) this.threads[i] = this.spawn();
+    });
+    worker.unref();
+    return thread;
+  }
+
+  /** Every job of a failed thread fails (its deliveries are retried). */
+  private fail(thread: Thread, err: Error): void {
+    for (const [id, p] of this.pending) {
+      if (p.thread !== thread) continue;
+      this.pending.delete(id);
+      p.reject(err);
+    }
+    thread.busy = 0;
+  }
+}
