@@ -172,8 +172,10 @@ export async function openLoop(port: number, rate: number, seconds: number, next
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < total; i++) {
     const scheduled = start + i * interval;
+    // Never early: a request goes at its scheduled time or (when the generator lags) later,
+    // and its latency counts from the schedule.
     const wait = scheduled - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     let c = idle.pop();
     if (!c) { c = new RawConnection(port); all.push(c); }
     const conn = c;

@@ -65,8 +65,8 @@ const GROUPS: { name: string; actions: ActionName[]; planned: string }[] = [
   { name: 'Domain verification', actions: ['CreateEmailIdentity', 'GetEmailIdentity', 'UpdateEmailIdentity', 'ListEmailIdentities', 'DeleteEmailIdentity'], planned: 'issue 3' },
   { name: 'Sender addresses', actions: ['CreateEmailAddress', 'ListEmailAddress', 'DeleteEmailAddress', 'UpdateEmailSmtpPassWord'], planned: 'issue 3' },
   { name: 'Templates', actions: ['CreateEmailTemplate', 'UpdateEmailTemplate', 'GetEmailTemplate', 'ListEmailTemplates', 'DeleteEmailTemplate'], planned: 'issue 2' },
-  { name: 'Sending', actions: ['SendEmail', 'BatchSendEmail'], planned: 'issues 4 and 6' },
-  { name: 'Status', actions: ['GetSendEmailStatus', 'ListSendTasks'], planned: 'issues 4 and 6' },
+  { name: 'Sending', actions: ['SendEmail', 'BatchSendEmail'], planned: 'issue 6' },
+  { name: 'Status', actions: ['GetSendEmailStatus', 'ListSendTasks'], planned: 'issue 6' },
   { name: 'Statistics', actions: ['GetStatisticsReport'], planned: 'a later issue' },
   { name: 'Recipient groups', actions: ['CreateReceiver', 'CreateReceiverDetail', 'CreateReceiverDetailWithData', 'ListReceivers', 'ListReceiverDetails', 'DeleteReceiver'], planned: 'issue 6' },
   { name: 'Blocklist', actions: ['ListBlackEmailAddress', 'DeleteBlackList'], planned: 'issue 3' },
@@ -95,6 +95,8 @@ const NOTES: Partial<Record<ActionName, string>> = {
   UpdateAddressUnsubscribeConfig: 'No setting for the address answers `ResourceNotFound`.',
   DeleteAddressUnsubscribeConfig: '`Address` is required here; no setting answers `ResourceNotFound`.',
   ListAddressUnsubscribeConfig: '`Limit` (a string in this action) defaults to 20, at most 100.',
+  SendEmail: 'Subject up to 998 characters. `Simple` is allowed by default (per account: `sesame account update --simple off`). `HeaderFrom` must be on the sender\'s domain. `SmtpHeaders` takes X- headers and a few threading/list headers only. See "Sending" below.',
+  GetSendEmailStatus: '`RequestDate` within `SESAME_STATUS_RETENTION_DAYS` (30); a future date answers `InvalidParameterValue.WrongDate`.',
 };
 
 function apiTable(): string {
