@@ -4,6 +4,7 @@
  * (MX fallback, implicit MX, null MX, a domain that does not exist, DNS failure), retries on the
  * schedule, giving up at the maximum age, and GetSendEmailStatus's filters and errors.
  */
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDate } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
@@ -162,6 +163,41 @@ describe.each(STORES)('delivery on %s', (store) => {
     }, 15_000);
   });
 
+  it('survives a remote server that answers garbage or never stops answering', async () => {
+    const port = f.mx1.port;
+    const sockets = new Set<Socket>();
+    const garbage = createServer((s) => { sockets.add(s); s.on('error', () => {}); s.write('hello, I am not SMTP\r\n'); });
+    const endless = createServer((s) => {
+      sockets.add(s);
+      s.on('error', () => {});
+      // A greeting that never ends: continuation lines, forever.
+      const line = Buffer.from(`220-${'x'.repeat(500)}\r\n`);
+      const pump = (): void => { while (!s.destroyed && s.write(line)) { /* until the buffer is full */ } };
+      s.on('drain', pump);
+      pump();
+    });
+    await new Promise<void>((r) => garbage.listen(port, '127.0.0.5', r));
+    await new Promise<void>((r) => endless.listen(port, '127.0.0.6', r));
+    f.domains.extra.mx!.push({ name: 'garbage.test', host: 'evil1.dest.test' }, { name: 'endless.test', host: 'evil2.dest.test' });
+    f.domains.extra.a!.push({ name: 'evil1.dest.test', address: '127.0.0.5' }, { name: 'evil2.dest.test', address: '127.0.0.6' });
+    await f.domains.publish();
+    try {
+      const a = await send('user@garbage.test');
+      const b = await send('user@endless.test');
+      const [sa] = await statusesOf(f, a, (l) => l[0].DeliverStatus === 8);
+      const [sb] = await statusesOf(f, b, (l) => l[0].DeliverStatus === 8);
+      expect(sa.DeliverMessage.length).toBeGreaterThan(0);
+      expect(sb.DeliverMessage.length).toBeLessThan(1100);
+      // The worker is fine: ordinary mail still goes out.
+      const c = await send('still-fine@dest.test');
+      await statusesOf(f, c, (l) => l[0].DeliverStatus === 1);
+    } finally {
+      for (const s of sockets) s.destroy();
+      await new Promise((r) => garbage.close(r));
+      await new Promise((r) => endless.close(r));
+    }
+  });
+
   it('GetSendEmailStatus filters by MessageId and recipient, pages, and checks its date', async () => {
     const id = (await f.call('SendEmail', {
       FromEmailAddress: f.sender, Destination: ['p1@dest.test', 'p2@dest.test', 'p3@dest.test'], Subject: 'paging',
@@ -181,5 +217,31 @@ describe.each(STORES)('delivery on %s', (store) => {
     expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: '2099-01-01', Offset: 0, Limit: 10 }))).toBe('InvalidParameterValue.WrongDate');
     expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: formatDate(Date.now() - 31 * 86_400_000, 'UTC'), Offset: 0, Limit: 10 })))
       .toBe('FailedOperation.NotSupportDate');
+  });
+});
+
+describe('graceful shutdown of the worker', () => {
+  it('gives deliveries still in flight at the deadline back to the queue at once', async () => {
+    const f = await startSending('sqlite', { SESAME_SHUTDOWN_TIMEOUT_MS: '300' });
+    try {
+      f.mx1.mode = { kind: 'accept', delayMs: 5000 };
+      await f.call('SendEmail', {
+        FromEmailAddress: f.sender, Destination: ['inflight@dest.test'], Subject: 'in flight',
+        Template: { TemplateID: f.templateId, TemplateData: '{"name":"Ann","code":"1"}' },
+      });
+      await eventually(async () => f.mx1.attempts > 0);
+      const db = f.t.app.services.db;
+      const row = (): Promise<{ next_attempt_at: number | null } | undefined> =>
+        db.get<{ next_attempt_at: number | null }>('SELECT next_attempt_at FROM deliveries WHERE recipient = ?', ['inflight@dest.test']);
+      expect((await row())!.next_attempt_at).toBeGreaterThan(Date.now() + 10_000);
+      // The close gives up waiting after SESAME_SHUTDOWN_TIMEOUT_MS and releases the lease (the
+      // release is committed before the line below is logged), instead of leaving it to expire.
+      const before = Date.now();
+      await f.t.app.close();
+      expect(f.t.logs().some((l) => typeof l.msg === 'string' && l.msg.includes('released to the queue'))).toBe(true);
+      expect(Date.now() - before).toBeLessThan(4000);
+    } finally {
+      await f.stop();
+    }
   });
 });

@@ -27,7 +27,7 @@ export interface PoolOptions {
   auth?: { user: string; pass: string };
   /** TLS from the first byte (relay on smtps://). */
   secure?: boolean;
-  /** RFC 5321 §4.5.3.2 timeouts, shortened where waiting longer only delays retries. */
+  /** Timeouts (RFC 5321 §4.5.3.2 by default). */
   timeouts?: { connectMs: number; greetingMs: number; socketMs: number };
 }
 
@@ -55,7 +55,11 @@ interface TargetPool {
   waiters: (() => void)[];
 }
 
-const DEFAULT_TIMEOUTS = { connectMs: 30_000, greetingMs: 60_000, socketMs: 300_000 };
+/**
+ * RFC 5321 §4.5.3.2: 5 minutes for the greeting, and up to 10 for the reply to the final dot (the
+ * longest wait of a transaction, so the inactivity limit). Connecting is not in the RFC: 30 s.
+ */
+const DEFAULT_TIMEOUTS = { connectMs: 30_000, greetingMs: 300_000, socketMs: 600_000 };
 
 /** Reused SMTP connections, per target. */
 export class SmtpPool {

@@ -153,7 +153,7 @@ export class MailService {
     const frequency = this.d.policy.frequencyLimit;
     const messageId = newMessageId(account.appId, now);
     const r = await this.d.messages.accept(account.id, {
-      messageId, domainId: domain.id, sender, content: JSON.stringify(content), now,
+      messageId, domainId: domain.id, sender, content: JSON.stringify(content), now, priority: content.triggerType === 1 ? 1 : 0,
     }, recipients.map((e) => ({ recipient: e, recipientDomain: e.slice(e.lastIndexOf('@') + 1) })), {
       daily: quota === null ? null : { day: formatDate(now, this.d.policy.timezone), quota },
       frequency: frequency > 0 ? { since: now - 3_600_000, limit: frequency } : null,

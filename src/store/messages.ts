@@ -16,6 +16,8 @@ export interface NewMessage {
   messageId: string;
   domainId: number;
   sender: string;
+  /** 1 for triggered mail (claimed ahead of bulk mail), 0 for bulk. */
+  priority: number;
   /** JSON of the composition input. */
   content: string;
   now: number;
@@ -112,9 +114,9 @@ export class MessageStore {
         for (let i = 0; i < recipients.length; i += CHUNK) {
           const chunk = recipients.slice(i, i + CHUNK);
           const rows = await q.all<{ id: number }>(
-            `INSERT INTO deliveries (account_id, message_row, sender, recipient, recipient_domain, next_attempt_at, created_at)
-             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id`,
-            chunk.flatMap((r) => [accountId, msg.id, m.sender, r.recipient, r.recipientDomain, m.now, m.now]),
+            `INSERT INTO deliveries (account_id, message_row, sender, recipient, recipient_domain, priority, next_attempt_at, created_at)
+             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id`,
+            chunk.flatMap((r) => [accountId, msg.id, m.sender, r.recipient, r.recipientDomain, m.priority, m.now, m.now]),
           );
           ids.push(...rows.map((r) => r.id));
         }
@@ -146,13 +148,16 @@ export class MessageStore {
   }
 
   /** Claims up to `limit` due deliveries for `leaseMs`. A worker job: it spans accounts by design. */
-  claim(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    return this.db.tx((q) => q.all<ClaimedDelivery>(
+  async claim(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const rows = await this.db.tx((q) => q.all<ClaimedDelivery & { priority: number }>(
       `UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (
-         SELECT id FROM deliveries WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?${this.db.dialect.skipLocked})
-       RETURNING ${CLAIM_COLUMNS}`,
+         SELECT id FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+         ORDER BY priority DESC, next_attempt_at LIMIT ?${this.db.dialect.skipLocked})
+       RETURNING ${CLAIM_COLUMNS}, priority`,
       [now + leaseMs, now, limit],
     ));
+    // RETURNING gives no order: triggered mail first, then oldest first.
+    return rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
   }
 
   /** Extends the lease of deliveries still in flight (only those still waiting in the queue). */

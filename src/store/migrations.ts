@@ -143,6 +143,7 @@ export const MIGRATIONS: readonly Migration[] = [
         deliver_message TEXT NOT NULL DEFAULT '',
         deliver_time ${d.bigint},
         attempts INTEGER NOT NULL DEFAULT 0,
+        priority INTEGER NOT NULL DEFAULT 0,
         next_attempt_at ${d.bigint},
         opened INTEGER NOT NULL DEFAULT 0,
         clicked INTEGER NOT NULL DEFAULT 0,
@@ -150,7 +151,8 @@ export const MIGRATIONS: readonly Migration[] = [
         complained INTEGER NOT NULL DEFAULT 0,
         created_at ${d.bigint} NOT NULL
       )`,
-      `CREATE INDEX deliveries_queue ON deliveries (next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
+      // Triggered mail (TriggerType 1: codes, receipts) goes ahead of bulk mail that is also due.
+      `CREATE INDEX deliveries_queue ON deliveries (priority DESC, next_attempt_at) WHERE next_attempt_at IS NOT NULL`,
       `CREATE INDEX deliveries_message ON deliveries (message_row)`,
       `CREATE INDEX deliveries_account_time ON deliveries (account_id, created_at)`,
       `CREATE INDEX deliveries_frequency ON deliveries (account_id, sender, recipient, created_at)`,

@@ -115,6 +115,10 @@ class PostgresDb extends PgQueryable implements Db {
     try {
       const client = await this.pool.connect();
       let broken: Error | undefined;
+      // A connection that dies while checked out (the server restarts, the database is dropped)
+      // reports on the client: note it, so the query in progress fails and the client is discarded.
+      const onError = (err: Error): void => { broken = err; };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const value = await fn(new PgQueryable(client));
@@ -125,6 +129,7 @@ class PostgresDb extends PgQueryable implements Db {
         await client.query('ROLLBACK').catch((re: Error) => { broken = re; });
         throw e;
       } finally {
+        client.off('error', onError);
         client.release(broken);
       }
     } finally {

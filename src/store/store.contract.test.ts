@@ -14,6 +14,7 @@ import { openSqlite } from './sqlite.js';
 import { TemplateStore, type TemplateContentRow } from './templates.js';
 import { DomainStore } from './domains.js';
 import { BlocklistStore } from './blocklists.js';
+import { MessageStore } from './messages.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
 
@@ -236,6 +237,25 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect([...await bl.blocked(acc1, ['c@x.test', 'd@x.test', 'e@x.test'], 0, '2026-06-02')].sort()).toEqual(stillBlocked);
     expect(await bl.deleteCustom(acc2, ['c@x.test'])).toBe(0);
     expect(await bl.deleteCustom(acc1, ['c@x.test', 'zzz@x.test'])).toBe(1);
+  });
+
+  it('queue: triggered mail is claimed before bulk mail, and a claim is leased', async () => {
+    const messages = new MessageStore(db);
+    const base = { domainId: 1, sender: 's@x.test', content: '{}', now: 1000 };
+    const accept = (id: string, priority: number, to: string) =>
+      messages.accept(acc1, { ...base, messageId: id, priority }, [{ recipient: to, recipientDomain: 'y.test' }], { daily: null, frequency: null });
+    await accept('bulk-1', 0, 'b1@y.test');
+    await accept('bulk-2', 0, 'b2@y.test');
+    await accept('code-1', 1, 'c1@y.test');
+    const [first] = await messages.claim(5000, 1, 60_000);
+    expect(first.recipient).toBe('c1@y.test');
+    const rest = await messages.claim(5000, 10, 60_000);
+    expect(rest.map((r) => r.recipient)).toEqual(['b1@y.test', 'b2@y.test']);
+    // All leased: nothing more until the lease ends.
+    expect(await messages.claim(5000, 10, 60_000)).toEqual([]);
+    expect((await messages.claim(65_001, 10, 60_000)).map((r) => [r.recipient, r.attempts])).toEqual([
+      ['c1@y.test', 2], ['b1@y.test', 2], ['b2@y.test', 2],
+    ]);
   });
 
   it('survives close and reopen with everything committed, even a transaction queued at close', async () => {
