@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
-import { buildRegistry } from './api/actions/index.js';
+import { buildRegistry, type ActionServices } from './api/actions/index.js';
 import { ApiEndpoint } from './api/endpoint.js';
 import { createHttpServer, listen, stopServer } from './http/server.js';
 import type { Config } from './config/schema.js';
@@ -56,17 +56,10 @@ export async function openStore(config: Config): Promise<Db> {
   return openSqlite({ file: join(config.dataDir, SQLITE_FILE), allowWeakDurability: config.allowWeakDurability });
 }
 
-/** Every service, over one store. */
-export interface Services {
+/** Every service, over one store: those the API's actions call, and the rest. */
+export interface Services extends Omit<ActionServices, 'timezone'> {
   db: Db;
   accounts: AccountService;
-  templates: TemplateService;
-  identities: IdentityService;
-  senders: SenderService;
-  blocklists: BlocklistService;
-  unsubscribeSettings: UnsubscribeSettingService;
-  mail: MailService;
-  statuses: StatusService;
   unsubscribes: UnsubscribeService;
   /** Notified after each accepted message (the delivery worker listens). */
   accepted: Signal;
