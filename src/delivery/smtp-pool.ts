@@ -175,7 +175,10 @@ export class SmtpPool {
       let settled = false;
       const fail = (err: Error): void => {
         pooled.broken = true;
-        if (settled) return;
+        if (settled) {
+          this.log.debug({ host: t.hostname, address: t.address, err: err.message }, 'smtp connection retired after an error');
+          return;
+        }
         settled = true;
         conn.close();
         reject(err);

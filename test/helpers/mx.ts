@@ -50,14 +50,14 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
   const server = new SMTPServer({
     authOptional: !auth,
     disabledCommands: auth ? [] : ['AUTH'],
-    onAuth(a, session, cb) {
+    onAuth(a, _session, cb) {
       if (auth && a.username === auth.user && a.password === auth.pass) cb(null, { user: a.username });
       else cb(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
     },
     logger: false,
     size: 30 * 1024 * 1024,
-    onConnect(session, cb) { cb(); },
-    onRcptTo(address, session, cb) {
+    onConnect(_session, cb) { cb(); },
+    onRcptTo(_address, _session, cb) {
       state.attempts++;
       const m = state.mode;
       if (m.kind === 'reject' && (m.at ?? 'rcpt') === 'rcpt') {
