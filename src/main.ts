@@ -2,6 +2,7 @@
  * Composition root: configuration → store → services → the roles asked for. Only this file chooses
  * a store adapter.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildRegistry, type ActionServices } from './api/actions/index.js';
@@ -125,13 +126,19 @@ export const bounceTokens = (box: SecretBox): TokenSigner => new TokenSigner(box
 export function deliveryEngine(config: Config, s: Services, log: Logger): DeliveryEngine {
   const dns = createDnsClient(config.dnsServers);
   const relay = config.delivery === 'relay' && config.relayUrl ? config.relayUrl : undefined;
+  const auth = relay?.username ? { user: decodeURIComponent(relay.username), pass: decodeURIComponent(relay.password) } : undefined;
+  // Credentials never cross the network in clear, nor to a host that cannot prove it is the relay:
+  // with them, TLS is required and checked, unless the operator turned TLS off outright.
+  const tls = auth && config.outboundTls !== 'none' ? 'required' : config.outboundTls;
   const pool = new SmtpPool({
     ehloName: config.hostname,
-    tls: config.outboundTls,
+    tls,
+    verifyCertificate: tls === 'required',
+    extraCa: config.outboundTlsCa ? readPem(config.outboundTlsCa, 'SESAME_OUTBOUND_TLS_CA') : undefined,
     perTarget: config.connectionsPerHost,
     messagesPerConnection: config.messagesPerConnection,
     idleMs: 30_000,
-    auth: relay?.username ? { user: decodeURIComponent(relay.username), pass: decodeURIComponent(relay.password) } : undefined,
+    auth,
     secure: relay?.protocol === 'smtps:',
   }, log);
   return new DeliveryEngine({
@@ -150,6 +157,8 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
       relay: relay ? { hostname: relay.hostname.replace(/^\[|\]$/g, ''), port: Number(relay.port || (relay.protocol === 'smtps:' ? 465 : 587)) } : undefined,
       port: config.outboundPort,
       concurrency: config.deliveryConcurrency,
+      // Two deliveries per connection a host allows: one sending, one rendered and ready.
+      perDomain: 2 * config.connectionsPerHost,
       leaseMs: config.deliveryLeaseSeconds * 1000,
       maxAgeMs: config.maxQueueHours * 3_600_000,
       retryMinutes: config.retryMinutes.map(Number),
@@ -259,4 +268,13 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
 /** The structured logger: JSON lines on standard output. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination ?? pino.destination({ dest: 1, sync: false }));
+}
+
+/** A PEM file named by a setting, or a start-up error that names the setting. */
+function readPem(path: string, setting: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${setting}: cannot read ${path} (${(e as Error).message})`);
+  }
 }

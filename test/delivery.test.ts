@@ -8,6 +8,7 @@ import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDate } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
+import { startRawSmtp } from './helpers/raw-smtp.js';
 import { errorCode } from './helpers/sdk.js';
 import { eventually, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 
@@ -39,7 +40,7 @@ describe.each(STORES)('delivery on %s', (store) => {
   });
   afterAll(async () => { await f.stop(); });
 
-  it('a 5xx reply bounces (DeliverStatus 3) and blocklists the address with the reply', async () => {
+  it('a 5xx reply bounces (DeliverStatus 3); one that says the address is bad blocklists it', async () => {
     f.mx1.mode = { kind: 'reject', code: 550, message: '5.1.1 The email account does not exist' };
     const id = await send('nobody@dest.test');
     const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 3);
@@ -49,11 +50,22 @@ describe.each(STORES)('delivery on %s', (store) => {
     expect(bl.BlackList[0]).toMatchObject({ EmailAddress: 'nobody@dest.test' });
     expect(bl.BlackList[0].IspDesc).toContain('does not exist');
     expect(await errorCode(send('nobody@dest.test'))).toBe('FailedOperation.EmailAddrInBlacklist');
-    // Refused at the end of DATA is a bounce too.
+    // Refused at the end of DATA is a bounce too, but about the message: the address stays usable.
     f.mx1.mode = { kind: 'reject', at: 'data', code: 554, message: '5.7.1 Spam detected' };
     const id2 = await send('content@dest.test');
     const [s2] = await statusesOf(f, id2, (l) => l[0].DeliverStatus === 3);
     expect(s2.DeliverMessage).toContain('5.7.1 Spam detected');
+    // A policy refusal at RCPT (our IP listed, say) bounces the message and blocklists nobody.
+    f.mx1.mode = { kind: 'reject', code: 550, message: '5.7.1 Service unavailable; client host blocked using a DNSBL' };
+    const id3 = await send('policy@dest.test');
+    const [s3] = await statusesOf(f, id3, (l) => l[0].DeliverStatus === 3);
+    expect(s3.DeliverMessage).toContain('DNSBL');
+    f.mx1.mode = { kind: 'accept' };
+    for (const who of ['content@dest.test', 'policy@dest.test']) {
+      const listed = await f.call('ListBlackEmailAddress', { StartDate: day, EndDate: day, Limit: 10, Offset: 0, EmailAddress: who });
+      expect(listed.BlackList, who).toEqual([]);
+      await send(who);
+    }
   });
 
   it('a 4xx reply defers (DeliverStatus 8), and the retry delivers', async () => {
@@ -217,6 +229,73 @@ describe.each(STORES)('delivery on %s', (store) => {
     expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: '2099-01-01', Offset: 0, Limit: 10 }))).toBe('InvalidParameterValue.WrongDate');
     expect(await errorCode(f.call('GetSendEmailStatus', { RequestDate: formatDate(Date.now() - 31 * 86_400_000, 'UTC'), Offset: 0, Limit: 10 })))
       .toBe('FailedOperation.NotSupportDate');
+  });
+});
+
+describe.each(STORES)('delivery under pressure on %s', (store) => {
+  let f: SendingFixture;
+  let n = 0;
+  const send = async (to: string): Promise<string> => (await f.call('SendEmail', {
+    FromEmailAddress: f.sender, Destination: [to], Subject: `pressure ${++n}`,
+    Template: { TemplateID: f.templateId, TemplateData: '{"name":"Ann","code":"1"}' },
+  })).MessageId;
+  const db = () => f.t.app.services.db;
+
+  beforeAll(async () => {
+    // Few slots, one connection per host (so at most two deliveries per destination), short leases.
+    f = await startSending(store, {
+      SESAME_FREQUENCY_LIMIT: '0', SESAME_DELIVERY_CONCURRENCY: '6', SESAME_CONNECTIONS_PER_HOST: '1', SESAME_DELIVERY_LEASE_SECONDS: '3',
+    });
+    f.domains.extra.mx!.push({ name: 'fast.test', host: 'mx2.dest.test', priority: 10 }, { name: 'odd.test', host: 'odd.dest.test', priority: 10 });
+    f.domains.extra.a!.push({ name: 'odd.dest.test', address: '127.0.0.10' });
+    await f.domains.publish();
+  });
+  afterAll(async () => { await f.stop(); });
+
+  it('a destination that stops answering holds two slots at most: mail to others goes on', async () => {
+    let release!: () => void;
+    f.mx1.mode = { kind: 'hold', release: new Promise<void>((r) => { release = r; }) };
+    const stuck = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`stuck${i}@dest.test`)));
+    await eventually(async () => f.mx1.holding === 1);
+    const before = f.mx2.received.length;
+    const fast = await send('urgent@fast.test');
+    await statusesOf(f, fast, (l) => l[0].DeliverStatus === 1);
+    expect(f.mx2.received.slice(before).map((r) => r.to[0])).toEqual(['urgent@fast.test']);
+    expect(f.mx1.holding).toBe(1);
+    f.mx1.mode = { kind: 'accept' };
+    release();
+    for (const id of stuck) await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+  });
+
+  it('a delivery whose lease lapses while in flight is not sent a second time by its own worker', async () => {
+    let release!: () => void;
+    f.mx1.mode = { kind: 'hold', release: new Promise<void>((r) => { release = r; }) };
+    const before = f.mx1.received.length;
+    const id = await send('once@dest.test');
+    await eventually(async () => f.mx1.holding === 1);
+    // The lease lapses (as if renewals had failed): the row is due again while the send is under way.
+    await db().run('UPDATE deliveries SET next_attempt_at = ? WHERE recipient = ?', [Date.now() - 1, 'once@dest.test']);
+    f.t.app.services.accepted.notify();
+    // The worker claims it again (the attempt count says so) but does not start a second send.
+    await eventually(async () => (await db().get<{ attempts: number }>('SELECT attempts FROM deliveries WHERE recipient = ?', ['once@dest.test']))!.attempts >= 2);
+    f.mx1.mode = { kind: 'accept' };
+    release();
+    await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect(f.mx1.received.slice(before).filter((r) => r.to.includes('once@dest.test'))).toHaveLength(1);
+  });
+
+  it('a reply with control characters (NUL) is recorded cleaned, and the message is delivered once', async () => {
+    const odd = await startRawSmtp('127.0.0.10', f.mx1.port, { dataReply: '250 ok \u0000\u0007 queued' });
+    try {
+      const id = await send('nul@odd.test');
+      const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+      expect(s.DeliverMessage).toBe('250 ok    queued');
+      const row = await db().get<{ next_attempt_at: number | null }>('SELECT next_attempt_at FROM deliveries WHERE recipient = ?', ['nul@odd.test']);
+      expect(row!.next_attempt_at).toBeNull();
+      expect(odd.messages).toBe(1);
+    } finally {
+      await odd.stop();
+    }
   });
 });
 

@@ -76,6 +76,8 @@ describe.each(STORES)('SendEmail on %s', (store) => {
     await f.call('SendEmail', { FromEmailAddress: f.sender, Destination: [rcpt()], Subject: 'Clean', Simple: { Html: b64(html), Text: b64(text) } });
     const [g] = (await f.mx1.waitFor(before + 1)).slice(before);
     expect(await f.verifyDkim(g.raw)).toEqual([{ result: 'pass', domain: SENDER_DOMAIN, algorithm: 'rsa-sha256' }]);
+    // A plain FromEmailAddress shows the EmailSenderName registered with the address.
+    expect((await simpleParser(g.raw)).from?.value).toEqual([{ name: 'Shop News', address: f.sender }]);
     const s = g.raw.toString('latin1');
     expect(/[^\r]\n|\r[^\n]/.test(s)).toBe(false);
     expect(s.split('\r\n').every((line) => line.length <= 998)).toBe(true);

@@ -1,15 +1,13 @@
 /**
  * Unsubscribe links end to end on both stores: the link and List-Unsubscribe headers in the mail
  * that arrives, the RFC 8058 one-click POST, the GET page in the link's language, forged tokens,
- * and later sends refused. Also: dual DKIM signatures (RSA and Ed25519) verified by mailauth, and
- * the relay delivery mode.
+ * and later sends refused. Also: dual DKIM signatures (RSA and Ed25519) verified by mailauth.
  */
 import { simpleParser, type ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from './helpers/app.js';
 import { send as httpSend } from './helpers/raw.js';
 import { errorCode } from './helpers/sdk.js';
-import { freePort, startMx, type TestMx } from './helpers/mx.js';
 import { eventually, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 
 /** A header's value as written (mailparser interprets List-Unsubscribe into an object). */
@@ -41,7 +39,8 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     const got = (await f.mx1.waitFor(before + 1)).slice(before)[0];
     expect(await f.verifyDkim(got.raw)).toEqual([{ result: 'pass', domain: 'mail.shop.test', algorithm: 'rsa-sha256' }]);
     const mail = await simpleParser(got.raw);
-    expect(rawHeader(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:8080\/unsubscribe\/[0-9a-z]+\.[A-Za-z0-9_-]{22}\?l=6>, <mailto:unsubscribe-[0-9a-z]+\.[A-Za-z0-9_-]{22}@mail\.shop\.test\?subject=unsubscribe>$/);
+    // The web link only: a mailto address would need an inbound server to receive it.
+    expect(rawHeader(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:8080\/unsubscribe\/[0-9a-z]+\.[A-Za-z0-9_-]{22}\?l=6>$/);
     expect(rawHeader(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(mail.text).toContain('Abmelden: http://localhost:8080/unsubscribe/');
     expect(mail.html).toMatch(/<a href="http:\/\/localhost:8080\/unsubscribe\/[^"]+"[^>]*>Abmelden<\/a><\/p><\/body>/);
@@ -60,6 +59,9 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     expect((s as { UserUnsubscribed?: boolean }).UserUnsubscribed).toBe(true);
     expect(await errorCode(send('oneclick@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
     // Per sender domain: the same address is still reachable from another domain of the account.
+    await f.domains.verified(f.call, 'other.shop.test');
+    await f.call('CreateEmailAddress', { EmailAddress: 'hi@other.shop.test' });
+    await f.call('SendEmail', { FromEmailAddress: 'hi@other.shop.test', Destination: ['oneclick@dest.test'], Subject: 'Other list', Template: { TemplateID: f.templateId, TemplateData: '{"name":"A","code":"1"}' } });
   });
 
   it('GET answers a page in the link\'s language and unsubscribes too', async () => {
@@ -72,6 +74,13 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     expect(r.text).toContain('lang="zh-Hans"');
     expect(r.text).toContain('您已成功退订');
     expect(await errorCode(send('reader2@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
+  });
+
+  it('a malformed escape in the link is a bad link (400), not a server error', async () => {
+    for (const method of ['GET', 'POST']) {
+      expect((await httpSend(`${f.t.url}unsubscribe/%E0%A4%A`, { method })).status).toBe(400);
+    }
+    expect(f.t.logs().some((l) => Number(l.level) >= 50)).toBe(false);
   });
 
   it('a forged or altered token changes nothing', async () => {
@@ -115,32 +124,5 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     const got = (await f.mx1.waitFor(before + 1)).slice(before)[0];
     const results = await f.verifyDkim(got.raw);
     expect(results.map((r) => [r.result, r.algorithm]).sort()).toEqual([['pass', 'ed25519-sha256'], ['pass', 'rsa-sha256']]);
-  });
-});
-
-describe('relay delivery', () => {
-  let f: SendingFixture;
-  let relay: TestMx;
-  beforeAll(async () => {
-    const port = await freePort();
-    relay = await startMx('127.0.0.4', port, { kind: 'accept' }, { user: 'relay-user', pass: 'relay pass/1' });
-    f = await startSending('sqlite', { SESAME_DELIVERY: 'relay', SESAME_RELAY_URL: `smtp://relay-user:${encodeURIComponent('relay pass/1')}@127.0.0.4:${port}` });
-  });
-  afterAll(async () => {
-    await f.stop();
-    await relay.stop();
-  });
-
-  it('sends every message through SESAME_RELAY_URL with AUTH after STARTTLS, whatever the MX records say', async () => {
-    const id = (await f.call('SendEmail', {
-      FromEmailAddress: f.sender, Destination: ['someone@dest.test', 'other@no-such-domain.test'], Subject: 'via relay',
-      Template: { TemplateID: f.templateId, TemplateData: '{"name":"A","code":"1"}' },
-    })).MessageId;
-    const got = await relay.waitFor(2);
-    expect(got.map((g) => g.to[0]).sort()).toEqual(['other@no-such-domain.test', 'someone@dest.test']);
-    expect(got.every((g) => g.secure)).toBe(true);
-    expect(f.mx1.received).toHaveLength(0);
-    await statusesOf(f, id, (l) => l.length === 2 && l.every((s) => s.DeliverStatus === 1));
-    expect(await f.verifyDkim(got[0].raw)).toEqual([{ result: 'pass', domain: 'mail.shop.test', algorithm: 'rsa-sha256' }]);
   });
 });

@@ -160,7 +160,11 @@ export const SCHEMA = {
     min: 3,
   }),
   outboundTls: oneOf('SESAME_OUTBOUND_TLS', ['opportunistic', 'required', 'none'] as const, 'opportunistic', {
-    description: 'STARTTLS to remote hosts: used whenever offered (certificates not checked), required (checked; hosts without it are retried, then dropped), or never.',
+    description: 'STARTTLS to remote hosts: used whenever offered (certificates not checked), required (checked; hosts without it are retried, then dropped), or never. A relay with credentials always gets required (checked against its host name) unless this is none.',
+  }),
+  outboundTlsCa: text('SESAME_OUTBOUND_TLS_CA', undefined, {
+    description: 'PEM file of certificate authorities trusted, besides the system\'s, when checking the certificate of the relay or of MX hosts (e.g. a company relay with its own CA).',
+    allowed: 'a file path',
   }),
   retryMinutes: list('SESAME_RETRY_MINUTES', ['1', '5', '15', '30', '60'], {
     description: 'Minutes to wait after each failed delivery attempt; the last value repeats until SESAME_MAX_QUEUE_HOURS.',

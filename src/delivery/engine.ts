@@ -1,12 +1,18 @@
 /**
- * The delivery worker. It claims due deliveries from the queue (with a lease it keeps renewing
- * while it works), and takes each through named steps: load what was accepted, check it may still
- * go, find the route, render and sign, send over a reused connection, record the outcome. A crash
- * loses nothing: an unrenewed lease expires and the delivery comes due again.
+ * The delivery worker. It claims due deliveries from the queue (with a lease in its own name, which
+ * it keeps renewing while it works), and takes each through named steps: load what was accepted,
+ * check it may still go, find the route, render and sign, send over a reused connection, record the
+ * outcome. A crash loses nothing: an unrenewed lease expires and the delivery comes due again. A
+ * worker whose lease was lost (a store outage longer than the lease) does not send what it no
+ * longer holds, and cannot overwrite the outcome of the worker that took it over.
  */
+import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
+import { condemnsRecipient } from '../domain/bounce.js';
 import { retryDelayMs } from '../domain/retry.js';
+import { ByteBudget } from '../lib/byte-budget.js';
 import type { TokenSigner } from '../lib/tokens.js';
+import { TtlCache } from '../lib/ttl-cache.js';
 import type { MessageContent } from '../mail/content.js';
 import type { RenderKey, UnsubscribeLinks } from '../mail/render.js';
 import type { Renderer } from '../mail/render-pool.js';
@@ -14,7 +20,7 @@ import type { BlocklistService } from '../services/blocklists.js';
 import type { IdentityService } from '../services/identities.js';
 import type { DomainStore } from '../store/domains.js';
 import type { ClaimedDelivery, MessageStore, Outcome } from '../store/messages.js';
-import type { RouteHost, Router } from './route.js';
+import type { Route, RouteHost, Router } from './route.js';
 import type { SmtpPool } from './smtp-pool.js';
 
 /** SendStatus of a delivery refused after acceptance (FACTS §3.2). */
@@ -30,6 +36,11 @@ export interface EnginePolicy {
   port: number;
   /** Deliveries in flight at most. */
   concurrency: number;
+  /**
+   * Deliveries in flight to one destination (a recipient domain, or the relay) at most, so a slow
+   * one cannot take every slot.
+   */
+  perDomain: number;
   /** A claim's lease; renewed while the delivery is in flight. */
   leaseMs: number;
   /** Deferred deliveries older than this are dropped. */
@@ -56,28 +67,60 @@ export interface EngineDeps {
 }
 
 /** A sending domain's keys, opened once and kept briefly. */
-interface DomainKeys { verified: boolean; keys: RenderKey[]; until: number }
+interface DomainKeys { verified: boolean; keys: RenderKey[] }
 
 const IDLE_POLL_MS = 1000;
 /** Outcomes arriving within this window are written in one transaction. */
 const OUTCOME_BATCH_MS = 5;
 const CACHE_MS = 30_000;
+/** Message contents kept for the next recipients of the same message, in bytes at most. */
+const CONTENT_CACHE_BYTES = 64 * 1024 * 1024;
+/** Bytes of message content being rendered and sent at once, at most (a large one waits its turn). */
+const IN_FLIGHT_BYTES = 256 * 1024 * 1024;
 
-/** A message's content and the domain it was accepted from. */
-type Loaded = MessageContent & { domainId: number };
+/** A message's content, the domain it was accepted from, and its size. */
+type Loaded = MessageContent & { domainId: number; bytes: number };
 
 /** Counters for the periodic progress line. */
 interface Tally { delivered: number; deferred: number; bounced: number; dropped: number }
 
+/** A delivery this worker holds (working on it, or waiting for room at its destination). */
+interface Flight {
+  destination: string;
+  done: Promise<void>;
+  /** Its lease could not be renewed: another worker may have it now. */
+  lost: boolean;
+  /** Its outcome is waiting to be written: no more renewals. */
+  settled: boolean;
+}
+
+/** What this worker holds for one destination. */
+interface Destination {
+  /** Deliveries held: being worked on, or waiting. */
+  held: number;
+  /** Being worked on (at most the per-destination cap). */
+  active: number;
+  waiting: { c: ClaimedDelivery; flight: Flight }[];
+}
+
+/** Thrown to stop working on a delivery whose lease was lost. */
+class LeaseLost extends Error {}
+
 /** Claims and delivers until stopped. */
 export class DeliveryEngine {
+  /** This worker's token in `lease_owner`. */
+  private readonly owner = randomInt(1, 2 ** 47);
   private running = false;
+  /** Past the shutdown deadline: what is still in flight was released, its outcomes are not written. */
+  private abandoned = false;
   private loopDone: Promise<void> | null = null;
   private wakeUp: (() => void) | null = null;
-  private readonly inFlight = new Map<number, Promise<void>>();
+  private readonly inFlight = new Map<number, Flight>();
+  private readonly destinations = new Map<string, Destination>();
   private slotFreed: (() => void) | null = null;
-  private readonly contents = new Map<number, { content: Loaded; until: number }>();
-  private readonly domainKeys = new Map<number, DomainKeys>();
+  private readonly contents = new TtlCache<number, Loaded>({ ttlMs: CACHE_MS, maxEntries: 2000, maxWeight: CONTENT_CACHE_BYTES });
+  private readonly domainKeys = new TtlCache<number, DomainKeys>({ ttlMs: CACHE_MS, maxEntries: 10_000 });
+  private readonly bytes = new ByteBudget(IN_FLIGHT_BYTES);
   private renewTimer: NodeJS.Timeout | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
   private tally: Tally = { delivered: 0, deferred: 0, bounced: 0, dropped: 0 };
@@ -111,15 +154,16 @@ export class DeliveryEngine {
     this.wake();
     this.slotFreed?.();
     await this.loopDone;
-    const pending = [...this.inFlight.values()];
+    const pending = [...this.inFlight.values()].map((f) => f.done);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled(pending), new Promise((r) => { timer = setTimeout(r, deadlineMs); })]);
     clearTimeout(timer);
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (this.progressTimer) clearInterval(this.progressTimer);
     const left = [...this.inFlight.keys()];
+    this.abandoned = true;
     if (left.length) {
-      await this.d.messages.release(left, Date.now());
+      await this.d.messages.release(left, this.owner, Date.now());
       this.d.log.warn({ deliveries: left.length }, 'stopped with deliveries in flight: released to the queue (they may be sent twice)');
     }
     await this.d.pool.close();
@@ -130,14 +174,18 @@ export class DeliveryEngine {
   private async loop(): Promise<void> {
     while (this.running) {
       const free = this.d.policy.concurrency - this.inFlight.size;
-      if (free <= 0) {
+      const skip = this.fullDestinations();
+      // No room at all, or (through a relay) the one destination is full: wait for a delivery to end.
+      if (free <= 0 || skip === null) {
         await new Promise<void>((r) => { this.slotFreed = r; });
         this.slotFreed = null;
         continue;
       }
       let claimed: ClaimedDelivery[] = [];
       try {
-        claimed = await this.d.messages.claim(Date.now(), Math.min(free, 200), this.d.policy.leaseMs);
+        // A claim takes at most one destination's worth, so what a destination has no room for
+        // (held here, waiting) stays small whatever the queue holds.
+        claimed = await this.d.messages.claim(Date.now(), Math.min(free, 200, this.d.policy.perDomain), this.d.policy.leaseMs, this.owner, skip);
       } catch (err) {
         this.d.log.error({ err }, 'claiming deliveries failed; retrying');
       }
@@ -149,35 +197,86 @@ export class DeliveryEngine {
         this.wakeUp = null;
         continue;
       }
-      for (const c of claimed) {
-        const p = this.deliver(c).catch((err: unknown) => {
-          // The outcome could not even be recorded (the store is failing): the lease brings it back.
-          this.d.log.error({ err, delivery: c.id }, 'recording a delivery failed; it will be retried when its lease ends');
-        }).finally(() => {
-          this.inFlight.delete(c.id);
-          this.slotFreed?.();
-        });
-        this.inFlight.set(c.id, p);
-      }
+      for (const c of claimed) this.hold(c);
     }
+  }
+
+  /** Where a delivery goes, for the per-destination cap: its domain, or the relay. */
+  private destinationOf(c: ClaimedDelivery): string {
+    const p = this.d.policy;
+    return p.mode === 'relay' && p.relay ? `relay:${p.relay.hostname}` : c.recipient_domain;
+  }
+
+  /**
+   * Recipient domains this worker holds its cap of: the next claim skips them. Null when everything
+   * goes to one destination (a relay) and that one is full.
+   */
+  private fullDestinations(): string[] | null {
+    const cap = this.d.policy.perDomain;
+    const full = [...this.destinations].filter(([, d]) => d.held >= cap).map(([name]) => name);
+    if (this.d.policy.mode === 'relay') return full.length ? null : [];
+    return full;
+  }
+
+  /** Takes a claimed delivery in: started when its destination has room, else waiting (leased) for it. */
+  private hold(c: ClaimedDelivery): void {
+    // Ours already (its lease lapsed while we worked on it, and we claimed it again): one is enough.
+    if (this.inFlight.has(c.id)) return;
+    const name = this.destinationOf(c);
+    let dest = this.destinations.get(name);
+    if (!dest) {
+      dest = { held: 0, active: 0, waiting: [] };
+      this.destinations.set(name, dest);
+    }
+    dest.held++;
+    const flight: Flight = { destination: name, done: Promise.resolve(), lost: false, settled: false };
+    this.inFlight.set(c.id, flight);
+    if (dest.active < this.d.policy.perDomain) this.launch(c, flight, dest);
+    else dest.waiting.push({ c, flight });
+  }
+
+  private launch(c: ClaimedDelivery, flight: Flight, dest: Destination): void {
+    dest.active++;
+    flight.done = this.deliver(c, flight).catch((err: unknown) => {
+      // The outcome could not even be recorded (the store is failing): the lease brings it back.
+      this.d.log.error({ err, delivery: c.id }, 'recording a delivery failed; it will be retried when its lease ends');
+    }).finally(() => {
+      this.inFlight.delete(c.id);
+      dest.active--;
+      const wasFull = dest.held >= this.d.policy.perDomain;
+      dest.held--;
+      const next = dest.waiting.shift();
+      if (next) this.launch(next.c, next.flight, dest);
+      else if (dest.held === 0) this.destinations.delete(flight.destination);
+      this.slotFreed?.();
+      // A destination with room again may have deliveries due that the last claim skipped.
+      if (wasFull) this.wakeUp?.();
+    });
   }
 
   /**
    * The steps of one delivery. A failure of our own (rendering, say) counts as a failed attempt:
    * it is retried on the schedule and dropped at the maximum age like any other.
    */
-  private async deliver(c: ClaimedDelivery): Promise<void> {
+  private async deliver(c: ClaimedDelivery, flight: Flight): Promise<void> {
     let outcome: Outcome;
     try {
-      outcome = await this.attempt(c);
+      outcome = await this.attempt(c, flight);
     } catch (err) {
+      if (err instanceof LeaseLost) {
+        this.d.log.warn({ delivery: c.id }, 'lease lost before sending (store unreachable for longer than the lease): left to whoever holds it now');
+        return;
+      }
       this.d.log.error({ err, delivery: c.id }, 'delivery attempt failed inside Sesame');
       outcome = this.deferral(c, `451 4.3.0 Internal error: ${(err as Error).message}`);
     }
-    return this.record(c, outcome);
+    return this.record(c, flight, outcome);
   }
 
-  private async attempt(c: ClaimedDelivery): Promise<Outcome> {
+  private async attempt(c: ClaimedDelivery, flight: Flight): Promise<Outcome> {
+    if (Date.now() - c.created_at > this.d.policy.maxAgeMs) {
+      return { kind: 'dropped', reply: `Gave up after ${c.attempts - 1} attempts: in the queue longer than the maximum age`, at: Date.now() };
+    }
     const content = await this.loadContent(c);
     const refusal = await this.checkStillAllowed(c, content);
     if (refusal) return refusal;
@@ -186,19 +285,25 @@ export class DeliveryEngine {
     }
     const hosts = await this.findHosts(c);
     if (!Array.isArray(hosts)) return hosts;
-    const message = await this.render(c, content);
-    return this.send(c, content, hosts, message);
+    // Large messages take their share of a memory budget while they are rendered and sent.
+    const giveBack = await this.bytes.take(content.bytes);
+    try {
+      const message = await this.render(c, content);
+      if (flight.lost) throw new LeaseLost();
+      return await this.send(c, content, hosts, message);
+    } finally {
+      giveBack();
+    }
   }
 
   private async loadContent(c: ClaimedDelivery): Promise<Loaded> {
-    const now = Date.now();
     const hit = this.contents.get(c.message_row);
-    if (hit && hit.until > now) return hit.content;
+    if (hit) return hit;
     const row = await this.d.messages.content(c.message_row);
     if (!row) throw new Error(`message ${c.message_row} of delivery ${c.id} is missing`);
-    const content: Loaded = { ...(JSON.parse(row.content) as MessageContent), domainId: row.domain_id };
-    if (this.contents.size > 2000) this.contents.clear();
-    this.contents.set(c.message_row, { content, until: now + CACHE_MS });
+    const bytes = Buffer.byteLength(row.content);
+    const content: Loaded = { ...(JSON.parse(row.content) as MessageContent), domainId: row.domain_id, bytes };
+    this.contents.set(c.message_row, content, bytes);
     return content;
   }
 
@@ -219,13 +324,12 @@ export class DeliveryEngine {
   }
 
   private async keysOf(domainId: number): Promise<DomainKeys> {
-    const now = Date.now();
     const hit = this.domainKeys.get(domainId);
-    if (hit && hit.until > now) return hit;
+    if (hit) return hit;
     const row = await this.d.domains.byId(domainId);
     const entry: DomainKeys = row
-      ? { verified: row.verified === 1, keys: this.d.identities.signingKeys(row), until: now + CACHE_MS }
-      : { verified: false, keys: [], until: now + CACHE_MS };
+      ? { verified: row.verified === 1, keys: this.d.identities.signingKeys(row) }
+      : { verified: false, keys: [] };
     this.domainKeys.set(domainId, entry);
     return entry;
   }
@@ -233,15 +337,10 @@ export class DeliveryEngine {
   /** The addresses to try, or the outcome when there are none. */
   private async findHosts(c: ClaimedDelivery): Promise<RouteHost[] | Outcome> {
     const p = this.d.policy;
-    if (p.mode === 'relay' && p.relay) {
-      const relay = await this.d.router.route(p.relay.hostname);
-      if (relay.kind === 'hosts') return relay.hosts;
-      // A relay named by IP address, or one DNS cannot resolve: connect to the name as given.
-      return [{ hostname: p.relay.hostname, address: p.relay.hostname }];
-    }
-    const route = await this.d.router.route(c.recipient_domain);
+    const route: Route = p.mode === 'relay' && p.relay ? await this.d.router.host(p.relay.hostname) : await this.d.router.route(c.recipient_domain);
     if (route.kind === 'hosts') return route.hosts;
-    return route.kind === 'bounce' ? { kind: 'bounced', reply: route.reply, at: Date.now() } : this.deferral(c, route.reply);
+    if (route.kind === 'defer') return this.deferral(c, route.reply);
+    return { kind: 'bounced', reply: route.reply, at: Date.now(), blocklist: condemnsRecipient('route', Number(route.reply.slice(0, 3)), route.reply) };
   }
 
   private async render(c: ClaimedDelivery, content: Loaded): Promise<Buffer> {
@@ -249,10 +348,7 @@ export class DeliveryEngine {
     let links: UnsubscribeLinks | null = null;
     if (content.unsubscribeLanguage !== '0') {
       const token = this.d.unsubscribeTokens.sign(c.id);
-      links = {
-        url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href,
-        mailto: `mailto:unsubscribe-${token}@${content.bounceDomain}?subject=unsubscribe`,
-      };
+      links = { url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href };
     }
     return this.d.renderer.render({ content, keys, links });
   }
@@ -268,7 +364,9 @@ export class DeliveryEngine {
       if (r.kind === 'sent') {
         const rejected = r.rejected.find((x) => x.recipient === c.recipient);
         if (!rejected) return { kind: 'delivered', reply: r.response, at: now };
-        return rejected.code >= 500 ? { kind: 'bounced', reply: rejected.response, at: now } : this.deferral(c, rejected.response);
+        return rejected.code >= 500
+          ? { kind: 'bounced', reply: rejected.response, at: now, blocklist: condemnsRecipient('rcpt', rejected.code, rejected.response) }
+          : this.deferral(c, rejected.response);
       }
       // No transaction happened (refused, unreachable, cut before the data): the next host may do better.
       if (r.connection && !r.afterData) {
@@ -281,7 +379,9 @@ export class DeliveryEngine {
         return this.deferral(c, r.response);
       }
       // The remote answered: its reply decides.
-      return r.permanent ? { kind: 'bounced', reply: r.response, at: now } : this.deferral(c, r.response);
+      return r.permanent
+        ? { kind: 'bounced', reply: r.response, at: now, blocklist: condemnsRecipient(r.stage, r.code, r.response) }
+        : this.deferral(c, r.response);
     }
     return this.deferral(c, last || 'no mail host could be reached');
   }
@@ -291,17 +391,19 @@ export class DeliveryEngine {
     const now = Date.now();
     const retryAt = now + retryDelayMs(c.attempts, this.d.policy.retryMinutes);
     if (retryAt - c.created_at > this.d.policy.maxAgeMs) {
-      return { kind: 'dropped', reply: `Gave up after ${c.attempts} attempts: ${reply}`.slice(0, 1000), at: now };
+      return { kind: 'dropped', reply: `Gave up after ${c.attempts} attempts: ${reply}`, at: now };
     }
-    return { kind: 'deferred', reply: reply.slice(0, 1000), retryAt };
+    return { kind: 'deferred', reply, retryAt };
   }
 
   /**
    * Records an outcome. Outcomes are written together, a few milliseconds' worth per transaction:
    * under load that saves a commit per delivery. The delivery stays leased (in flight) until its
-   * outcome is committed.
+   * outcome is committed, but its lease is no longer renewed (the outcome sets the next attempt).
    */
-  private async record(c: ClaimedDelivery, outcome: Outcome): Promise<void> {
+  private async record(c: ClaimedDelivery, flight: Flight, outcome: Outcome): Promise<void> {
+    if (this.abandoned) return;
+    flight.settled = true;
     await new Promise<void>((resolve, reject) => {
       this.outcomes.push({ c, outcome, resolve, reject });
       this.outcomeTimer ??= setTimeout(() => { void this.writeOutcomes(); }, OUTCOME_BATCH_MS);
@@ -312,27 +414,54 @@ export class DeliveryEngine {
     }
   }
 
+  /** Writes the waiting outcomes in one transaction; if that fails, one by one, so one bad row cannot sink the others. */
   private async writeOutcomes(): Promise<void> {
     this.outcomeTimer = null;
     const batch = this.outcomes.splice(0);
     if (batch.length === 0) return;
-    const bounces = batch.filter((b) => b.outcome.kind === 'bounced');
     try {
-      await this.d.messages.recordOutcomes(batch.map((b) => ({ id: b.c.id, outcome: b.outcome })), bounces.length
-        ? async (q) => {
-          for (const b of bounces) await this.d.blocklists.recordHardBounceIn(q, b.c.account_id, b.c.recipient, b.outcome.reply, Date.now());
-        }
-        : undefined);
+      await this.writeBatch(batch);
       for (const b of batch) b.resolve();
+      return;
     } catch (err) {
-      for (const b of batch) b.reject(err as Error);
+      if (batch.length === 1) { batch[0].reject(err as Error); return; }
+      this.d.log.warn({ err, outcomes: batch.length }, 'writing a batch of outcomes failed; writing them one by one');
+    }
+    for (const b of batch) {
+      try {
+        await this.writeBatch([b]);
+        b.resolve();
+      } catch (err) {
+        b.reject(err as Error);
+      }
     }
   }
 
+  private async writeBatch(batch: typeof this.outcomes): Promise<void> {
+    const byId = new Map(batch.map((b) => [b.c.id, b]));
+    const notHeld = await this.d.messages.recordOutcomes(batch.map((b) => ({ id: b.c.id, outcome: b.outcome })), this.owner, async (q, recorded) => {
+      for (const id of recorded) {
+        const b = byId.get(id)!;
+        if (b.outcome.kind === 'bounced' && b.outcome.blocklist) {
+          await this.d.blocklists.recordHardBounceIn(q, b.c.account_id, b.c.recipient, b.outcome.reply, Date.now());
+        }
+      }
+    });
+    if (notHeld.length) {
+      this.d.log.warn({ deliveries: notHeld }, 'outcomes not recorded: the lease had passed to another worker, whose outcome counts');
+    }
+  }
+
+  /** Renews the leases of deliveries still being worked on; one not renewed is lost to this worker. */
   private async renewLeases(): Promise<void> {
-    if (this.inFlight.size === 0) return;
+    const ids = [...this.inFlight].filter(([, f]) => !f.settled && !f.lost).map(([id]) => id);
+    if (ids.length === 0) return;
     try {
-      await this.d.messages.renewLeases([...this.inFlight.keys()], Date.now() + this.d.policy.leaseMs);
+      const held = await this.d.messages.renewLeases(ids, this.owner, Date.now() + this.d.policy.leaseMs);
+      for (const id of ids) {
+        const f = this.inFlight.get(id);
+        if (f && !f.settled && !held.has(id)) f.lost = true;
+      }
     } catch (err) {
       this.d.log.error({ err }, 'renewing delivery leases failed');
     }

@@ -4,6 +4,8 @@
  * cannot be delivered; a DNS failure means try later. Answers are cached briefly, since one batch
  * often sends many messages to the same domain.
  */
+import { isIP } from 'node:net';
+import { TtlCache } from '../lib/ttl-cache.js';
 import type { DnsClient } from '../net/dns.js';
 
 /** One address to try, and the host name it belongs to. */
@@ -27,18 +29,36 @@ export interface RouterOptions {
 
 /** Finds (and caches) routes. */
 export class Router {
-  private readonly cache = new Map<string, { route: Route; until: number }>();
+  private readonly cache: TtlCache<string, Route>;
 
-  constructor(private readonly dns: DnsClient, private readonly opts: RouterOptions) {}
+  constructor(private readonly dns: DnsClient, private readonly opts: RouterOptions) {
+    this.cache = new TtlCache({ ttlMs: opts.cacheMs, maxEntries: 10_000 });
+  }
 
   /** The route for a recipient domain. */
-  async route(domain: string): Promise<Route> {
-    const now = Date.now();
-    const hit = this.cache.get(domain);
-    if (hit && hit.until > now) return hit.route;
-    const route = await this.resolve(domain);
-    if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(domain, { route, until: now + (route.kind === 'defer' ? this.opts.failureCacheMs : this.opts.cacheMs) });
+  route(domain: string): Promise<Route> {
+    return this.cached(`mx:${domain}`, () => this.resolve(domain));
+  }
+
+  /**
+   * The route to one named host, by its address records only (a relay: its name is a host, and an
+   * MX record it may have is about mail *for* it, not the way to it). An address is its own route.
+   */
+  host(hostname: string): Promise<Route> {
+    if (isIP(hostname)) return Promise.resolve({ kind: 'hosts', hosts: [{ hostname, address: hostname }] });
+    return this.cached(`host:${hostname}`, async () => {
+      const a = await this.dns.addresses(hostname);
+      if (!a.ok) return { kind: 'defer', reply: `451 4.4.3 DNS lookup of ${hostname} failed` };
+      if (a.records.length === 0) return { kind: 'defer', reply: `451 4.4.4 ${hostname} has no address` };
+      return { kind: 'hosts', hosts: a.records.slice(0, this.opts.maxAddresses).map((address) => ({ hostname, address })) };
+    });
+  }
+
+  private async cached(key: string, find: () => Promise<Route>): Promise<Route> {
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+    const route = await find();
+    this.cache.set(key, route, 0, route.kind === 'defer' ? this.opts.failureCacheMs : this.opts.cacheMs);
     return route;
   }
 

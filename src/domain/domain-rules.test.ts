@@ -1,5 +1,6 @@
 /** Pure rules: addresses, domain names, DNS record comparison, the reputation table. */
 import { describe, expect, it } from 'vitest';
+import { condemnsRecipient, enhancedStatus } from './bounce.js';
 import { normalizeDomain, parseAddress } from './address.js';
 import { expectedRecords, matchDkim, matchDmarc, matchMx, matchSpf, parseTags } from './dns-records.js';
 import { dailyLimitOfLevel } from './reputation.js';
@@ -96,5 +97,25 @@ describe('reputation', () => {
   it('follows Tencent\'s table', () => {
     expect([1, 2, 4, 10, 13, 20].map(dailyLimitOfLevel)).toEqual([500, 1000, 5000, 100000, 300000, 1000000]);
     expect(dailyLimitOfLevel(25)).toBe(1_000_000);
+  });
+});
+
+describe('which refusals blocklist the recipient', () => {
+  it('bad mailbox or domain at RCPT, or from DNS: yes; policy, content, sender, size: no', () => {
+    expect(enhancedStatus('550 5.1.1 <x@y>: user unknown')).toEqual({ klass: 5, subject: 1, detail: 1 });
+    expect(enhancedStatus('550 user unknown')).toBeNull();
+    expect(condemnsRecipient('rcpt', 550, '550 5.1.1 The email account that you tried to reach does not exist')).toBe(true);
+    expect(condemnsRecipient('rcpt', 550, '5.1.1 User unknown')).toBe(true);
+    expect(condemnsRecipient('rcpt', 550, '550 5.2.1 The email account is disabled')).toBe(true);
+    expect(condemnsRecipient('rcpt', 550, '550 5.1.0 Address rejected')).toBe(true);
+    expect(condemnsRecipient('rcpt', 550, '550 No such user here')).toBe(true);
+    expect(condemnsRecipient('route', 550, '550 5.1.2 The domain x.test does not exist')).toBe(true);
+    expect(condemnsRecipient('route', 556, '556 5.1.10 x.test accepts no mail (null MX, RFC 7505)')).toBe(true);
+    expect(condemnsRecipient('rcpt', 550, '550 5.7.1 Client host rejected: listed at zen.spamhaus.org')).toBe(false);
+    expect(condemnsRecipient('rcpt', 554, '554 Relay access denied')).toBe(false);
+    expect(condemnsRecipient('rcpt', 552, '552 5.2.2 Mailbox full')).toBe(false);
+    expect(condemnsRecipient('data', 550, '550 5.1.1 User unknown')).toBe(false);
+    expect(condemnsRecipient('mail', 553, '553 5.1.8 Sender address rejected')).toBe(false);
+    expect(condemnsRecipient('mail', 552, '552 5.3.4 Message size exceeds fixed limit')).toBe(false);
   });
 });

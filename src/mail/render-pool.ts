@@ -23,40 +23,58 @@ export interface Renderer {
 /** Threads to use when the setting says `auto`: one per core, at least two (the main thread often waits on fsync). */
 export const defaultRenderThreads = (): number => Math.max(2, availableParallelism());
 
+/** A render that takes longer than this has hung: its thread is replaced and the delivery retried. */
+export const RENDER_TIMEOUT_MS = 60_000;
+
 /** A renderer on `threads` worker threads (0: on this thread). */
-export function createRenderer(threads: number): Renderer {
+export function createRenderer(threads: number, timeoutMs = RENDER_TIMEOUT_MS): Renderer {
   if (threads <= 0) {
     return { render: (j) => renderMessage(j.content, j.keys, j.links), close: async () => {} };
   }
-  return new ThreadRenderer(threads);
+  return new ThreadRenderer(threads, timeoutMs);
 }
 
-interface Thread { worker: Worker; busy: number }
+interface Thread { worker: Worker; busy: number; startedAt: number; alive: boolean }
+
+interface Job { resolve: (b: Buffer) => void; reject: (e: Error) => void; thread: Thread; timer: NodeJS.Timeout }
+
+/** Respawning a thread that died young waits, growing up to this, so a broken start-up cannot spin. */
+const MAX_RESPAWN_DELAY_MS = 30_000;
 
 class ThreadRenderer implements Renderer {
   private readonly threads: Thread[] = [];
-  private readonly pending = new Map<number, { resolve: (b: Buffer) => void; reject: (e: Error) => void; thread: Thread }>();
+  private readonly pending = new Map<number, Job>();
   private nextId = 1;
   private closed = false;
+  private respawnDelayMs = 0;
 
-  constructor(count: number) {
+  constructor(count: number, private readonly timeoutMs: number) {
     for (let i = 0; i < count; i++) this.threads.push(this.spawn());
   }
 
   render(job: RenderJob): Promise<Buffer> {
     if (this.closed) return Promise.reject(new Error('the renderer is closed'));
+    const alive = this.threads.filter((t) => t.alive);
+    if (alive.length === 0) return Promise.reject(new Error('no render thread is running (they keep failing to start)'));
     // The least busy thread takes the job.
-    const thread = this.threads.reduce((a, b) => (b.busy < a.busy ? b : a));
+    const thread = alive.reduce((a, b) => (b.busy < a.busy ? b : a));
     const id = this.nextId++;
     thread.busy++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, thread });
+      const timer = setTimeout(() => {
+        // A hung render (or one stuck behind it): replace the thread; its jobs fail and are retried.
+        thread.alive = false;
+        this.fail(thread, new Error(`rendering took longer than ${Math.round(this.timeoutMs / 1000)} s`));
+        void thread.worker.terminate();
+      }, this.timeoutMs);
+      this.pending.set(id, { resolve, reject, thread, timer });
       thread.worker.postMessage({ id, job });
     });
   }
 
   async close(): Promise<void> {
     this.closed = true;
+    for (const t of this.threads) this.fail(t, new Error('the renderer is closed'));
     await Promise.all(this.threads.map((t) => t.worker.terminate()));
   }
 
@@ -67,22 +85,30 @@ class ThreadRenderer implements Renderer {
     const worker = here.endsWith('.ts')
       ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./render-worker.ts', here).href)}); });`, { eval: true })
       : new Worker(new URL('./render-worker.js', here));
-    const thread: Thread = { worker, busy: 0 };
+    const thread: Thread = { worker, busy: 0, startedAt: Date.now(), alive: true };
     worker.on('message', (r: RenderReply) => {
       const p = this.pending.get(r.id);
       if (!p) return;
       this.pending.delete(r.id);
+      clearTimeout(p.timer);
       p.thread.busy--;
       if ('error' in r) p.reject(new Error(r.error));
       else p.resolve(Buffer.from(r.message.buffer, r.message.byteOffset, r.message.byteLength));
     });
     worker.on('error', (err) => this.fail(thread, err));
     worker.on('exit', (code) => {
-      if (this.closed) return;
+      thread.alive = false;
       this.fail(thread, new Error(`a render thread exited (${code})`));
-      // Replace it, so one bad message cannot take rendering down.
-      const i = this.threads.indexOf(thread);
-      if (i >= 0) this.threads[i] = this.spawn();
+      if (this.closed) return;
+      // Replace it, so one bad message cannot take rendering down; one that died young waits first.
+      const young = Date.now() - thread.startedAt < 5_000;
+      this.respawnDelayMs = young ? Math.min(MAX_RESPAWN_DELAY_MS, Math.max(100, this.respawnDelayMs * 2)) : 0;
+      const replace = (): void => {
+        if (this.closed) return;
+        const i = this.threads.indexOf(thread);
+        if (i >= 0) this.threads[i] = this.spawn();
+      };
+      if (this.respawnDelayMs === 0) replace(); else setTimeout(replace, this.respawnDelayMs).unref();
     });
     worker.unref();
     return thread;
@@ -93,6 +119,7 @@ class ThreadRenderer implements Renderer {
     for (const [id, p] of this.pending) {
       if (p.thread !== thread) continue;
       this.pending.delete(id);
+      clearTimeout(p.timer);
       p.reject(err);
     }
     thread.busy = 0;

@@ -15,8 +15,11 @@ installPrivateKeyCache();
 /** A DKIM key to sign with. */
 export interface RenderKey { algorithm: 'rsa' | 'ed25519'; selector: string; privateKeyPem: string }
 
-/** Links of the recipient's unsubscribe, when the message carries one. */
-export interface UnsubscribeLinks { url: string; mailto: string }
+/**
+ * Links of the recipient's unsubscribe, when the message carries one: the web link, and a mail
+ * address for clients that unsubscribe by mail (only where something receives that mail).
+ */
+export interface UnsubscribeLinks { url: string; mailto?: string }
 
 /** Headers the DKIM signature covers (RFC 6376 §5.4.1; List-Unsubscribe per RFC 8058 §4). */
 export const SIGNED_HEADERS = [
@@ -38,7 +41,7 @@ function compose(c: MessageContent, unsubscribe: UnsubscribeLinks | null): Promi
     if (html !== null) html = withHtmlFooter(html, `<p style="font-size:12px;color:#888888;text-align:center"><a href="${escapeHtml(unsubscribe.url)}" style="color:#888888">${escapeHtml(words.link)}</a></p>`);
     if (text !== null) text = `${text}\n\n${words.link}: ${unsubscribe.url}\n`;
     // RFC 8058: the HTTPS link is the one-click one; mailto for clients that prefer mail.
-    headers.push({ key: 'List-Unsubscribe', value: `<${unsubscribe.url}>, <${unsubscribe.mailto}>` });
+    headers.push({ key: 'List-Unsubscribe', value: unsubscribe.mailto ? `<${unsubscribe.url}>, <${unsubscribe.mailto}>` : `<${unsubscribe.url}>` });
     headers.push({ key: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' });
   }
   const composer = new MailComposer({

@@ -60,11 +60,12 @@ export class MailService {
   /** Checks a SendEmail request, accepts it, and answers its MessageId. */
   async send(account: { id: number; appId: number }, req: SendEmailRequest): Promise<string> {
     const from = parseFrom(req.FromEmailAddress);
-    const domain = await this.senderDomain(account.id, from);
+    const { domain, senderName } = await this.senderDomain(account.id, from);
     const recipients = checkRecipients(req);
     const body = await this.body(account.id, req);
     const attachments = checkAttachments(req.Attachments ?? []);
-    const headerFrom = checkHeaderFrom(req.HeaderFrom, from);
+    // A plain FromEmailAddress shows the name registered with the address (EmailSenderName).
+    const headerFrom = checkHeaderFrom(req.HeaderFrom, from.name ? from : { ...from, name: senderName });
     const content: MessageContent = {
       from: { name: headerFrom.name, address: headerFrom.address.address },
       domain: domain.name,
@@ -85,14 +86,14 @@ export class MailService {
   }
 
   /** The sender address must be this account's, on a domain that verifies. */
-  private async senderDomain(accountId: number, from: Mailbox): Promise<DomainRow> {
+  private async senderDomain(accountId: number, from: Mailbox): Promise<{ domain: DomainRow; senderName: string }> {
     const sender = await this.d.domains.getSender(accountId, from.address.address);
     if (!sender) fail('InvalidParameterValue.NoSuchSender', `${from.address.address} is not a sender address of this account.`);
     const domain = await this.d.domains.get(accountId, from.address.domain);
     if (!domain || domain.verified !== 1) {
       fail('FailedOperation.NotAuthenticatedSender', `${from.address.domain} does not verify (DKIM and SPF records); it cannot send until it does.`);
     }
-    return domain;
+    return { domain, senderName: sender.sender_name };
   }
 
   /** Subject and bodies, from a template and its data or from the Simple content. */
@@ -155,7 +156,7 @@ export class MailService {
     const r = await this.d.messages.accept(account.id, {
       messageId, domainId: domain.id, sender, content: JSON.stringify(content), now, priority: content.triggerType === 1 ? 1 : 0,
     }, recipients.map((e) => ({ recipient: e, recipientDomain: e.slice(e.lastIndexOf('@') + 1) })), {
-      daily: quota === null ? null : { day: formatDate(now, this.d.policy.timezone), quota },
+      daily: { day: formatDate(now, this.d.policy.timezone), quota },
       frequency: frequency > 0 ? { since: now - 3_600_000, limit: frequency } : null,
     });
     if (r.kind === 'quota') {

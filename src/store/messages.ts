@@ -1,8 +1,11 @@
 /**
  * Accepted messages, their deliveries (one per recipient) and the delivery queue, the daily send
  * counters, and unsubscriptions. A delivery waits in the queue while `next_attempt_at` is set; a
- * claim pushes that time ahead by a lease, so the deliveries of a worker that dies come due again.
+ * claim pushes that time ahead by a lease and writes the claiming worker's token in `lease_owner`,
+ * so the deliveries of a worker that dies come due again, and a worker whose lease has passed to
+ * another cannot overwrite what the other records.
  */
+import { storableText } from '../lib/text.js';
 import type { Db, Param, Queryable } from './db.js';
 
 /** DeliverStatus values (FACTS §3.2). */
@@ -25,8 +28,8 @@ export interface NewMessage {
 
 /** The limits checked in the acceptance transaction, where concurrent sends cannot race past them. */
 export interface AcceptLimits {
-  /** Day (YYYY-MM-DD in SESAME_TIMEZONE) and mails allowed on it for the domain; null: no quota. */
-  daily: { day: string; quota: number } | null;
+  /** Day (YYYY-MM-DD in SESAME_TIMEZONE) the mails count on, and the domain's quota for it (null: none). */
+  daily: { day: string; quota: number | null };
   /** Mails from the sender to one recipient allowed since `since`; null: no limit. */
   frequency: { since: number; limit: number } | null;
 }
@@ -53,7 +56,7 @@ export interface ClaimedDelivery {
 export type Outcome =
   | { kind: 'delivered'; reply: string; at: number }
   | { kind: 'deferred'; reply: string; retryAt: number }
-  | { kind: 'bounced'; reply: string; at: number }
+  | { kind: 'bounced'; reply: string; at: number; /** The reply says the address is bad: blocklist it. */ blocklist: boolean }
   | { kind: 'dropped'; reply: string; at: number; sendStatus?: number };
 
 /** One row of GetSendEmailStatus. */
@@ -85,22 +88,21 @@ export class MessageStore {
   constructor(private readonly db: Db) {}
 
   /**
-   * Accepts a message: counts it against the domain's day (the counter row serialises the domain's
-   * sends, so the frequency check below cannot race either), checks the frequency limit, and writes
-   * the message and one queued delivery per recipient, all in one transaction.
+   * Accepts a message: counts it against the domain's day (always, quota or not: the counter row is
+   * also what serialises the domain's sends, so the frequency check below cannot race either),
+   * checks the frequency limit, and writes the message and one queued delivery per recipient, all
+   * in one transaction.
    */
   async accept(accountId: number, m: NewMessage, recipients: readonly NewDelivery[], limits: AcceptLimits): Promise<AcceptResult> {
     try {
       return await this.db.tx(async (q) => {
-        if (limits.daily) {
-          const row = await q.get<{ sent: number }>(
-            `INSERT INTO send_counts (account_id, domain_id, day, sent) VALUES (?, ?, ?, ?)
-             ON CONFLICT (domain_id, day) DO UPDATE SET sent = send_counts.sent + excluded.sent RETURNING sent`,
-            [accountId, m.domainId, limits.daily.day, recipients.length],
-          );
-          const sent = row?.sent ?? 0;
-          if (sent > limits.daily.quota) throw new LimitReached({ kind: 'quota', sent: sent - recipients.length });
-        }
+        const row = await q.get<{ sent: number }>(
+          `INSERT INTO send_counts (account_id, domain_id, day, sent) VALUES (?, ?, ?, ?)
+           ON CONFLICT (domain_id, day) DO UPDATE SET sent = send_counts.sent + excluded.sent RETURNING sent`,
+          [accountId, m.domainId, limits.daily.day, recipients.length],
+        );
+        const sent = row?.sent ?? 0;
+        if (limits.daily.quota !== null && sent > limits.daily.quota) throw new LimitReached({ kind: 'quota', sent: sent - recipients.length });
         if (limits.frequency) {
           const over = await this.overFrequency(q, accountId, m.sender, recipients.map((r) => r.recipient), limits.frequency);
           if (over) throw new LimitReached({ kind: 'frequency', recipient: over });
@@ -147,33 +149,52 @@ export class MessageStore {
     return (await this.db.get<{ sent: number }>('SELECT sent FROM send_counts WHERE domain_id = ? AND day = ?', [domainId, day]))?.sent ?? 0;
   }
 
-  /** Claims up to `limit` due deliveries for `leaseMs`. A worker job: it spans accounts by design. */
-  async claim(now: number, limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+  /**
+   * Claims up to `limit` due deliveries for `leaseMs`, as `owner` (a worker's token: renewals and
+   * outcomes only touch rows the worker still owns), skipping recipient domains in `skipDomains`
+   * (those the worker already has at its cap). A worker job: it spans accounts by design.
+   */
+  async claim(now: number, limit: number, leaseMs: number, owner: number, skipDomains: readonly string[] = []): Promise<ClaimedDelivery[]> {
+    const skip = skipDomains.length ? ` AND recipient_domain NOT IN (${skipDomains.map(() => '?').join(', ')})` : '';
     const rows = await this.db.tx((q) => q.all<ClaimedDelivery & { priority: number }>(
-      `UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1 WHERE id IN (
-         SELECT id FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+      `UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1, lease_owner = ? WHERE id IN (
+         SELECT id FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?${skip}
          ORDER BY priority DESC, next_attempt_at LIMIT ?${this.db.dialect.skipLocked})
        RETURNING ${CLAIM_COLUMNS}, priority`,
-      [now + leaseMs, now, limit],
+      [now + leaseMs, owner, now, ...skipDomains, limit],
     ));
     // RETURNING gives no order: triggered mail first, then oldest first.
     return rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
   }
 
-  /** Extends the lease of deliveries still in flight (only those still waiting in the queue). */
-  async renewLeases(ids: readonly number[], until: number): Promise<void> {
+  /** Extends the lease of deliveries `owner` still holds; answers those it still holds. */
+  async renewLeases(ids: readonly number[], owner: number, until: number): Promise<Set<number>> {
+    const held = new Set<number>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const rows = await this.db.tx((q) => q.all<{ id: number }>(
+        `UPDATE deliveries SET next_attempt_at = ? WHERE lease_owner = ? AND next_attempt_at IS NOT NULL
+         AND id IN (${chunk.map(() => '?').join(', ')}) RETURNING id`,
+        [until, owner, ...chunk],
+      ));
+      for (const r of rows) held.add(Number(r.id));
+    }
+    return held;
+  }
+
+  /**
+   * Gives claimed deliveries back to the queue, due at `at`: a worker stopping without sending them,
+   * or (with `uncount`) claimed beyond what it may send now, so the claim does not count as an attempt.
+   */
+  async release(ids: readonly number[], owner: number, at: number, uncount = false): Promise<void> {
     for (let i = 0; i < ids.length; i += CHUNK) {
       const chunk = ids.slice(i, i + CHUNK);
       await this.db.run(
-        `UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL AND id IN (${chunk.map(() => '?').join(', ')})`,
-        [until, ...chunk],
+        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL${uncount ? ', attempts = attempts - 1' : ''}
+         WHERE lease_owner = ? AND next_attempt_at IS NOT NULL AND id IN (${chunk.map(() => '?').join(', ')})`,
+        [at, owner, ...chunk],
       );
     }
-  }
-
-  /** Gives claimed deliveries back to the queue at once (a worker stopping without sending them). */
-  async release(ids: readonly number[], now: number): Promise<void> {
-    await this.renewLeases(ids, now);
   }
 
   /** The composition input of a message. */
@@ -181,31 +202,41 @@ export class MessageStore {
     return this.db.get('SELECT message_id, domain_id, content FROM messages WHERE id = ?', [messageRow]);
   }
 
-  /** Records what happened to deliveries, all in one transaction; `also` runs in it too (e.g. blocklisting). */
-  recordOutcomes(outcomes: readonly { id: number; outcome: Outcome }[], also?: (q: Queryable) => Promise<void>): Promise<void> {
+  /**
+   * Records what happened to deliveries `owner` holds, all in one transaction; `also` runs in it
+   * too (e.g. blocklisting) with the ids that were recorded. Answers the ids that were not: their
+   * lease had passed to someone else (or back to the queue), whose outcome counts instead.
+   */
+  recordOutcomes(outcomes: readonly { id: number; outcome: Outcome }[], owner: number, also?: (q: Queryable, recorded: Set<number>) => Promise<void>): Promise<number[]> {
     return this.db.tx(async (q) => {
+      const recorded = new Set<number>();
       for (const { id, outcome: o } of outcomes) {
+        const reply = storableText(o.reply);
+        const owned = 'AND lease_owner = ? AND next_attempt_at IS NOT NULL';
+        let n: number;
         switch (o.kind) {
           case 'delivered':
-            await q.run('UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL WHERE id = ?',
-              [DeliverStatus.Delivered, o.reply, o.at, id]);
+            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL, lease_owner = NULL WHERE id = ? ${owned}`,
+              [DeliverStatus.Delivered, reply, o.at, id, owner]);
             break;
           case 'deferred':
-            await q.run('UPDATE deliveries SET deliver_status = ?, deliver_message = ?, next_attempt_at = ? WHERE id = ?',
-              [DeliverStatus.Deferred, o.reply, o.retryAt, id]);
+            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, next_attempt_at = ?, lease_owner = NULL WHERE id = ? ${owned}`,
+              [DeliverStatus.Deferred, reply, o.retryAt, id, owner]);
             break;
           case 'bounced':
-            await q.run('UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL WHERE id = ?',
-              [DeliverStatus.Bounced, o.reply, o.at, id]);
+            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL, lease_owner = NULL WHERE id = ? ${owned}`,
+              [DeliverStatus.Bounced, reply, o.at, id, owner]);
             break;
           case 'dropped':
-            await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL,
-                send_status = COALESCE(?, send_status) WHERE id = ?`,
-              [DeliverStatus.Dropped, o.reply, o.at, o.sendStatus ?? null, id]);
+            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL, lease_owner = NULL,
+                send_status = COALESCE(?, send_status) WHERE id = ? ${owned}`,
+              [DeliverStatus.Dropped, reply, o.at, o.sendStatus ?? null, id, owner]);
             break;
         }
+        if (n > 0) recorded.add(id);
       }
-      if (also) await also(q);
+      if (also) await also(q, recorded);
+      return outcomes.filter((o) => !recorded.has(o.id)).map((o) => o.id);
     });
   }
 

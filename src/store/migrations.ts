@@ -176,6 +176,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE accounts ADD COLUMN simple_allowed INTEGER NOT NULL DEFAULT 1`,
     ],
   },
+  {
+    version: 4,
+    name: 'delivery lease owners',
+    // The token of the worker holding a delivery's lease: renewals and outcomes are conditional on
+    // it, so a worker whose lease lapsed cannot extend or overwrite another worker's claim.
+    up: (d) => [`ALTER TABLE deliveries ADD COLUMN lease_owner ${d.bigint}`],
+  },
 ];
 
 /** Arbitrary constant: the lock key that serialises migrations across processes. */

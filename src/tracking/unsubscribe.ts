@@ -11,7 +11,7 @@ import type { UnsubscribeService } from '../services/unsubscribe.js';
 /** Handles a request under /unsubscribe/. */
 export async function handleUnsubscribe(service: UnsubscribeService, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
-  const token = decodeURIComponent(url.pathname.slice('/unsubscribe/'.length));
+  const token = decodedOrEmpty(url.pathname.slice('/unsubscribe/'.length));
   const words = unsubscribeWords(url.searchParams.get('l') ?? '1');
   if (req.method !== 'GET' && req.method !== 'POST') {
     res.writeHead(405, { Allow: 'GET, POST' });
@@ -36,4 +36,13 @@ export async function handleUnsubscribe(service: UnsubscribeService, req: Incomi
   res.end(`<!doctype html><html lang="${words.lang}"${dir}><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">`
     + `<title>${escapeHtml(words.link)}</title></head><body style="font-family:sans-serif;max-width:36em;margin:4em auto;padding:0 1em">`
     + `<p>${escapeHtml(text)}</p></body></html>`);
+}
+
+/** A path segment decoded; a malformed escape (`%E0`) makes it empty, which no token is. */
+function decodedOrEmpty(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return '';
+  }
 }

@@ -1,17 +1,21 @@
 /**
  * A scripted receiving mail server for the tests, built on smtp-server: it listens on a loopback
  * address (127.0.0.x, so several MX hosts can share one port) and accepts, rejects (5xx), defers
- * (4xx), drops the connection mid-DATA or after the final dot, or answers slowly, as the test says.
+ * (4xx), drops the connection mid-DATA or after the final dot, closes it after accepting, holds its
+ * reply until the test lets it go, or answers slowly, as the test says.
  */
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 
 /** A message as it arrived. */
 export interface Received { from: string; to: string[]; raw: Buffer; secure: boolean; at: number }
 
 /** What the server does with the next messages. */
 export type MxMode =
-  | { kind: 'accept'; delayMs?: number }
+  /** Accept; `reply` replaces the text after 250; `close` hangs up right after the reply. */
+  | { kind: 'accept'; delayMs?: number; reply?: string; close?: boolean }
+  /** Accept, but only reply once `release()` is called. */
+  | { kind: 'hold'; release: Promise<void> }
   | { kind: 'reject'; code?: number; message?: string; at?: 'rcpt' | 'data' }
   | { kind: 'defer'; code?: number; message?: string }
   | { kind: 'drop'; at: 'mid-data' | 'after-dot' };
@@ -24,6 +28,12 @@ export interface TestMx {
   mode: MxMode;
   /** Every SMTP transaction that reached RCPT, whatever its end (to count attempts). */
   attempts: number;
+  /** AUTH attempts (to prove credentials were or were not offered). */
+  auths: { user: string; secure: boolean }[];
+  /** Transactions waiting for their reply (mode `hold`). */
+  holding: number;
+  /** Ends every open connection (as a server's idle timeout would). */
+  dropConnections(): Promise<void>;
   /** Resolves once `n` messages have been accepted in all (or rejects after the timeout). */
   waitFor(n: number, timeoutMs?: number): Promise<Received[]>;
   stop(): Promise<void>;
@@ -41,21 +51,41 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Starts a test MX on `host:port` (with `auth`, a submission server that requires AUTH after STARTTLS). */
-export async function startMx(host: string, port: number, mode: MxMode = { kind: 'accept' }, auth?: { user: string; pass: string }): Promise<TestMx> {
+/** How a test MX is set up. */
+export interface MxOptions {
+  /** Require AUTH with these credentials (a relay). */
+  auth?: { user: string; pass: string };
+  /** Certificate for STARTTLS (default: smtp-server's own, for localhost). */
+  tls?: { key: string; cert: string };
+  /** Offer no STARTTLS at all. */
+  noStartTls?: boolean;
+  /** Advertised SIZE limit. */
+  size?: number;
+  /** Close the connection when the client sends RSET (a server that serves one message per connection, rudely). */
+  dropOnRset?: boolean;
+}
+
+/** Starts a test MX on `host:port`. */
+export async function startMx(host: string, port: number, mode: MxMode = { kind: 'accept' }, opts: MxOptions = {}): Promise<TestMx> {
   const received: Received[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
-  const state = { mode, attempts: 0 };
+  const state = { mode, attempts: 0, holding: 0 };
+  const auths: { user: string; secure: boolean }[] = [];
   const sockets = new Map<string, { destroy(): void }>();
+  const auth = opts.auth;
   const server = new SMTPServer({
     authOptional: !auth,
-    disabledCommands: auth ? [] : ['AUTH'],
-    onAuth(a, _session, cb) {
+    // smtp-server refuses AUTH before STARTTLS unless told otherwise: the tests need to see what a client offers.
+    allowInsecureAuth: true,
+    disabledCommands: [...(auth ? [] : ['AUTH']), ...(opts.noStartTls ? ['STARTTLS'] : [])],
+    ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
+    onAuth(a, session, cb) {
+      auths.push({ user: a.username ?? '', secure: session.secure });
       if (auth && a.username === auth.user && a.password === auth.pass) cb(null, { user: a.username });
       else cb(Object.assign(new Error('5.7.8 Authentication failed'), { responseCode: 535 }));
     },
     logger: false,
-    size: 30 * 1024 * 1024,
+    size: opts.size ?? 30 * 1024 * 1024,
     onConnect(_session, cb) { cb(); },
     onRcptTo(_address, _session, cb) {
       state.attempts++;
@@ -90,10 +120,14 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
         }
         const done = (): void => {
           received.push(record(session, Buffer.concat(chunks)));
-          cb(null, 'Queued');
+          cb(null, m.kind === 'accept' && m.reply !== undefined ? m.reply : 'Queued');
+          if (m.kind === 'accept' && m.close) setImmediate(() => sockets.get(session.id)?.destroy());
           for (const w of [...waiters]) if (received.length >= w.n) { waiters.splice(waiters.indexOf(w), 1); w.resolve(); }
         };
-        if (m.kind === 'accept' && m.delayMs) setTimeout(done, m.delayMs); else done();
+        if (m.kind === 'hold') {
+          state.holding++;
+          void m.release.then(() => { state.holding--; done(); });
+        } else if (m.kind === 'accept' && m.delayMs) setTimeout(done, m.delayMs); else done();
       });
     },
   });
@@ -101,6 +135,9 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
   server.on('error', () => {});
   // smtp-server keeps its connections; the raw socket is what "drop" needs to cut.
   server.server.on('connection', (socket) => {
+    if (opts.dropOnRset) {
+      socket.on('data', (chunk: Buffer) => { if (/^RSET\r?$/im.test(chunk.toString('latin1'))) socket.destroy(); });
+    }
     const track = (): void => {
       for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections) {
         sockets.set(c.id, c._socket);
@@ -120,12 +157,22 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
     get mode() { return state.mode; },
     set mode(m: MxMode) { state.mode = m; },
     get attempts() { return state.attempts; },
+    get holding() { return state.holding; },
+    auths,
     waitFor(n, timeoutMs = 30_000) {
       if (received.length >= n) return Promise.resolve(received);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`only ${received.length} of ${n} messages arrived at ${host}`)), timeoutMs);
         waiters.push({ n, resolve: () => { clearTimeout(timer); resolve(received); } });
       });
+    },
+    async dropConnections() {
+      const open = [...(server as unknown as { connections: Set<{ _socket: Socket }> }).connections].map((c) => c._socket);
+      await Promise.all(open.map((s) => new Promise<void>((resolve) => {
+        if (s.destroyed) { resolve(); return; }
+        s.once('close', () => resolve());
+        s.destroy();
+      })));
     },
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

@@ -83,9 +83,12 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
 }
 
-/** Makes every waiting delivery due now and wakes the worker (time travel past the retry schedule). */
+/**
+ * Makes every delivery waiting for a retry due now and wakes the worker (time travel past the retry
+ * schedule). Deliveries a worker holds are left alone: making them due would fake a lapsed lease.
+ */
 export async function retryNow(f: SendingFixture): Promise<void> {
-  await f.t.app.services.db.run('UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL', [Date.now()]);
+  await f.t.app.services.db.run('UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL AND lease_owner IS NULL', [Date.now()]);
   f.t.app.services.accepted.notify();
 }
 

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { ByteBudget } from './byte-budget.js';
+import { storableText } from './text.js';
+import { TtlCache } from './ttl-cache.js';
+
+describe('TtlCache', () => {
+  it('forgets entries at their time, and keeps within its entry and weight bounds', () => {
+    let now = 0;
+    const c = new TtlCache<string, string>({ ttlMs: 100, maxEntries: 3, maxWeight: 10 }, () => now);
+    c.set('a', 'A', 4);
+    c.set('b', 'B', 4);
+    expect(c.get('a')).toBe('A');
+    // Over the weight: the oldest leaves.
+    c.set('c', 'C', 4);
+    expect(c.get('a')).toBeUndefined();
+    expect(c.size).toEqual({ entries: 2, weight: 8 });
+    // Heavier than the whole cache: not kept, nothing evicted for it.
+    c.set('huge', 'H', 11);
+    expect(c.get('huge')).toBeUndefined();
+    expect(c.size.entries).toBe(2);
+    // Expired entries leave when read, and whenever something is stored.
+    now = 150;
+    expect(c.get('b')).toBeUndefined();
+    c.set('d', 'D', 1);
+    expect(c.size).toEqual({ entries: 1, weight: 1 });
+    // Entry count bound.
+    for (const k of ['e', 'f', 'g']) c.set(k, k, 0);
+    expect(c.size.entries).toBe(3);
+    expect(c.get('d')).toBeUndefined();
+    // A shorter life of its own.
+    c.set('brief', 'x', 0, 10);
+    now = 161;
+    expect(c.get('brief')).toBeUndefined();
+    expect(c.get('g')).toBe('g');
+  });
+});
+
+describe('ByteBudget', () => {
+  it('lets work in while it fits, in order, and a piece larger than the budget alone', async () => {
+    const b = new ByteBudget(100);
+    const order: string[] = [];
+    const g1 = await b.take(60);
+    const w2 = b.take(60).then((g) => { order.push('second'); return g; });
+    const w3 = b.take(10).then((g) => { order.push('third'); return g; });
+    await Promise.resolve();
+    expect(order).toEqual([]);
+    expect(b.inUse).toBe(60);
+    g1();
+    g1(); // giving back twice changes nothing
+    const g2 = await w2;
+    const g3 = await w3;
+    expect(order).toEqual(['second', 'third']);
+    expect(b.inUse).toBe(70);
+    g2();
+    g3();
+    const big = await b.take(500);
+    expect(b.inUse).toBe(100);
+    big();
+    expect(b.inUse).toBe(0);
+  });
+});
+
+describe('storableText', () => {
+  it('turns control characters into spaces, keeps tabs and line breaks, and cuts', () => {
+    expect(storableText('250 ok\u0000\u0007\u001b[31m\ttab\r\nnext\u007f')).toBe('250 ok   [31m\ttab\r\nnext ');
+    expect(storableText('x'.repeat(2000))).toHaveLength(1000);
+  });
+});

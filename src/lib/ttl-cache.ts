@@ -1,0 +1,64 @@
+/**
+ * A small in-memory cache whose entries expire a while after they are stored, bounded both in
+ * entries and in weight (the caller says what an entry weighs, e.g. its bytes). Entries sit in
+ * insertion order, which with one time-to-live is also expiry order, so expired and oldest entries
+ * leave from the front whenever one is stored; an entry with a shorter life of its own leaves when
+ * read after it, or when room is needed.
+ */
+export interface TtlCacheOptions {
+  ttlMs: number;
+  maxEntries: number;
+  /** Total weight kept at most; an entry heavier than this is not kept at all. */
+  maxWeight?: number;
+}
+
+export class TtlCache<K, V> {
+  private readonly entries = new Map<K, { value: V; until: number; weight: number }>();
+  private weight = 0;
+
+  constructor(private readonly opts: TtlCacheOptions, private readonly now: () => number = Date.now) {}
+
+  get(key: K): V | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    if (e.until <= this.now()) {
+      this.remove(key);
+      return undefined;
+    }
+    return e.value;
+  }
+
+  set(key: K, value: V, weight = 0, ttlMs = this.opts.ttlMs): void {
+    this.remove(key);
+    const max = this.opts.maxWeight ?? Infinity;
+    if (weight > max) return;
+    this.evict(this.opts.maxEntries - 1, max - weight);
+    this.entries.set(key, { value, until: this.now() + ttlMs, weight });
+    this.weight += weight;
+  }
+
+  delete(key: K): void {
+    this.remove(key);
+  }
+
+  /** Entries and total weight held now. */
+  get size(): { entries: number; weight: number } {
+    return { entries: this.entries.size, weight: this.weight };
+  }
+
+  /** Drops expired entries, then the oldest until at most `entries` and `weight` remain. */
+  private evict(entries: number, weight: number): void {
+    const now = this.now();
+    for (const [key, e] of this.entries) {
+      if (e.until > now && this.entries.size <= entries && this.weight <= weight) break;
+      this.remove(key);
+    }
+  }
+
+  private remove(key: K): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.weight -= e.weight;
+  }
+}

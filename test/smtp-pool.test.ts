@@ -1,0 +1,112 @@
+/**
+ * The SMTP connection pool against real SMTP servers that misbehave the way real ones do: hanging
+ * up on RSET, closing right after accepting a message, timing out idle connections, greeting late,
+ * and advertising a SIZE the message exceeds. Whatever they do, every send ends with a result, no
+ * connection slot is lost, and the next message goes out.
+ */
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SmtpPool, type PoolOptions, type Target } from '../src/delivery/smtp-pool.js';
+import { freePort, startMx, type TestMx } from './helpers/mx.js';
+import { startRawSmtp } from './helpers/raw-smtp.js';
+
+const log = pino({ level: 'silent' });
+const message = (n: number): Buffer => Buffer.from(`From: a@x.test\r\nTo: b@y.test\r\nSubject: ${n}\r\n\r\nbody ${n}\r\n`);
+const envelope = { from: 'a@x.test', to: ['b@y.test'] };
+
+describe('SMTP connection pool', () => {
+  const stops: (() => Promise<unknown>)[] = [];
+  afterEach(async () => {
+    for (const stop of stops.splice(0).reverse()) await stop();
+  });
+
+  async function setup(mxOptions: Parameters<typeof startMx>[3], poolOptions: Partial<PoolOptions> = {}): Promise<{ mx: TestMx; pool: SmtpPool; target: Target }> {
+    const port = await freePort();
+    const mx = await startMx('127.0.0.7', port, { kind: 'accept' }, mxOptions);
+    const pool = new SmtpPool({
+      ehloName: 'mta.sesame.test', tls: 'opportunistic', verifyCertificate: false, perTarget: 2, messagesPerConnection: 100, idleMs: 30_000,
+      timeouts: { queueMs: 10_000 }, ...poolOptions,
+    }, log);
+    stops.push(() => mx.stop(), () => pool.close());
+    return { mx, pool, target: { address: '127.0.0.7', port, hostname: 'mx.y.test' } };
+  }
+
+  it('a server that hangs up on RSET costs no connection slot: every message still goes out', async () => {
+    const { mx, pool, target } = await setup({ noStartTls: true, dropOnRset: true });
+    // Two slots; six messages one after another: each RSET kills its connection, and the slot comes back.
+    for (let i = 0; i < 6; i++) {
+      const r = await pool.send(target, envelope, message(i));
+      expect(r.kind, `message ${i}`).toBe('sent');
+    }
+    expect(mx.received).toHaveLength(6);
+    // And in parallel, more messages than slots.
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.send(target, envelope, message(10 + i))));
+    expect(results.every((r) => r.kind === 'sent')).toBe(true);
+    expect(mx.received).toHaveLength(12);
+  });
+
+  it('a server that closes right after accepting each message: the next one goes on a fresh connection', async () => {
+    const { mx, pool, target } = await setup({ noStartTls: true });
+    mx.mode = { kind: 'accept', close: true };
+    const results = await Promise.all(Array.from({ length: 5 }, (_, i) => pool.send(target, envelope, message(i))));
+    expect(results.map((r) => r.kind)).toEqual(['sent', 'sent', 'sent', 'sent', 'sent']);
+    for (let i = 0; i < 3; i++) expect((await pool.send(target, envelope, message(20 + i))).kind).toBe('sent');
+    expect(mx.received).toHaveLength(8);
+  });
+
+  it('an idle connection the server timed out is not used: the message goes on a fresh one, first time', async () => {
+    const { mx, pool, target } = await setup({ noStartTls: true });
+    expect((await pool.send(target, envelope, message(1))).kind).toBe('sent');
+    // The server ends every connection it has (as an idle timeout would).
+    await mx.dropConnections();
+    const r = await pool.send(target, envelope, message(2));
+    expect(r).toMatchObject({ kind: 'sent' });
+    expect(mx.received).toHaveLength(2);
+  });
+
+  it('waits for a late greeting past the connect timeout (the greeting has its own)', async () => {
+    const port = await freePort();
+    // Accepts the TCP connection at once and greets after 1.5 s (postscreen-style).
+    const server = await startRawSmtp('127.0.0.8', port, { greetDelayMs: 1500, dataReply: '250 2.0.0 queued as late' });
+    stops.push(() => server.stop());
+    const pool = new SmtpPool({
+      ehloName: 'mta.sesame.test', tls: 'none', verifyCertificate: false, perTarget: 1, messagesPerConnection: 10, idleMs: 1000,
+      timeouts: { connectMs: 500, greetingMs: 5000 },
+    }, log);
+    stops.push(() => pool.close());
+    const r = await pool.send({ address: '127.0.0.8', port, hostname: 'slow.y.test' }, envelope, message(1));
+    expect(r).toMatchObject({ kind: 'sent', response: '250 2.0.0 queued as late' });
+    expect(server.messages).toBe(1);
+  });
+
+  it('a message over the server\'s SIZE is refused for good (552 5.3.4), not retried', async () => {
+    const { pool, target } = await setup({ noStartTls: true, size: 1000 });
+    const big = Buffer.concat([message(1), Buffer.alloc(5000, 'x')]);
+    const r = await pool.send(target, envelope, big);
+    expect(r).toMatchObject({ kind: 'failed', permanent: true, code: 552, connection: false });
+    expect(r.kind === 'failed' && r.response).toMatch(/^552 5\.3\.4 /);
+    // The connection is fine for the next (small) message.
+    expect((await pool.send(target, envelope, message(2))).kind).toBe('sent');
+  });
+
+  it('a send waiting for a busy target gives up after the queue timeout, as a connection failure', async () => {
+    let release!: () => void;
+    const { mx, pool, target } = await setup({ noStartTls: true }, { perTarget: 1, timeouts: { queueMs: 300 } });
+    mx.mode = { kind: 'hold', release: new Promise<void>((r) => { release = r; }) };
+    const first = pool.send(target, envelope, message(1));
+    await waitUntil(() => mx.holding === 1);
+    const second = await pool.send(target, envelope, message(2));
+    expect(second).toMatchObject({ kind: 'failed', connection: true, permanent: false });
+    expect(second.kind === 'failed' && second.response).toContain('came free');
+    release();
+    expect((await first).kind).toBe('sent');
+  });
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
