@@ -157,8 +157,10 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
       relay: relay ? { hostname: relay.hostname.replace(/^\[|\]$/g, ''), port: Number(relay.port || (relay.protocol === 'smtps:' ? 465 : 587)) } : undefined,
       port: config.outboundPort,
       concurrency: config.deliveryConcurrency,
-      // Two deliveries per connection a host allows: one sending, one rendered and ready.
-      perDomain: 2 * config.connectionsPerHost,
+      // Enough for every connection a host allows to have one message sending and one ready, and
+      // for rendering to keep pace; a quarter of all slots at least, so one destination that stops
+      // answering holds that much and no more (as Postfix's per-destination limit does).
+      perDomain: Math.max(2 * config.connectionsPerHost, Math.ceil(config.deliveryConcurrency / 4)),
       leaseMs: config.deliveryLeaseSeconds * 1000,
       maxAgeMs: config.maxQueueHours * 3_600_000,
       retryMinutes: config.retryMinutes.map(Number),

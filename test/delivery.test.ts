@@ -7,6 +7,7 @@
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDate } from '../src/lib/time.js';
+import { openStore } from '../src/main.js';
 import { STORES } from './helpers/app.js';
 import { startRawSmtp } from './helpers/raw-smtp.js';
 import { errorCode } from './helpers/sdk.js';
@@ -319,6 +320,18 @@ describe('graceful shutdown of the worker', () => {
       await f.t.app.close();
       expect(f.t.logs().some((l) => typeof l.msg === 'string' && l.msg.includes('released to the queue'))).toBe(true);
       expect(Date.now() - before).toBeLessThan(4000);
+      // The row is due again now, in nobody's name, and the send cut short by the stop did not
+      // overwrite that with a deferral.
+      const reopened = await openStore(f.t.config);
+      try {
+        const r = await reopened.get<{ next_attempt_at: number | null; lease_owner: number | null; deliver_status: number }>(
+          'SELECT next_attempt_at, lease_owner, deliver_status FROM deliveries WHERE recipient = ?', ['inflight@dest.test']);
+        expect(r!.lease_owner).toBeNull();
+        expect(r!.deliver_status).toBe(0);
+        expect(r!.next_attempt_at).toBeLessThanOrEqual(Date.now());
+      } finally {
+        await reopened.close();
+      }
     } finally {
       await f.stop();
     }

@@ -70,6 +70,8 @@ export interface EngineDeps {
 interface DomainKeys { verified: boolean; keys: RenderKey[] }
 
 const IDLE_POLL_MS = 1000;
+/** After a claim that found nothing, the next waits at least this long (new mail arrives in bursts). */
+const EMPTY_CLAIM_GAP_MS = 20;
 /** Outcomes arriving within this window are written in one transaction. */
 const OUTCOME_BATCH_MS = 5;
 const CACHE_MS = 30_000;
@@ -87,6 +89,9 @@ interface Tally { delivered: number; deferred: number; bounced: number; dropped:
 /** A delivery this worker holds (working on it, or waiting for room at its destination). */
 interface Flight {
   destination: string;
+  dest: Destination;
+  /** Its turn at the destination is over (its outcome is known, or it was abandoned). */
+  left: boolean;
   done: Promise<void>;
   /** Its lease could not be renewed: another worker may have it now. */
   lost: boolean;
@@ -94,12 +99,14 @@ interface Flight {
   settled: boolean;
 }
 
-/** What this worker holds for one destination. */
+/**
+ * What this worker holds for one destination, until each outcome is known (a delivery whose
+ * outcome is only waiting to be committed no longer counts: it is done with the remote).
+ */
 interface Destination {
-  /** Deliveries held: being worked on, or waiting. */
-  held: number;
   /** Being worked on (at most the per-destination cap). */
   active: number;
+  /** Claimed, waiting for room. */
   waiting: { c: ClaimedDelivery; flight: Flight }[];
 }
 
@@ -114,10 +121,11 @@ export class DeliveryEngine {
   /** Past the shutdown deadline: what is still in flight was released, its outcomes are not written. */
   private abandoned = false;
   private loopDone: Promise<void> | null = null;
-  private wakeUp: (() => void) | null = null;
+  /** Something changed (mail accepted, a slot or a destination freed) since the loop last looked. */
+  private poked = false;
+  private resume: (() => void) | null = null;
   private readonly inFlight = new Map<number, Flight>();
   private readonly destinations = new Map<string, Destination>();
-  private slotFreed: (() => void) | null = null;
   private readonly contents = new TtlCache<number, Loaded>({ ttlMs: CACHE_MS, maxEntries: 2000, maxWeight: CONTENT_CACHE_BYTES });
   private readonly domainKeys = new TtlCache<number, DomainKeys>({ ttlMs: CACHE_MS, maxEntries: 10_000 });
   private readonly bytes = new ByteBudget(IN_FLIGHT_BYTES);
@@ -141,7 +149,28 @@ export class DeliveryEngine {
 
   /** New mail was accepted: look at the queue now rather than at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.poke();
+  }
+
+  /** Makes the loop look again now; a poke while it is busy is kept for when it would pause. */
+  private poke(): void {
+    this.poked = true;
+    this.resume?.();
+  }
+
+  /**
+   * Pauses the loop until poked, or `ms` passes; returns at once if poked meanwhile, but not before
+   * `minMs` (so a stream of pokes cannot turn into a stream of claims that find nothing).
+   */
+  private async pause(ms: number, minMs = 0): Promise<void> {
+    if (minMs > 0 && this.running) await new Promise((r) => setTimeout(r, minMs));
+    if (this.poked) { this.poked = false; return; }
+    await new Promise<void>((r) => {
+      const t = Number.isFinite(ms) ? setTimeout(r, ms) : null;
+      this.resume = () => { if (t) clearTimeout(t); r(); };
+    });
+    this.resume = null;
+    this.poked = false;
   }
 
   /**
@@ -151,8 +180,7 @@ export class DeliveryEngine {
   async stop(deadlineMs: number): Promise<void> {
     if (!this.running) return;
     this.running = false;
-    this.wake();
-    this.slotFreed?.();
+    this.poke();
     await this.loopDone;
     const pending = [...this.inFlight.values()].map((f) => f.done);
     let timer: NodeJS.Timeout | undefined;
@@ -177,11 +205,12 @@ export class DeliveryEngine {
       const skip = this.fullDestinations();
       // No room at all, or (through a relay) the one destination is full: wait for a delivery to end.
       if (free <= 0 || skip === null) {
-        await new Promise<void>((r) => { this.slotFreed = r; });
-        this.slotFreed = null;
+        await this.pause(Infinity);
         continue;
       }
       let claimed: ClaimedDelivery[] = [];
+      // Pokes from here on are news the claim may not have seen.
+      this.poked = false;
       try {
         // A claim takes at most one destination's worth, so what a destination has no room for
         // (held here, waiting) stays small whatever the queue holds.
@@ -190,11 +219,7 @@ export class DeliveryEngine {
         this.d.log.error({ err }, 'claiming deliveries failed; retrying');
       }
       if (claimed.length === 0) {
-        await new Promise<void>((r) => {
-          const t = setTimeout(r, IDLE_POLL_MS);
-          this.wakeUp = () => { clearTimeout(t); r(); };
-        });
-        this.wakeUp = null;
+        await this.pause(IDLE_POLL_MS, EMPTY_CLAIM_GAP_MS);
         continue;
       }
       for (const c of claimed) this.hold(c);
@@ -213,7 +238,7 @@ export class DeliveryEngine {
    */
   private fullDestinations(): string[] | null {
     const cap = this.d.policy.perDomain;
-    const full = [...this.destinations].filter(([, d]) => d.held >= cap).map(([name]) => name);
+    const full = [...this.destinations].filter(([, d]) => d.active + d.waiting.length >= cap).map(([name]) => name);
     if (this.d.policy.mode === 'relay') return full.length ? null : [];
     return full;
   }
@@ -225,33 +250,41 @@ export class DeliveryEngine {
     const name = this.destinationOf(c);
     let dest = this.destinations.get(name);
     if (!dest) {
-      dest = { held: 0, active: 0, waiting: [] };
+      dest = { active: 0, waiting: [] };
       this.destinations.set(name, dest);
     }
-    dest.held++;
-    const flight: Flight = { destination: name, done: Promise.resolve(), lost: false, settled: false };
+    const flight: Flight = { destination: name, dest, left: false, done: Promise.resolve(), lost: false, settled: false };
     this.inFlight.set(c.id, flight);
-    if (dest.active < this.d.policy.perDomain) this.launch(c, flight, dest);
+    if (dest.active < this.d.policy.perDomain) this.launch(c, flight);
     else dest.waiting.push({ c, flight });
   }
 
-  private launch(c: ClaimedDelivery, flight: Flight, dest: Destination): void {
-    dest.active++;
+  private launch(c: ClaimedDelivery, flight: Flight): void {
+    flight.dest.active++;
     flight.done = this.deliver(c, flight).catch((err: unknown) => {
       // The outcome could not even be recorded (the store is failing): the lease brings it back.
       this.d.log.error({ err, delivery: c.id }, 'recording a delivery failed; it will be retried when its lease ends');
     }).finally(() => {
+      this.leave(flight);
+      const wasFull = this.inFlight.size >= this.d.policy.concurrency;
       this.inFlight.delete(c.id);
-      dest.active--;
-      const wasFull = dest.held >= this.d.policy.perDomain;
-      dest.held--;
-      const next = dest.waiting.shift();
-      if (next) this.launch(next.c, next.flight, dest);
-      else if (dest.held === 0) this.destinations.delete(flight.destination);
-      this.slotFreed?.();
-      // A destination with room again may have deliveries due that the last claim skipped.
-      if (wasFull) this.wakeUp?.();
+      if (wasFull) this.poke();
     });
+  }
+
+  /** A delivery is done with its destination: the next one waiting there starts. */
+  private leave(flight: Flight): void {
+    if (flight.left) return;
+    flight.left = true;
+    const dest = flight.dest;
+    const wasFull = dest.active + dest.waiting.length >= this.d.policy.perDomain;
+    dest.active--;
+    // Stopping: what waits stays unstarted, and is given back to the queue.
+    const next = this.running ? dest.waiting.shift() : undefined;
+    if (next) this.launch(next.c, next.flight);
+    else if (dest.active === 0) this.destinations.delete(flight.destination);
+    // A destination with room again may have deliveries due that the last claim skipped.
+    if (wasFull) this.poke();
   }
 
   /**
@@ -270,6 +303,7 @@ export class DeliveryEngine {
       this.d.log.error({ err, delivery: c.id }, 'delivery attempt failed inside Sesame');
       outcome = this.deferral(c, `451 4.3.0 Internal error: ${(err as Error).message}`);
     }
+    this.leave(flight);
     return this.record(c, flight, outcome);
   }
 

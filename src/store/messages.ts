@@ -82,6 +82,8 @@ class LimitReached extends Error {
 
 const CLAIM_COLUMNS = 'id, account_id, message_row, sender, recipient, recipient_domain, attempts, created_at';
 const CHUNK = 500;
+/** Due deliveries a claim looks through when it passes over busy domains. */
+const CLAIM_WINDOW = 1000;
 
 /** Reads and writes messages, deliveries, counters and unsubscriptions. */
 export class MessageStore {
@@ -151,15 +153,21 @@ export class MessageStore {
 
   /**
    * Claims up to `limit` due deliveries for `leaseMs`, as `owner` (a worker's token: renewals and
-   * outcomes only touch rows the worker still owns), skipping recipient domains in `skipDomains`
-   * (those the worker already has at its cap). A worker job: it spans accounts by design.
+   * outcomes only touch rows the worker still owns), triggered mail first, then oldest first. A
+   * worker job: it spans accounts by design.
+   *
+   * Recipient domains in `skipDomains` (those the worker already holds its cap of) are passed over,
+   * among the first `CLAIM_WINDOW` due deliveries only: looking past one busy domain's whole backlog
+   * on every claim would cost more than it saves. Triggered mail sorts first, so it is always seen.
    */
   async claim(now: number, limit: number, leaseMs: number, owner: number, skipDomains: readonly string[] = []): Promise<ClaimedDelivery[]> {
-    const skip = skipDomains.length ? ` AND recipient_domain NOT IN (${skipDomains.map(() => '?').join(', ')})` : '';
+    const due = 'SELECT id, recipient_domain FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY priority DESC, next_attempt_at';
+    const pick = skipDomains.length
+      ? `SELECT id FROM (${due} LIMIT ${CLAIM_WINDOW}${this.db.dialect.skipLocked}) head
+         WHERE recipient_domain NOT IN (${skipDomains.map(() => '?').join(', ')}) LIMIT ?`
+      : `SELECT id FROM (${due} LIMIT ?${this.db.dialect.skipLocked}) head`;
     const rows = await this.db.tx((q) => q.all<ClaimedDelivery & { priority: number }>(
-      `UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1, lease_owner = ? WHERE id IN (
-         SELECT id FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ?${skip}
-         ORDER BY priority DESC, next_attempt_at LIMIT ?${this.db.dialect.skipLocked})
+      `UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1, lease_owner = ? WHERE id IN (${pick})
        RETURNING ${CLAIM_COLUMNS}, priority`,
       [now + leaseMs, owner, now, ...skipDomains, limit],
     ));
