@@ -135,7 +135,7 @@ export const SCHEMA = {
     checkKey: (k) => (ACTION_NAMES as readonly string[]).includes(k),
   }),
   deliveryConcurrency: integer('SESAME_DELIVERY_CONCURRENCY', 200, {
-    description: 'Deliveries a worker has in flight at most (rendering, signing, sending).',
+    description: 'Deliveries a worker has in flight at most (rendering, signing, sending); one recipient domain gets a quarter of them at most (or twice SESAME_CONNECTIONS_PER_HOST, if more).',
     min: 1,
   }),
   connectionsPerHost: integer('SESAME_CONNECTIONS_PER_HOST', 10, {
