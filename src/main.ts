@@ -38,13 +38,12 @@ import { DeliveryEngine } from './delivery/engine.js';
 import { Router } from './delivery/route.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
 import { createRenderer, defaultRenderThreads } from './mail/render-pool.js';
+import { startInbound } from './smtp/inbound.js';
 
 /** The parts of Sesame one process can run. */
 export const ROLES = ['api', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
-/** Roles this version can run; the others are announced and skipped. */
-const BUILT_ROLES: readonly Role[] = ['api', 'worker'];
 
 /** File name of the embedded database inside the data folder. */
 export const SQLITE_FILE = 'sesame.db';
@@ -110,7 +109,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         accepted: () => accepted.notify(),
       }),
       statuses: new StatusService(messageStore, { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
-      unsubscribes: new UnsubscribeService(messageStore, unsubscribeTokens(box), log),
+      unsubscribes: new UnsubscribeService(messageStore, { link: unsubscribeTokens(box), address: unsubscribeAddressTokens(box) }, log),
     };
   } catch (e) {
     await db.close();
@@ -120,7 +119,9 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
 
 /** Tokens of unsubscribe links, and of VERP bounce addresses: each under its own key. */
 export const unsubscribeTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('unsubscribe links'));
-export const bounceTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('bounce addresses'), 12);
+/** Tokens in `unsubscribe-<token>@` addresses (the List-Unsubscribe mailto): case-free, as addresses need. */
+export const unsubscribeAddressTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('unsubscribe addresses'), { macChars: 26, caseless: true });
+export const bounceTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('bounce addresses'), { macChars: 16, caseless: true });
 
 /** The delivery worker as configured. */
 export function deliveryEngine(config: Config, s: Services, log: Logger): DeliveryEngine {
@@ -150,6 +151,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     pool,
     renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads),
     unsubscribeTokens: unsubscribeTokens(s.box),
+    unsubscribeAddressTokens: unsubscribeAddressTokens(s.box),
     bounceTokens: bounceTokens(s.box),
     log,
     policy: {
@@ -189,6 +191,8 @@ export interface App {
   readonly services: Services;
   /** The bound HTTP port when the api role runs. */
   readonly httpPort: number | undefined;
+  /** Port of the inbound listener (smtp role). */
+  readonly mxPort: number | undefined;
   /** Credentials of the first account when this start created it (print once). */
   readonly firstAccount: NewCredentials | null;
   /** Stops accepting, finishes what is in flight, closes the store. */
@@ -207,9 +211,7 @@ export class StartError extends Error {}
 /** Starts the roles asked for. */
 export async function startApp(config: Config, opts: StartOptions): Promise<App> {
   const { log } = opts;
-  if (!opts.roles.some((r) => BUILT_ROLES.includes(r))) {
-    throw new StartError(`Nothing to run: the ${opts.roles.join(' and ')} role${opts.roles.length > 1 ? 's are' : ' is'} not built yet. Run the api or worker role.`);
-  }
+  if (opts.roles.length === 0) throw new StartError('Nothing to run: name at least one role (api, smtp, worker).');
   const services = await openServices(config, log);
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -232,6 +234,17 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       stops.push(() => stopServer(httpServer, config.shutdownTimeoutMs));
       log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
     }
+    let mxPort: number | undefined;
+    if (opts.roles.includes('smtp')) {
+      const tls = config.tlsCert && config.tlsKey
+        ? { cert: readPem(config.tlsCert, 'SESAME_TLS_CERT'), key: readPem(config.tlsKey, 'SESAME_TLS_KEY') }
+        : undefined;
+      log.warn('SMTP submission (SESAME_SMTP_PORT, SESAME_SMTPS_PORT) is not built yet; the smtp role runs the inbound listener only');
+      const inbound = await startInbound({ host: config.listenHost, port: config.mxPort, hostname: config.hostname, tls, unsubscribes: services.unsubscribes, log });
+      mxPort = inbound.port;
+      stops.push(() => inbound.close());
+      log.info({ host: config.listenHost, port: mxPort }, 'inbound SMTP listening (unsubscribe requests by mail)');
+    }
     if (opts.roles.includes('worker')) {
       const recheck = new DomainRecheck(services.identities, log);
       recheck.start();
@@ -242,14 +255,12 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       stops.push(async () => { unlisten(); await engine.stop(config.shutdownTimeoutMs); });
       log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes }, 'worker running: delivery and the periodic DNS re-check');
     }
-    for (const role of opts.roles) {
-      if (!BUILT_ROLES.includes(role)) log.warn({ role }, `the ${role} role is not built yet; this process runs without it`);
-    }
 
     let closing: Promise<void> | null = null;
     return {
       services,
       httpPort,
+      mxPort,
       firstAccount,
       close() {
         closing ??= (async () => {

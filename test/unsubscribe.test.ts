@@ -4,6 +4,7 @@
  * and later sends refused. Also: dual DKIM signatures (RSA and Ed25519) verified by mailauth.
  */
 import { simpleParser, type ParsedMail } from 'mailparser';
+import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from './helpers/app.js';
 import { send as httpSend } from './helpers/raw.js';
@@ -39,8 +40,7 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     const got = (await f.mx1.waitFor(before + 1)).slice(before)[0];
     expect(await f.verifyDkim(got.raw)).toEqual([{ result: 'pass', domain: 'mail.shop.test', algorithm: 'rsa-sha256' }]);
     const mail = await simpleParser(got.raw);
-    // The web link only: a mailto address would need an inbound server to receive it.
-    expect(rawHeader(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:8080\/unsubscribe\/[0-9a-z]+\.[A-Za-z0-9_-]{22}\?l=6>$/);
+    expect(rawHeader(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:8080\/unsubscribe\/[0-9a-z]+\.[A-Za-z0-9_-]{22}\?l=6>, <mailto:unsubscribe-[0-9a-z]+\.[a-z2-7]{26}@mail\.shop\.test\?subject=unsubscribe>$/);
     expect(rawHeader(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(mail.text).toContain('Abmelden: http://localhost:8080/unsubscribe/');
     expect(mail.html).toMatch(/<a href="http:\/\/localhost:8080\/unsubscribe\/[^"]+"[^>]*>Abmelden<\/a><\/p><\/body>/);
@@ -76,6 +76,30 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     expect(await errorCode(send('reader2@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
   });
 
+  it('mail to the List-Unsubscribe address unsubscribes, whatever the case it arrives in', async () => {
+    const before = f.mx1.received.length;
+    const id = await send('bymail@dest.test', '1');
+    const { headers } = await linkFor('bymail@dest.test', before);
+    const address = /<mailto:([^?>]+)/.exec(headers)![1];
+    const inbound = nodemailer.createTransport({ host: '127.0.0.1', port: f.t.app.mxPort, secure: false, tls: { rejectUnauthorized: false } });
+    try {
+      // Addresses nobody gave out are refused at RCPT: the listener takes nothing it cannot act on.
+      for (const stranger of ['postmaster@mail.shop.test', `unsubscribe-1.${'a'.repeat(26)}@mail.shop.test`, address.replace(/\.[a-z2-7]+@/, '.zzzz@')]) {
+        await expect(inbound.sendMail({ from: 'bymail@dest.test', to: stranger, subject: 'unsubscribe', text: 'please' }), stranger)
+          .rejects.toMatchObject({ responseCode: 550 });
+      }
+      // Still subscribed after those.
+      await send('bymail@dest.test', '1');
+      const r = await inbound.sendMail({ from: 'bymail@dest.test', to: address.toUpperCase(), subject: 'unsubscribe', text: 'please' });
+      expect(r.response).toMatch(/^250 /);
+    } finally {
+      inbound.close();
+    }
+    const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect((s as { UserUnsubscribed?: boolean }).UserUnsubscribed).toBe(true);
+    expect(await errorCode(send('bymail@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
+  });
+
   it('a malformed escape in the link is a bad link (400), not a server error', async () => {
     for (const method of ['GET', 'POST']) {
       expect((await httpSend(`${f.t.url}unsubscribe/%E0%A4%A`, { method })).status).toBe(400);
@@ -90,7 +114,7 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     const [, id, mac] = /unsubscribe\/([0-9a-z]+)\.([^?]+)/.exec(url)!;
     const other = (parseInt(id, 36) + 1).toString(36);
     for (const forged of [
-      url.replace(`${id}.`, `${other}.`),
+      url.replace(`/unsubscribe/${id}.`, `/unsubscribe/${other}.`),
       url.replace(mac, `${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`),
       url.replace(/unsubscribe\/.*/, 'unsubscribe/garbage'),
     ]) {

@@ -61,6 +61,7 @@ export interface EngineDeps {
   pool: SmtpPool;
   renderer: Renderer;
   unsubscribeTokens: TokenSigner;
+  unsubscribeAddressTokens: TokenSigner;
   bounceTokens: TokenSigner;
   policy: EnginePolicy;
   log: Logger;
@@ -382,7 +383,11 @@ export class DeliveryEngine {
     let links: UnsubscribeLinks | null = null;
     if (content.unsubscribeLanguage !== '0') {
       const token = this.d.unsubscribeTokens.sign(c.id);
-      links = { url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href };
+      links = {
+        url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href,
+        // Mail to this address reaches the inbound listener (the bounce domain's MX) and unsubscribes.
+        mailto: `mailto:unsubscribe-${this.d.unsubscribeAddressTokens.sign(c.id)}@${content.bounceDomain}?subject=unsubscribe`,
+      };
     }
     return this.d.renderer.render({ content, keys, links });
   }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteBudget } from './byte-budget.js';
 import { storableText } from './text.js';
+import { TokenSigner } from './tokens.js';
 import { TtlCache } from './ttl-cache.js';
 
 describe('TtlCache', () => {
@@ -64,5 +65,28 @@ describe('storableText', () => {
   it('turns control characters into spaces, keeps tabs and line breaks, and cuts', () => {
     expect(storableText('250 ok\u0000\u0007\u001b[31m\ttab\r\nnext\u007f')).toBe('250 ok   [31m\ttab\r\nnext ');
     expect(storableText('x'.repeat(2000))).toHaveLength(1000);
+  });
+});
+
+describe('TokenSigner', () => {
+  const key = Buffer.alloc(32, 7);
+  it('links: base64url MAC; a token of another key, an altered id or MAC is refused', () => {
+    const t = new TokenSigner(key);
+    const token = t.sign(12345);
+    expect(token).toMatch(/^[0-9a-z]+\.[A-Za-z0-9_-]{22}$/);
+    expect(t.verify(token)).toBe(12345);
+    expect(new TokenSigner(Buffer.alloc(32, 8)).verify(token)).toBeNull();
+    expect(t.verify(token.replace(/^[0-9a-z]+/, (12346).toString(36)))).toBeNull();
+    expect(t.verify(`${token.slice(0, -1)}${token.endsWith('A') ? 'B' : 'A'}`)).toBeNull();
+    expect(t.verify('garbage')).toBeNull();
+  });
+
+  it('addresses: lower-case base32 MAC, accepted in any case', () => {
+    const t = new TokenSigner(key, { macChars: 26, caseless: true });
+    const token = t.sign(987654321);
+    expect(token).toMatch(/^[0-9a-z]+\.[a-z2-7]{26}$/);
+    expect(t.verify(token)).toBe(987654321);
+    expect(t.verify(token.toUpperCase())).toBe(987654321);
+    expect(t.verify(token.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')))).toBeNull();
   });
 });

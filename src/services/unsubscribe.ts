@@ -6,19 +6,32 @@ import type { Logger } from 'pino';
 import type { TokenSigner } from '../lib/tokens.js';
 import type { MessageStore } from '../store/messages.js';
 
-/** Records unsubscriptions from links. */
+/** Records unsubscriptions from links and from mail to the List-Unsubscribe address. */
 export class UnsubscribeService {
-  constructor(private readonly messages: MessageStore, private readonly tokens: TokenSigner, private readonly log: Logger) {}
+  constructor(private readonly messages: MessageStore, private readonly tokens: { link: TokenSigner; address: TokenSigner }, private readonly log: Logger) {}
 
-  /** Records the unsubscription a token asks for; false when the token is not one of ours (nothing changes). */
-  async unsubscribe(token: string): Promise<boolean> {
-    const id = this.tokens.verify(token);
+  /** Records the unsubscription a link's token asks for; false when the token is not one of ours (nothing changes). */
+  unsubscribe(token: string): Promise<boolean> {
+    return this.record(this.tokens.link.verify(token), 'link');
+  }
+
+  /** Whether `unsubscribe-<token>@…` is an address of ours (mail to it will unsubscribe). */
+  isAddressToken(token: string): boolean {
+    return this.tokens.address.verify(token) !== null;
+  }
+
+  /** Records the unsubscription mail to `unsubscribe-<token>@…` asks for; false when the token is not ours. */
+  unsubscribeByMail(token: string): Promise<boolean> {
+    return this.record(this.tokens.address.verify(token), 'mail');
+  }
+
+  private async record(id: number | null, via: 'link' | 'mail'): Promise<boolean> {
     if (id === null) return false;
     const d = await this.messages.deliveryForUnsubscribe(id);
     if (!d) return false;
     const domain = d.sender.slice(d.sender.lastIndexOf('@') + 1);
     await this.messages.unsubscribe(id, d.account_id, domain, d.recipient, Date.now());
-    this.log.info({ delivery: id, domain }, 'recipient unsubscribed');
+    this.log.info({ delivery: id, domain, via }, 'recipient unsubscribed');
     return true;
   }
 }

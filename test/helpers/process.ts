@@ -36,8 +36,11 @@ export interface Served {
   kill(signal: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `sesame serve` and resolves once it listens (or rejects with what it printed if it exits). */
-export async function startServe(env: Record<string, string>, args: string[] = []): Promise<Served> {
+/**
+ * Starts `sesame serve` and resolves once it prints `ready` (by default: the HTTP API listens), or
+ * rejects with what it printed if it exits first.
+ */
+export async function startServe(env: Record<string, string>, args: string[] = [], ready = /HTTP API listening/): Promise<Served> {
   const child = spawn(process.execPath, [...CLI, 'serve', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   let out = '';
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -58,8 +61,8 @@ export async function startServe(env: Record<string, string>, args: string[] = [
     waiters.push({ pattern, resolve: (l) => { clearTimeout(timer); resolve(l); } });
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`sesame exited (${code}) before ${pattern}; output:\n${out}`)); });
   });
-  const listening = await waitFor(/HTTP API listening/);
-  const port = (JSON.parse(listening) as { port: number }).port;
+  const listening = await waitFor(ready);
+  const port = (JSON.parse(listening) as { port?: number }).port ?? 0;
   return {
     child,
     port,

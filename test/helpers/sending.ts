@@ -1,5 +1,5 @@
 /**
- * Everything a sending test needs, started together: dnsmasq, Sesame (api and worker) resolving
+ * Everything a sending test needs, started together: dnsmasq, Sesame (every role) resolving
  * through it, a verified sender domain with a sender address and an approved template, and
  * scripted MX hosts for recipient domains on 127.0.0.2 and 127.0.0.3 (one port).
  */
@@ -33,7 +33,7 @@ export async function startSending(store: StoreKind, extra: Record<string, strin
   const mx1 = await startMx('127.0.0.2', port);
   const mx2 = await startMx('127.0.0.3', port);
   const settings = typeof extra === 'function' ? extra(port) : extra;
-  const t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...settings }, ['api', 'worker']);
+  const t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...settings }, ['api', 'worker', 'smtp']);
   const call = sdkClient('v4:TC3', t.endpoint, t.creds);
   const domains = new DomainPublisher(t.dns);
   domains.extra = {
