@@ -1,11 +1,19 @@
 /**
- * SQLite adapter (better-sqlite3, WAL, synchronous=FULL). One writer connection commits
- * transactions in groups: every transaction requested during one turn of the event loop runs in
- * its own savepoint inside one BEGIN IMMEDIATE … COMMIT, so one fsync covers them all. Reads outside
- * a transaction use a second connection, so they only ever see committed data.
+ * SQLite adapter (better-sqlite3, WAL). One writer connection commits transactions in groups:
+ * every transaction requested during one turn of the event loop runs in its own savepoint inside
+ * one BEGIN IMMEDIATE … COMMIT. Reads outside a transaction use a second connection, so they only
+ * ever see committed data.
+ *
+ * Durability: SQLite's own fsync at COMMIT (synchronous=FULL) would stop the event loop for the
+ * length of a disk flush, a millisecond or more on cloud disks, once per group. Instead the writer
+ * commits with synchronous=NORMAL (the log is written, not flushed) and the adapter flushes the log
+ * file itself on libuv's thread pool; no caller is answered before the flush that covers its commit
+ * has returned, which is the guarantee synchronous=FULL gives. Groups committed while a flush runs
+ * share the next one. Checkpoints keep SQLite's own ordering (NORMAL flushes the log before copying
+ * it into the database, and the database after).
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fsync, fsyncSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DurabilityError, type Db, type Dialect, type Param, type Queryable } from './db.js';
 
@@ -69,6 +77,8 @@ class Connection implements Queryable {
 export interface SqliteOptions {
   readonly file: string;
   readonly allowWeakDurability: boolean;
+  /** Flushes the log file to disk (fs.fsync); replaceable only so tests can watch the ordering. */
+  readonly flush?: (fd: number, done: (error: Error | null) => void) => void;
 }
 
 /** Opens (creating if needed) the SQLite database file and checks its durability settings. */
@@ -76,27 +86,83 @@ export function openSqlite(opts: SqliteOptions): Db {
   mkdirSync(dirname(opts.file), { recursive: true });
   const writer = new Connection(new Database(opts.file));
   configure(writer.raw);
-  checkDurability(writer.raw, opts.allowWeakDurability);
+  const wal = String(writer.raw.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
+  // Some file systems (network mounts) cannot do WAL; we refuse rather than degrade.
+  if (!wal && !opts.allowWeakDurability) throw new DurabilityError('SQLite could not switch to WAL mode.');
+  // Without WAL (allowed only as weak durability) SQLite flushes at each commit itself.
+  writer.raw.pragma(wal ? 'synchronous = NORMAL' : 'synchronous = FULL');
   const reader = new Connection(new Database(opts.file));
   configure(reader.raw);
-  return new SqliteDb(writer, reader);
+  const log = wal ? new LogFlusher(`${opts.file}-wal`, opts.flush ?? fsync) : null;
+  return new SqliteDb(writer, reader, log);
 }
 
 function configure(db: Database.Database): void {
   db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
 }
 
-function checkDurability(db: Database.Database, allowWeak: boolean): void {
-  const mode = String(db.pragma('journal_mode', { simple: true })).toLowerCase();
-  const sync = Number(db.pragma('synchronous', { simple: true }));
-  if (allowWeak) return;
-  // WAL with synchronous=FULL (2) fsyncs the log at every commit: a commit that returned survives
-  // a power cut. Some file systems (network mounts) cannot do WAL; we refuse rather than degrade.
-  if (mode !== 'wal') throw new DurabilityError(`SQLite could not switch to WAL mode (journal_mode=${mode}).`);
-  if (sync < 2) throw new DurabilityError(`SQLite synchronous=${sync} is below FULL (2).`);
+/**
+ * Flushes the write-ahead log off the event loop and tells each waiter once a flush that started
+ * after its commit has finished. One flush at a time; commits that arrive during a flush share the
+ * next. The file is opened once and stays open until the store closes (SQLite locks the database
+ * and the -shm file, never the log, so this descriptor cannot disturb its locks).
+ */
+class LogFlusher {
+  private fd: number | null = null;
+  private running = false;
+  private waiting: Array<(error: Error | null) => void> = [];
+
+  constructor(private readonly path: string, private readonly flush: NonNullable<SqliteOptions['flush']>) {}
+
+  /** Resolves once everything committed before the call is on disk. */
+  durable(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push((error) => (error ? reject(error) : resolve()));
+      this.next();
+    });
+  }
+
+  private next(): void {
+    if (this.running || this.waiting.length === 0) return;
+    const batch = this.waiting;
+    this.waiting = [];
+    let fd: number;
+    try {
+      fd = this.open();
+    } catch (error) {
+      for (const w of batch) w(error as Error);
+      return;
+    }
+    this.running = true;
+    this.flush(fd, (error) => {
+      this.running = false;
+      for (const w of batch) w(error);
+      this.next();
+    });
+  }
+
+  /** The log exists once the first transaction has run; its directory entry is flushed once. */
+  private open(): number {
+    if (this.fd !== null) return this.fd;
+    const fd = openSync(this.path, 'r+');
+    try {
+      const dir = openSync(dirname(this.path), 'r');
+      try { fsyncSync(dir); } finally { closeSync(dir); }
+    } catch {
+      // Some platforms cannot flush a directory; the log file's own flush still holds.
+    }
+    this.fd = fd;
+    return fd;
+  }
+
+  /** Waits for the flush in progress, then closes the file. */
+  async close(): Promise<void> {
+    while (this.running || this.waiting.length) await this.durable().catch(() => undefined);
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+  }
 }
 
 class SqliteDb implements Db {
@@ -107,7 +173,7 @@ class SqliteDb implements Db {
   private lastCommitAt = 0;
   private closed = false;
 
-  constructor(private readonly writer: Connection, private readonly reader: Connection) {}
+  constructor(private readonly writer: Connection, private readonly reader: Connection, private readonly log: LogFlusher | null) {}
 
   all<T>(sql: string, params?: readonly Param[]): Promise<T[]> {
     return this.reader.all<T>(sql, params);
@@ -159,8 +225,10 @@ class SqliteDb implements Db {
 
   /**
    * One group commit: begin, run each transaction in its own savepoint, commit once, then answer
-   * each. Every caller is answered exactly once, whatever fails; a failure of the group itself
-   * (BEGIN, a savepoint, COMMIT) rolls it all back and fails every caller in it.
+   * each once the log is on disk (without waiting for that here: the next group may commit
+   * meanwhile). Every caller is answered exactly once, whatever fails; a failure of the group itself
+   * (BEGIN, a savepoint, COMMIT) rolls it all back and fails every caller in it, and a failed flush
+   * fails every caller whose commit it was to cover.
    */
   private async commitGroup(group: Pending[]): Promise<void> {
     const outcomes: Outcome[] = [];
@@ -177,12 +245,14 @@ class SqliteDb implements Db {
         try { this.writer.exec('ROLLBACK'); } catch { /* the connection is gone; nothing more to undo */ }
       }
     }
-    group.forEach((p, i) => {
+    const answer = (): void => group.forEach((p, i) => {
       const o = outcomes[i];
       if (groupError !== null) p.reject(groupError);
       else if (o.ok) p.resolve(o.value);
       else p.reject(o.error);
     });
+    if (groupError !== null || !this.log) answer();
+    else this.log.durable().then(answer, (error: unknown) => { groupError = error; answer(); });
   }
 
   /** Runs one transaction in a savepoint; its own failure rolls back only its own work. */
@@ -210,6 +280,9 @@ class SqliteDb implements Db {
     this.closed = true;
     // New transactions are refused from here; those already queued are committed first.
     while (this.queue.length || this.flushing) await this.flush();
+    // Their callers are answered once the log is flushed; closing the last connection may then
+    // checkpoint and remove the log file.
+    await this.log?.close();
     this.reader.raw.close();
     this.writer.raw.close();
   }

@@ -1,0 +1,93 @@
+/**
+ * The SQLite adapter's durability: a caller is answered only after the write-ahead log has been
+ * flushed to disk past its commit, and a failed flush fails the callers it was to cover.
+ */
+import Database from 'better-sqlite3';
+import { fsync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Db } from './db.js';
+import { openSqlite } from './sqlite.js';
+
+interface Flush { fd: number; done: (error: Error | null) => void }
+
+describe('sqlite adapter: flushing the log', () => {
+  let dir: string;
+  let file: string;
+  let db: Db;
+  let flushes: Flush[];
+  let waiter: (() => void) | null;
+  const flushCalled = (): Promise<void> => new Promise((r) => { if (flushes.length) r(); else waiter = r; });
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sesame-sqlite-'));
+    file = join(dir, 'test.db');
+    flushes = [];
+    waiter = null;
+    // The real fsync, held back until the test lets it run, so the order of events can be seen.
+    db = openSqlite({ file, allowWeakDurability: false, flush: (fd, done) => { flushes.push({ fd, done }); waiter?.(); waiter = null; } });
+    const created = db.run('CREATE TABLE t (k TEXT PRIMARY KEY)');
+    await flushCalled();
+    release();
+    await created;
+  });
+  afterEach(async () => {
+    const closing = db.close();
+    // close() flushes whatever is left; let those through.
+    for (let i = 0; i < 10 && flushes.length; i++) { release(); await new Promise((r) => setImmediate(r)); }
+    await closing;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Runs the oldest held flush for real. */
+  function release(error: Error | null = null): void {
+    const f = flushes.shift();
+    if (!f) throw new Error('no flush is waiting');
+    if (error) f.done(error);
+    else fsync(f.fd, f.done);
+  }
+
+  it('commits without flushing on the event loop, then answers once the log is flushed', async () => {
+    expect(new Database(file).pragma('journal_mode', { simple: true })).toBe('wal');
+    let answered = false;
+    const insert = db.run("INSERT INTO t VALUES ('a')").then((n) => { answered = true; return n; });
+    await flushCalled();
+    // The commit has happened (another connection sees it), but nobody has been told yet.
+    const other = new Database(file, { readonly: true });
+    expect(other.prepare('SELECT k FROM t').all()).toEqual([{ k: 'a' }]);
+    other.close();
+    await new Promise((r) => setImmediate(r));
+    expect(answered).toBe(false);
+    release();
+    expect(await insert).toBe(1);
+  });
+
+  it('groups committed during a flush wait for the next one', async () => {
+    const first = db.run("INSERT INTO t VALUES ('a')");
+    await flushCalled();
+    let secondAnswered = false;
+    const second = db.run("INSERT INTO t VALUES ('b')").then(() => { secondAnswered = true; });
+    // Let the second group commit while the first flush is still running.
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushes).toHaveLength(1);
+    release();
+    await first;
+    expect(secondAnswered).toBe(false);
+    await flushCalled();
+    release();
+    await second;
+    expect(secondAnswered).toBe(true);
+  });
+
+  it('a failed flush fails the callers it was to cover, and the next one works', async () => {
+    const lost = db.run("INSERT INTO t VALUES ('a')");
+    await flushCalled();
+    release(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await expect(lost).rejects.toThrow(/EIO/);
+    const next = db.run("INSERT INTO t VALUES ('b')");
+    await flushCalled();
+    release();
+    expect(await next).toBe(1);
+  });
+});
