@@ -2,7 +2,6 @@
  * Composition root: configuration → store → services → the roles asked for. Only this file chooses
  * a store adapter.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import { buildRegistry, type ActionServices } from './api/actions/index.js';
@@ -38,7 +37,9 @@ import { DeliveryEngine } from './delivery/engine.js';
 import { Router } from './delivery/route.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
 import { createRenderer, defaultRenderThreads } from './mail/render-pool.js';
+import { smtpCertificate, readPem } from './smtp/certificate.js';
 import { startInbound } from './smtp/inbound.js';
+import { startSubmission } from './smtp/submission.js';
 
 /** The parts of Sesame one process can run. */
 export const ROLES = ['api', 'smtp', 'worker'] as const;
@@ -193,6 +194,8 @@ export interface App {
   readonly httpPort: number | undefined;
   /** Port of the inbound listener (smtp role). */
   readonly mxPort: number | undefined;
+  /** The bound submission ports (smtp role). */
+  readonly smtpPorts: { smtp: number; smtps: number } | undefined;
   /** Credentials of the first account when this start created it (print once). */
   readonly firstAccount: NewCredentials | null;
   /** Stops accepting, finishes what is in flight, closes the store. */
@@ -235,11 +238,32 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
     }
     let mxPort: number | undefined;
+    let smtpPorts: { smtp: number; smtps: number } | undefined;
     if (opts.roles.includes('smtp')) {
-      const tls = config.tlsCert && config.tlsKey
-        ? { cert: readPem(config.tlsCert, 'SESAME_TLS_CERT'), key: readPem(config.tlsKey, 'SESAME_TLS_KEY') }
-        : undefined;
-      log.warn('SMTP submission (SESAME_SMTP_PORT, SESAME_SMTPS_PORT) is not built yet; the smtp role runs the inbound listener only');
+      const tls = await smtpCertificate({ certFile: config.tlsCert, keyFile: config.tlsKey, dataDir: config.dataDir, hostname: config.hostname, log });
+      const submission = await startSubmission({
+        host: config.listenHost,
+        smtpPort: config.smtpPort,
+        smtpsPort: config.smtpsPort,
+        hostname: config.hostname,
+        tls,
+        limits: {
+          maxMessageBytes: config.smtpMaxMessageBytes,
+          maxRecipients: config.smtpMaxRecipients,
+          maxLineLength: config.smtpMaxLineLength,
+          maxConnectionsPerAddress: config.smtpMaxConnectionsPerIp,
+          idleMs: config.smtpIdleSeconds * 1000,
+          sessionMs: config.smtpSessionSeconds * 1000,
+        },
+        rateLimit: config.smtpRateLimit,
+        auth: { maxFailures: config.smtpAuthMaxFailures, lockoutMs: config.smtpAuthLockoutMinutes * 60_000 },
+        domains: services.stores.domains,
+        mail: services.mail,
+        log,
+      });
+      smtpPorts = { smtp: submission.smtpPort, smtps: submission.smtpsPort };
+      stops.push(() => submission.close());
+      log.info({ host: config.listenHost, smtpPort: submission.smtpPort, smtpsPort: submission.smtpsPort }, 'SMTP submission listening (STARTTLS, implicit TLS)');
       const inbound = await startInbound({ host: config.listenHost, port: config.mxPort, hostname: config.hostname, tls, unsubscribes: services.unsubscribes, log });
       mxPort = inbound.port;
       stops.push(() => inbound.close());
@@ -261,6 +285,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       services,
       httpPort,
       mxPort,
+      smtpPorts,
       firstAccount,
       close() {
         closing ??= (async () => {
@@ -281,13 +306,4 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
 /** The structured logger: JSON lines on standard output. */
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination ?? pino.destination({ dest: 1, sync: false }));
-}
-
-/** A PEM file named by a setting, or a start-up error that names the setting. */
-function readPem(path: string, setting: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${setting}: cannot read ${path} (${(e as Error).message})`);
-  }
 }

@@ -180,6 +180,29 @@ export const SCHEMA = {
     min: 1,
   }),
   smtpRateLimit: integer('SESAME_SMTP_RATE_LIMIT', 20, { description: 'SMTP messages per second, per account (0: no limit).' }),
+  smtpMaxMessageBytes: integer('SESAME_SMTP_MAX_MESSAGE_BYTES', 10485760, {
+    description: 'Largest message SMTP submission accepts, in bytes (advertised with SIZE; 552 5.3.4 beyond).',
+    min: 1024,
+  }),
+  smtpMaxRecipients: integer('SESAME_SMTP_MAX_RECIPIENTS', 50, { description: 'Recipients of one message submitted over SMTP (452 4.5.3 beyond).', min: 1 }),
+  smtpMaxLineLength: integer('SESAME_SMTP_MAX_LINE_LENGTH', 998, {
+    description: 'Longest line of a submitted message, CRLF not counted (RFC 5322 says 998; 554 5.6.0 beyond).',
+    min: 78,
+  }),
+  smtpMaxConnectionsPerIp: integer('SESAME_SMTP_MAX_CONNECTIONS_PER_IP', 50, {
+    description: 'SMTP submission connections open at once from one client address (421 4.7.0 beyond).',
+    min: 1,
+  }),
+  smtpIdleSeconds: integer('SESAME_SMTP_IDLE_SECONDS', 300, { description: 'SMTP submission: seconds of client silence before the connection is closed.', min: 1 }),
+  smtpSessionSeconds: integer('SESAME_SMTP_SESSION_SECONDS', 3600, { description: 'SMTP submission: longest session, whatever the client does (421 4.4.2, then closed).', min: 1 }),
+  smtpAuthMaxFailures: integer('SESAME_SMTP_AUTH_MAX_FAILURES', 10, {
+    description: 'Failed SMTP logins from one address, or for one user, after which further attempts are refused until the lockout has passed (each failure also slows the next answer).',
+    min: 1,
+  }),
+  smtpAuthLockoutMinutes: integer('SESAME_SMTP_AUTH_LOCKOUT_MINUTES', 15, {
+    description: 'How long failed SMTP logins are remembered, and a lockout lasts after the last of them.',
+    min: 1,
+  }),
   dailyQuota: custom<DailyQuota>('SESAME_DAILY_QUOTA', 'reputation', {
     description: 'Daily sending quota per sender domain: reputation (Tencent\'s level table), a number, or unlimited.',
     allowed: 'reputation, unlimited, or an integer ≥ 1',

@@ -6,14 +6,26 @@
 /** An attachment as accepted (content base64, already checked). */
 export interface AttachmentContent { filename: string; contentType: string; base64: string }
 
-/** The composition input of one message. */
-export interface MessageContent {
-  /** From: display name and address (HeaderFrom, or the sender address and its name). */
-  from: { name: string; address: string };
+/** What every accepted message has, however it arrived. */
+interface ContentBase {
   /** Sender domain: DKIM d= and the domain whose unsubscriptions apply. */
   domain: string;
   /** Envelope sender domain (VERP bounce addresses live here). */
   bounceDomain: string;
+  /** The Message-ID header, `<…>`. */
+  messageIdHeader: string;
+  /** Acceptance time (the Date header of composed mail), ms. */
+  date: number;
+  /** Unsubscribe link language, "0" for none. */
+  unsubscribeLanguage: string;
+  triggerType: number;
+}
+
+/** The composition input of one message accepted by SendEmail. */
+export interface ComposedContent extends ContentBase {
+  kind?: undefined;
+  /** From: display name and address (HeaderFrom, or the sender address and its name). */
+  from: { name: string; address: string };
   to: string[];
   cc: string[];
   replyTo: string | null;
@@ -24,12 +36,18 @@ export interface MessageContent {
   attachments: AttachmentContent[];
   /** Extra headers the caller was allowed to add. */
   headers: [string, string][];
-  /** The Message-ID header, `<…>`. */
-  messageIdHeader: string;
-  /** Acceptance time (the Date header), ms. */
-  date: number;
-  /** Unsubscribe link language, "0" for none. */
-  unsubscribeLanguage: string;
   templateId: number | null;
-  triggerType: number;
 }
+
+/**
+ * A message submitted over SMTP: the client's own MIME, kept as it came (Bcc removed, Message-ID
+ * and Date added when missing, CRLF line endings throughout); only signed at delivery.
+ */
+export interface SubmittedContent extends ContentBase {
+  kind: 'submitted';
+  /** The message, base64. */
+  raw: string;
+}
+
+/** An accepted message, as stored. */
+export type MessageContent = ComposedContent | SubmittedContent;

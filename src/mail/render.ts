@@ -7,7 +7,7 @@ import type Mail from 'nodemailer/lib/mailer/index.js';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { escapeHtml } from '../domain/template.js';
 import { unsubscribeWords } from '../domain/unsubscribe-text.js';
-import type { MessageContent } from './content.js';
+import type { ComposedContent, MessageContent } from './content.js';
 import { installPrivateKeyCache } from './key-cache.js';
 
 installPrivateKeyCache();
@@ -29,11 +29,12 @@ export const SIGNED_HEADERS = [
 
 /** The composed, signed message for one recipient. */
 export async function renderMessage(content: MessageContent, keys: readonly RenderKey[], unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
-  const mime = await compose(content, unsubscribe);
+  // Submitted mail is the client's own, already clean (see mail/submitted.ts): it is only signed.
+  const mime = content.kind === 'submitted' ? Buffer.from(content.raw, 'base64') : await compose(content, unsubscribe);
   return sign(normaliseLineEndings(mime), content.domain, keys);
 }
 
-function compose(c: MessageContent, unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
+function compose(c: ComposedContent, unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
   const headers: Mail.Headers = c.headers.map(([key, value]) => ({ key, value }));
   let { html, text } = c;
   if (unsubscribe) {

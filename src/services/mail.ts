@@ -15,7 +15,8 @@ import { isAllowedCustomHeader, isSafeHeaderValue } from '../domain/smtp-headers
 import { missingVariables, parseTemplateData, renderTemplate, TemplateStatus } from '../domain/template.js';
 import { fail } from '../errors/coded-error.js';
 import { formatDate } from '../lib/time.js';
-import type { AttachmentContent, MessageContent } from '../mail/content.js';
+import type { AttachmentContent, ComposedContent, MessageContent, SubmittedContent } from '../mail/content.js';
+import { prepareSubmitted } from '../mail/submitted.js';
 import type { AccountStore } from '../store/accounts.js';
 import type { DomainRow, DomainStore } from '../store/domains.js';
 import type { MessageStore } from '../store/messages.js';
@@ -50,6 +51,15 @@ export interface MailDeps {
   accepted(): void;
 }
 
+/** A message submitted over SMTP: its envelope (sender already authenticated) and its bytes. */
+export interface Submission {
+  /** The authenticated sender address (MAIL FROM), lower case. */
+  sender: string;
+  recipients: readonly string[];
+  /** The message as received, CRLF line endings. */
+  raw: Buffer;
+}
+
 /** The body of a message before composition. */
 interface Body { subject: string; html: string | null; text: string | null; templateId: number | null }
 
@@ -66,10 +76,10 @@ export class MailService {
     const attachments = checkAttachments(req.Attachments ?? []);
     // A plain FromEmailAddress shows the name registered with the address (EmailSenderName).
     const headerFrom = checkHeaderFrom(req.HeaderFrom, from.name ? from : { ...from, name: senderName });
-    const content: MessageContent = {
+    const content: ComposedContent = {
       from: { name: headerFrom.name, address: headerFrom.address.address },
       domain: domain.name,
-      bounceDomain: this.d.policy.bounceSubdomain ? `${this.d.policy.bounceSubdomain}.${domain.name}` : domain.name,
+      bounceDomain: this.bounceDomain(domain.name),
       to: recipients.to,
       cc: recipients.cc,
       replyTo: checkReplyTo(req.ReplyToAddresses),
@@ -83,6 +93,49 @@ export class MailService {
     };
     await this.checkRecipientsMaySend(account.id, domain.name, recipients.all);
     return this.accept(account, domain, from.address.address, content, recipients.all);
+  }
+
+  /**
+   * One SMTP recipient, checked as it is named (RCPT TO): valid, not blocklisted, not unsubscribed
+   * from the sender's domain. Returns the address in the form it is stored.
+   */
+  async checkSubmissionRecipient(accountId: number, sender: string, recipient: string): Promise<string> {
+    const a = parseAddress(recipient);
+    if (!a) fail('FailedOperation.IncorrectEmail', `${JSON.stringify(recipient)} is not a valid email address.`);
+    await this.checkRecipientsMaySend(accountId, sender.slice(sender.lastIndexOf('@') + 1), [a.address]);
+    return a.address;
+  }
+
+  /**
+   * Accepts a message submitted over SMTP: the From field's domain must be a verified domain of the
+   * sender's account; recipients are checked again against that domain; then the same acceptance
+   * transaction as SendEmail (daily quota, frequency limit).
+   */
+  async submit(account: { id: number; appId: number }, s: Submission): Promise<string> {
+    const now = Date.now();
+    const prepared = prepareSubmitted(s.raw, new Date(now));
+    if (!prepared.ok) fail('FailedOperation', `The message cannot be sent: ${prepared.reason}.`);
+    const domain = await this.d.domains.get(account.id, prepared.from.domain);
+    if (!domain || domain.verified !== 1) {
+      fail('FailedOperation.NotAuthenticatedSender', `From: ${prepared.from.address} is not on a verified domain of this account.`);
+    }
+    const recipients = [...new Set(s.recipients)];
+    await this.checkRecipientsMaySend(account.id, domain.name, recipients);
+    const content: SubmittedContent = {
+      kind: 'submitted',
+      raw: prepared.raw.toString('base64'),
+      domain: domain.name,
+      bounceDomain: this.bounceDomain(domain.name),
+      messageIdHeader: prepared.messageIdHeader,
+      date: now,
+      unsubscribeLanguage: '0',
+      triggerType: 0,
+    };
+    return this.accept(account, domain, s.sender, content, recipients);
+  }
+
+  private bounceDomain(domain: string): string {
+    return this.d.policy.bounceSubdomain ? `${this.d.policy.bounceSubdomain}.${domain}` : domain;
   }
 
   /** The sender address must be this account's, on a domain that verifies. */

@@ -6,8 +6,9 @@
  * arrive here too.
  */
 import type { Logger } from 'pino';
-import { SMTPServer, type SMTPServerAddress, type SMTPServerSession } from 'smtp-server';
+import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
 import type { UnsubscribeService } from '../services/unsubscribe.js';
+import { SesameSmtpServer, smtpError } from './server.js';
 
 /** How the listener is set up. */
 export interface InboundOptions {
@@ -32,7 +33,7 @@ export interface Inbound { port: number; close(): Promise<void> }
 /** Starts the inbound listener. */
 export async function startInbound(o: InboundOptions): Promise<Inbound> {
   const tokenOf = (rcpt: SMTPServerAddress): string | null => UNSUBSCRIBE_LOCAL.exec(localPart(rcpt.address))?.[1] ?? null;
-  const server = new SMTPServer({
+  const server = new SesameSmtpServer({
     name: o.hostname,
     banner: 'Sesame inbound',
     // Mail from the world: no AUTH here, and so nothing is relayed.
@@ -78,7 +79,7 @@ export async function startInbound(o: InboundOptions): Promise<Inbound> {
         })();
       });
     },
-  });
+  }, () => { /* mail from the world is only ever an unsubscribe request: no smuggling guard needed */ });
   // A client that misbehaves ends its own session; the listener goes on.
   server.on('error', (err) => { o.log.debug({ err: err.message }, 'inbound smtp session error'); });
   await new Promise<void>((resolve, reject) => {
@@ -96,8 +97,4 @@ export async function startInbound(o: InboundOptions): Promise<Inbound> {
 function localPart(address: string): string {
   const at = address.lastIndexOf('@');
   return at < 0 ? address : address.slice(0, at);
-}
-
-function smtpError(code: number, message: string): Error {
-  return Object.assign(new Error(message), { responseCode: code });
 }

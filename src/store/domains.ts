@@ -191,6 +191,17 @@ export class DomainStore {
     });
   }
 
+  /**
+   * The sender address an SMTP client logs in as, with its account: addresses are unique across
+   * accounts, so the address alone names the account (SMTP AUTH, before any account is known).
+   */
+  senderForLogin(address: string): Promise<{ account_id: number; app_id: number; address: string; smtp_password_hash: string | null } | undefined> {
+    return this.db.get(
+      'SELECT s.account_id, a.app_id, s.address, s.smtp_password_hash FROM sender_addresses s JOIN accounts a ON a.id = s.account_id WHERE s.address = ?',
+      [address],
+    );
+  }
+
   /** Stores a new SMTP password hash; false when the account has no such address. */
   async setSmtpPasswordHash(accountId: number, address: string, hash: string): Promise<boolean> {
     return (await this.db.run('UPDATE sender_addresses SET smtp_password_hash = ? WHERE account_id = ? AND address = ?', [hash, accountId, address])) > 0;

@@ -46,6 +46,8 @@ export async function createTestEnv(store: StoreKind, extra: Record<string, stri
     SESAME_DATA_DIR: dir,
     SESAME_HTTP_PORT: '0',
     SESAME_MX_PORT: '0',
+    SESAME_SMTP_PORT: '0',
+    SESAME_SMTPS_PORT: '0',
     SESAME_LISTEN_HOST: '127.0.0.1',
     SESAME_LOG_LEVEL: 'info',
     // Tests call faster than 20 per second; the protocol tests set their own limits.

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { prepareSubmitted } from './submitted.js';
+
+const now = new Date('2026-11-26T08:00:00Z');
+const prep = (s: string) => prepareSubmitted(Buffer.from(s, 'latin1'), now);
+
+describe('prepareSubmitted', () => {
+  it('removes Bcc fields with their folded lines, keeps everything else byte for byte', () => {
+    const r = prep('From: "Shop, Inc." <News@Mail.Shop.test>\r\nBcc: a@x.test,\r\n b@x.test\r\nTo: c@x.test\r\nMessage-ID: <1@x>\r\nDate: Thu, 26 Nov 2026 08:00:00 +0000\r\n\r\nBcc: not a header\r\n');
+    expect(r.ok && r.raw.toString('latin1')).toBe('From: "Shop, Inc." <News@Mail.Shop.test>\r\nTo: c@x.test\r\nMessage-ID: <1@x>\r\nDate: Thu, 26 Nov 2026 08:00:00 +0000\r\n\r\nBcc: not a header\r\n');
+    expect(r.ok && r.from.address).toBe('news@mail.shop.test');
+    expect(r.ok && r.messageIdHeader).toBe('<1@x>');
+  });
+  it('adds Message-ID and Date when missing', () => {
+    const r = prep('From: a@mail.shop.test\r\nSubject: s\r\n\r\nbody\r\n');
+    expect(r.ok).toBe(true);
+    if (!r.ok) return;
+    expect(r.raw.toString()).toMatch(/^Message-ID: <[^>]+@mail\.shop\.test>\r\nDate: Thu, 26 Nov 2026 08:00:00 \+0000\r\nFrom: a@mail\.shop\.test\r\n/);
+    expect(r.raw.toString()).toMatch(/^Message-ID: (<[^>]+>)/);
+    expect(r.raw.toString()).toContain(r.messageIdHeader);
+  });
+  it.each([
+    ['no From', 'To: a@x.test\r\n\r\nx\r\n', /no From/],
+    ['two From fields', 'From: a@x.test\r\nFrom: b@x.test\r\n\r\nx\r\n', /more than one From/],
+    ['two mailboxes in From', 'From: a@x.test, b@x.test\r\n\r\nx\r\n', /exactly one/],
+    ['a line that is no field', 'From: a@x.test\r\nnot a field\r\n\r\nx\r\n', /not a field/],
+    ['a folded first line', ' From: a@x.test\r\n\r\nx\r\n', /folded/],
+    ['no header at all', '\r\nbody\r\n', /no From/],
+  ])('refuses %s', (_, text, reason) => {
+    const r = prep(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(reason);
+  });
+});

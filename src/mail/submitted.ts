@@ -1,0 +1,63 @@
+/**
+ * A message submitted over SMTP, made ready to store: its header read (RFC 5322 §2.2: fields, with
+ * folded lines unfolded), the one From mailbox found, Bcc fields removed (they must never reach a
+ * recipient), and Message-ID and Date added when the client left them out (RFC 6409 §8.2, §8.3).
+ * The rest of the message is kept byte for byte, so a DKIM signature the client added still holds.
+ */
+import addressparser from 'nodemailer/lib/addressparser/index.js';
+import { parseAddress, type Address } from '../domain/address.js';
+import { newMessageIdHeader } from '../domain/message-id.js';
+
+/** A header field as it came: its name, and every line of it (the first and its folded continuations). */
+interface Field { name: string; lines: string[] }
+
+/** The message ready to store, or why it cannot be taken. */
+export type Prepared =
+  | { ok: true; raw: Buffer; from: Address; messageIdHeader: string }
+  | { ok: false; reason: string };
+
+/** Header field name: printable ASCII but the colon (RFC 5322 §3.6.8). */
+const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
+
+/** Prepares `raw` (CRLF line endings, as the submission listener guarantees). */
+export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
+  const text = raw.toString('latin1');
+  // The header ends at the first empty line; a message of header fields only has none.
+  const end = text.startsWith('\r\n') ? 0 : text.indexOf('\r\n\r\n');
+  const headerText = end < 0 ? text.replace(/\r\n$/, '') : text.slice(0, end);
+  const body = end < 0 ? '' : text.slice(end + (end === 0 ? 2 : 4));
+  const fields: Field[] = [];
+  for (const line of headerText === '' ? [] : headerText.split('\r\n')) {
+    if (/^[ \t]/.test(line)) {
+      const last = fields[fields.length - 1];
+      if (!last) return { ok: false, reason: 'the message starts with a folded line: it has no header' };
+      last.lines.push(line);
+      continue;
+    }
+    const colon = line.indexOf(':');
+    const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
+    if (!FIELD_NAME.test(name)) return { ok: false, reason: `the header has a line that is not a field: ${JSON.stringify(line.slice(0, 60))}` };
+    fields.push({ name: name.toLowerCase(), lines: [line] });
+  }
+  const value = (f: Field): string => {
+    const joined = f.lines.join('');
+    return Buffer.from(joined.slice(joined.indexOf(':') + 1), 'latin1').toString('utf8').trim();
+  };
+  const froms = fields.filter((f) => f.name === 'from');
+  if (froms.length !== 1) return { ok: false, reason: froms.length ? 'the message has more than one From field' : 'the message has no From field' };
+  const mailboxes = addressparser(value(froms[0]), { flatten: true });
+  const from = mailboxes.length === 1 ? parseAddress(mailboxes[0].address ?? '') : null;
+  if (!from) return { ok: false, reason: 'the From field must hold exactly one valid address' };
+
+  const kept = fields.filter((f) => f.name !== 'bcc' && f.name !== 'return-path');
+  const added: string[] = [];
+  const idField = fields.find((f) => f.name === 'message-id');
+  let messageId = idField ? value(idField) : '';
+  if (!idField) {
+    messageId = newMessageIdHeader(from.domain);
+    added.push(`Message-ID: ${messageId}`);
+  }
+  if (!fields.some((f) => f.name === 'date')) added.push(`Date: ${now.toUTCString().replace('GMT', '+0000')}`);
+  const header = [...added, ...kept.flatMap((f) => f.lines)].join('\r\n');
+  return { ok: true, raw: Buffer.from(`${header}\r\n\r\n${body}`, 'latin1'), from, messageIdHeader: messageId };
+}

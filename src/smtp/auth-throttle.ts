@@ -1,0 +1,77 @@
+/**
+ * Slows password guessing over SMTP AUTH, per client address and per user name: each failure makes
+ * the next answer wait longer (doubling from a quarter of a second, at most five seconds), and after
+ * `maxFailures` within the lockout period the address (or the user) is refused outright until the
+ * period has passed since its last failure. A success clears the address's and the user's counts.
+ * Counts live in this process (each SMTP process counts its own share), in a bounded table.
+ */
+
+/** How the throttle is set up. */
+export interface ThrottleOptions {
+  /** Failures within `lockoutMs` after which further attempts are refused. */
+  maxFailures: number;
+  lockoutMs: number;
+  /** Largest number of addresses and users remembered (the oldest are forgotten first). */
+  maxEntries?: number;
+  now?: () => number;
+}
+
+interface Entry { failures: number; last: number }
+
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 5000;
+
+/** Where a login attempt stands before its password is checked. */
+export type Standing = { kind: 'ok'; delayMs: number } | { kind: 'locked'; who: 'address' | 'user' };
+
+/** Failure counts by client address and by user name. */
+export class AuthThrottle {
+  private readonly entries = new Map<string, Entry>();
+  private readonly now: () => number;
+  private readonly maxEntries: number;
+
+  constructor(private readonly o: ThrottleOptions) {
+    this.now = o.now ?? Date.now;
+    this.maxEntries = o.maxEntries ?? 100_000;
+  }
+
+  /** Whether an attempt from `address` as `user` may go on, and how long its answer waits. */
+  standing(address: string, user: string): Standing {
+    const a = this.current(`a:${address}`);
+    const u = this.current(`u:${user.toLowerCase()}`);
+    if (a >= this.o.maxFailures) return { kind: 'locked', who: 'address' };
+    if (u >= this.o.maxFailures) return { kind: 'locked', who: 'user' };
+    const n = Math.max(a, u);
+    return { kind: 'ok', delayMs: n === 0 ? 0 : Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (n - 1)) };
+  }
+
+  /** Counts a failed attempt. */
+  failed(address: string, user: string): void {
+    for (const key of [`a:${address}`, `u:${user.toLowerCase()}`]) {
+      const failures = this.current(key) + 1;
+      this.entries.delete(key);
+      this.entries.set(key, { failures, last: this.now() });
+    }
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  /** Clears the counts of a successful login. */
+  succeeded(address: string, user: string): void {
+    this.entries.delete(`a:${address}`);
+    this.entries.delete(`u:${user.toLowerCase()}`);
+  }
+
+  private current(key: string): number {
+    const e = this.entries.get(key);
+    if (!e) return 0;
+    if (this.now() - e.last >= this.o.lockoutMs) {
+      this.entries.delete(key);
+      return 0;
+    }
+    return e.failures;
+  }
+}

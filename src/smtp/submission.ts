@@ -1,0 +1,279 @@
+/**
+ * SMTP submission (RFC 6409): applications send through Sesame with a sender address and its SMTP
+ * password, on `SESAME_SMTPS_PORT` (TLS from the first byte, like Tencent's 465) or
+ * `SESAME_SMTP_PORT` (STARTTLS, then AUTH). Every message goes through the same checks and the same
+ * acceptance as SendEmail; the `250` reply comes only once it is stored.
+ *
+ * Defences: nothing without AUTH (never an open relay); MAIL FROM must be the logged-in address;
+ * failed logins slow down and then lock out (auth-throttle.ts); a lone CR or LF anywhere ends the
+ * session (line-guard.ts, against SMTP smuggling); smtp-server itself refuses early talkers, drops
+ * what a client pipelined behind STARTTLS, and forgets the session's state after the handshake.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
+import { RateLimiter } from '../api/protocol/rate-limit.js';
+import { CodedError } from '../errors/coded-error.js';
+import { hashPassword, verifyPassword } from '../lib/password-hash.js';
+import type { MailService } from '../services/mail.js';
+import type { DomainStore } from '../store/domains.js';
+import { AuthThrottle } from './auth-throttle.js';
+import type { TlsMaterial } from './certificate.js';
+import { LineGuard } from './line-guard.js';
+import { SesameSmtpServer, smtpError } from './server.js';
+
+/** Limits of the submission listeners. */
+export interface SubmissionLimits {
+  maxMessageBytes: number;
+  maxRecipients: number;
+  /** Longest line of a message, CRLF not counted (RFC 5322 §2.1.1: 998). */
+  maxLineLength: number;
+  maxConnectionsPerAddress: number;
+  /** Silence after which a client is disconnected. */
+  idleMs: number;
+  /** Longest session, whatever the client does. */
+  sessionMs: number;
+}
+
+/** How the submission listeners are set up. */
+export interface SubmissionOptions {
+  host: string;
+  smtpPort: number;
+  smtpsPort: number;
+  hostname: string;
+  tls: TlsMaterial;
+  limits: SubmissionLimits;
+  /** Messages per second per account (0: no limit). */
+  rateLimit: number;
+  auth: { maxFailures: number; lockoutMs: number };
+  domains: DomainStore;
+  mail: MailService;
+  log: Logger;
+}
+
+/** The running listeners. */
+export interface Submission { smtpPort: number; smtpsPort: number; close(): Promise<void> }
+
+/** Who a session logged in as. */
+interface User { accountId: number; appId: number; address: string }
+
+/** What Sesame tracks of each connection, by its session id. */
+interface Client {
+  address: string;
+  guard: LineGuard;
+  /** The socket the session speaks over now (the TLS one after STARTTLS). */
+  socket: Socket;
+  /** Ends the session with a reply of Sesame's own. */
+  end(reply: string): void;
+  /** Ends a session that lasts too long. */
+  timer: NodeJS.Timeout;
+}
+
+/** Compared against when the user does not exist, so both failures take as long. */
+let decoyHash: Promise<string> | null = null;
+
+/** Starts both submission listeners. */
+export async function startSubmission(o: SubmissionOptions): Promise<Submission> {
+  const clients = new Map<string, Client>();
+  const perAddress = new Map<string, number>();
+  const throttle = new AuthThrottle(o.auth);
+  const rates = new RateLimiter();
+  decoyHash ??= hashPassword(randomUUID());
+  const L = o.limits;
+
+  const guarded = new WeakSet<Socket>();
+  const guardSocket = (socket: Socket, id: string): void => {
+    // onSecure also runs for the implicit-TLS socket connect() already saw.
+    if (guarded.has(socket)) return;
+    guarded.add(socket);
+    let client = clients.get(id);
+    if (!client) {
+      const address = socket.remoteAddress ?? '';
+      const c: Client = {
+        address,
+        guard: new LineGuard(),
+        socket,
+        end(reply) {
+          if (!c.socket.destroyed) c.socket.end(`${reply}\r\n`);
+          setTimeout(() => c.socket.destroy(), 1000).unref();
+        },
+        timer: setTimeout(() => c.end(`421 4.4.2 ${o.hostname} Session lasted too long; closing`), L.sessionMs),
+      };
+      c.timer.unref();
+      clients.set(id, c);
+      perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+      client = c;
+    }
+    const c = client;
+    c.socket = socket;
+    // STARTTLS strips the plain socket of its listeners: every socket of the session gets its own.
+    socket.once('close', () => {
+      if (clients.get(id) !== c || c.socket !== socket) return;
+      clearTimeout(c.timer);
+      clients.delete(id);
+      const n = (perAddress.get(c.address) ?? 1) - 1;
+      if (n > 0) perAddress.set(c.address, n); else perAddress.delete(c.address);
+    });
+    // Listens ahead of smtp-server's parser (this runs before connect() pipes the socket into it,
+    // and onSecure before the TLS socket is piped), so a tainted session is marked before any
+    // command of the offending chunk runs; each handler below refuses a tainted session.
+    socket.prependListener('data', (chunk: Buffer) => {
+      if (c.guard.ok && !c.guard.feed(chunk)) {
+        o.log.warn({ client: c.address }, 'SMTP client sent a lone CR or LF: session ended (possible SMTP smuggling)');
+        c.end(`521 5.5.2 ${o.hostname} Bare CR or LF received: only CRLF ends a line; closing`);
+      }
+    });
+  };
+  const tainted = (session: SMTPServerSession): boolean => !(clients.get(session.id)?.guard.ok ?? false);
+  const userOf = (session: SMTPServerSession): User => session.user as unknown as User;
+
+  const options: SMTPServerOptions = {
+    name: o.hostname,
+    banner: 'Sesame ESMTP submission',
+    key: o.tls.key,
+    cert: o.tls.cert,
+    authMethods: ['PLAIN', 'LOGIN'],
+    size: L.maxMessageBytes,
+    socketTimeout: L.idleMs,
+    closeTimeout: 5_000,
+    // Submission clients are not looked up by name.
+    disableReverseLookup: true,
+    logger: false,
+    onConnect(session, cb) {
+      const c = clients.get(session.id);
+      if (c && (perAddress.get(c.address) ?? 0) > L.maxConnectionsPerAddress) {
+        cb(smtpError(421, `4.7.0 ${o.hostname} Too many connections from your address; try again later`));
+        return;
+      }
+      cb();
+    },
+    onSecure(socket, session, cb) {
+      // STARTTLS: the TLS socket carries the session from here; guard it too.
+      guardSocket(socket as Socket, session.id);
+      cb();
+    },
+    onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+      void (async () => {
+        const client = clients.get(session.id);
+        const from = client?.address ?? session.remoteAddress;
+        const user = (auth.username ?? '').trim().toLowerCase();
+        const standing = throttle.standing(from, user);
+        if (standing.kind === 'locked') {
+          cb(standing.who === 'address'
+            ? smtpError(421, `4.7.0 ${o.hostname} Too many failed logins from your address; try again later`)
+            : smtpError(454, '4.7.0 Too many failed logins for this user; try again later'));
+          return;
+        }
+        if (standing.delayMs) await new Promise((r) => setTimeout(r, standing.delayMs));
+        const row = tainted(session) ? undefined : await o.domains.senderForLogin(user);
+        const password = auth.password ?? '';
+        // An unknown user costs a hash check too, and gets the same reply as a wrong password.
+        const good = row?.smtp_password_hash
+          ? await verifyPassword(password, row.smtp_password_hash)
+          : (await verifyPassword(password, await (decoyHash as Promise<string>)), false);
+        if (!row || !good) {
+          throttle.failed(from, user);
+          o.log.info({ client: from, user }, 'SMTP login failed');
+          cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
+          return;
+        }
+        throttle.succeeded(from, user);
+        const u: User = { accountId: row.account_id, appId: row.app_id, address: row.address };
+        cb(null, { user: u as unknown as string });
+      })().catch((err: unknown) => {
+        o.log.error({ err }, 'SMTP login could not be checked');
+        cb(smtpError(454, '4.7.0 Temporary authentication failure; try again later'));
+      });
+    },
+    onMailFrom(address, session, cb) {
+      const u = userOf(session);
+      if (tainted(session)) return cb(smtpError(554, '5.5.2 Session refused'));
+      if (address.address.toLowerCase() !== u.address) {
+        return cb(smtpError(553, `5.7.1 Sender address must be ${u.address}, the address you logged in as`));
+      }
+      if (!rates.take(u.accountId, 'smtp', o.rateLimit)) {
+        return cb(smtpError(451, `4.7.1 Error: ${sesJson('RequestLimitExceeded.SmtpRateLimit', `More than ${o.rateLimit} messages per second from this account; retry shortly.`)}`));
+      }
+      cb();
+    },
+    onRcptTo(address, session, cb) {
+      const u = userOf(session);
+      if (tainted(session)) return cb(smtpError(554, '5.5.2 Session refused'));
+      if (session.envelope.rcptTo.length >= L.maxRecipients) {
+        return cb(smtpError(452, `4.5.3 Too many recipients: at most ${L.maxRecipients} per message`));
+      }
+      o.mail.checkSubmissionRecipient(u.accountId, u.address, address.address).then(
+        () => cb(),
+        (err: unknown) => cb(refusal(err, o.log)),
+      );
+    },
+    onData(stream, session, cb) {
+      const chunks: Buffer[] = [];
+      let lineLength = 0;
+      let longLine = false;
+      stream.on('data', (chunk: Buffer) => {
+        if (stream.sizeExceeded || longLine) return;
+        chunks.push(chunk);
+        // Line lengths, across chunks. Every LF follows a CR here (the line guard saw to it), so a
+        // line's length is its bytes up to the LF, less one.
+        for (let i = 0; ;) {
+          const at = chunk.indexOf(0x0a, i);
+          lineLength += (at < 0 ? chunk.length : at) - i;
+          if (lineLength - 1 > L.maxLineLength) { longLine = true; break; }
+          if (at < 0) break;
+          lineLength = 0;
+          i = at + 1;
+        }
+      });
+      stream.once('error', (err) => o.log.warn({ err }, 'SMTP message stream failed'));
+      stream.once('end', () => {
+        if (tainted(session)) return cb(smtpError(554, '5.5.2 Session refused'));
+        if (stream.sizeExceeded) return cb(smtpError(552, `5.3.4 Message larger than ${L.maxMessageBytes} bytes`));
+        if (longLine) return cb(smtpError(554, `5.6.0 A line of the message is longer than ${L.maxLineLength} characters (RFC 5322 §2.1.1)`));
+        const u = userOf(session);
+        o.mail.submit({ id: u.accountId, appId: u.appId }, {
+          sender: u.address,
+          recipients: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+          raw: Buffer.concat(chunks),
+        }).then(
+          (messageId) => cb(null, `2.0.0 Ok: queued as ${messageId}`),
+          (err: unknown) => cb(refusal(err, o.log)),
+        );
+      });
+    },
+  };
+
+  const plain = new SesameSmtpServer({ ...options }, guardSocket);
+  const implicit = new SesameSmtpServer({ ...options, secure: true }, guardSocket);
+  const listen = (s: SesameSmtpServer, port: number): Promise<number> => new Promise((resolve, reject) => {
+    s.once('error', reject);
+    s.listen(port, o.host, () => {
+      s.removeListener('error', reject);
+      s.on('error', (err) => o.log.warn({ err }, 'SMTP submission connection error'));
+      resolve((s.server.address() as AddressInfo).port);
+    });
+  });
+  const smtpPort = await listen(plain, o.smtpPort);
+  const smtpsPort = await listen(implicit, o.smtpsPort).catch(async (e: unknown) => {
+    await new Promise<void>((r) => plain.close(() => r()));
+    throw e;
+  });
+  return {
+    smtpPort,
+    smtpsPort,
+    close: () => Promise.all([plain, implicit].map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => undefined),
+  };
+}
+
+/** Tencent's SMTP form of a business error: the API's error object, inside the reply text. */
+function sesJson(code: string, message: string): string {
+  return `##SES-response-json: ${JSON.stringify({ Response: { RequestId: randomUUID(), QcloudError: { Error: { Code: code, Message: message } } } })}`;
+}
+
+/** A refusal for a failed check: business errors in Tencent's form, anything else as temporary. */
+function refusal(err: unknown, log: Logger): Error {
+  if (err instanceof CodedError) return smtpError(554, `5.0.0 Error: transaction failed: ${sesJson(err.code, err.message)}`);
+  log.error({ err }, 'SMTP submission failed inside Sesame');
+  return smtpError(451, '4.3.0 Temporary failure; try again later');
+}

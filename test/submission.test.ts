@@ -1,0 +1,222 @@
+/**
+ * SMTP submission end to end: real clients (nodemailer over implicit TLS and STARTTLS, and a
+ * hand-driven client for the protocol cases) against Sesame's listeners, with what arrives at the
+ * test MX checked, DKIM included.
+ */
+import nodemailer from 'nodemailer';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { STORES } from './helpers/app.js';
+import { SmtpTalk } from './helpers/smtp-talk.js';
+import { RECIPIENT_DOMAIN, SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+
+const PASSWORD = 'Submit2026pass';
+
+async function withPassword(f: SendingFixture): Promise<{ smtp: number; smtps: number }> {
+  await f.call('UpdateEmailSmtpPassWord', { EmailAddress: f.sender, Password: PASSWORD });
+  const ports = f.t.app.smtpPorts;
+  if (!ports) throw new Error('the smtp role is not running');
+  return ports;
+}
+
+const transport = (port: number, secure: boolean, user: string, pass = PASSWORD) => nodemailer.createTransport({
+  host: '127.0.0.1', port, secure, requireTLS: !secure, auth: { user, pass }, tls: { rejectUnauthorized: false },
+});
+
+describe.each(STORES)('SMTP submission on %s', (store) => {
+  let f: SendingFixture;
+  let ports: { smtp: number; smtps: number };
+  beforeAll(async () => {
+    f = await startSending(store);
+    ports = await withPassword(f);
+  }, 60_000);
+  afterAll(async () => { await f?.stop(); });
+
+  it.each([['implicit TLS', true], ['STARTTLS', false]] as const)('nodemailer over %s: stored, DKIM-signed, delivered, Bcc gone, statuses per recipient', async (_, secure) => {
+    const before = f.mx1.received.length;
+    const info = await transport(secure ? ports.smtps : ports.smtp, secure, f.sender).sendMail({
+      from: `Shop <${f.sender}>`,
+      to: `ann@${RECIPIENT_DOMAIN}`,
+      bcc: `hidden@${RECIPIENT_DOMAIN}`,
+      subject: 'Grüße from the shop',
+      text: 'Hello over SMTP',
+      attachments: [{ filename: 'a.txt', content: 'attached text' }],
+    });
+    const messageId = /queued as (\S+)/.exec(info.response)?.[1];
+    expect(messageId).toBeTruthy();
+    expect(info.accepted.sort()).toEqual([`ann@${RECIPIENT_DOMAIN}`, `hidden@${RECIPIENT_DOMAIN}`]);
+    const got = (await f.mx1.waitFor(before + 2)).slice(before);
+    expect(got.map((g) => g.to[0]).sort()).toEqual([`ann@${RECIPIENT_DOMAIN}`, `hidden@${RECIPIENT_DOMAIN}`]);
+    for (const g of got) {
+      const text = g.raw.toString('utf8');
+      expect(text).not.toMatch(/^bcc:/im);
+      expect(text).toContain('Hello over SMTP');
+      expect(g.from).toMatch(/^b-\d+\.[a-z2-7]+@/);
+      expect(await f.verifyDkim(g.raw)).toEqual([expect.objectContaining({ result: 'pass', domain: SENDER_DOMAIN })]);
+    }
+    const statuses = await statusesOf(f, messageId!, (s) => s.length === 2 && s.every((x) => x.DeliverStatus === 1));
+    expect(statuses).toHaveLength(2);
+  });
+});
+
+describe('SMTP submission: the protocol', () => {
+  let f: SendingFixture;
+  let ports: { smtp: number; smtps: number };
+  beforeAll(async () => {
+    f = await startSending('sqlite', { SESAME_SMTP_AUTH_MAX_FAILURES: '3', SESAME_SMTP_MAX_MESSAGE_BYTES: '4096', SESAME_SMTP_RATE_LIMIT: '0' });
+    ports = await withPassword(f);
+  }, 60_000);
+  afterAll(async () => { await f?.stop(); });
+
+  const session = async (): Promise<SmtpTalk> => {
+    const s = await SmtpTalk.open(ports.smtps, { tls: true });
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+    return s;
+  };
+  const loggedIn = async (): Promise<SmtpTalk> => {
+    const s = await session();
+    expect(await s.auth(f.sender, PASSWORD)).toMatch(/^235/);
+    return s;
+  };
+  const message = (extra = '') => `From: <${f.sender}>\r\nTo: <bob@${RECIPIENT_DOMAIN}>\r\nSubject: hi\r\n${extra}\r\nbody\r\n`;
+
+  it('refuses AUTH before STARTTLS on the plain port, and takes it after', async () => {
+    const s = await SmtpTalk.open(ports.smtp);
+    expect(await s.cmd('EHLO client.test')).toMatch(/STARTTLS/);
+    expect(await s.auth(f.sender, PASSWORD)).toMatch(/^538 /);
+    await s.starttls();
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+    expect(await s.auth(f.sender, PASSWORD)).toMatch(/^235 /);
+    s.end();
+  });
+
+  it('gives a wrong password and an unknown user the same 535 5.7.8', async () => {
+    const a = await session();
+    const wrong = await a.auth(f.sender, 'Wrong2026pass');
+    a.end();
+    const b = await session();
+    const unknown = await b.auth(`nobody@${SENDER_DOMAIN}`, PASSWORD);
+    b.end();
+    expect(wrong).toBe('535 5.7.8 Authentication credentials invalid');
+    expect(unknown).toBe(wrong);
+  });
+
+  it('relays nothing without AUTH', async () => {
+    const s = await session();
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^530 /);
+    s.end();
+  });
+
+  it('takes MAIL FROM only for the address logged in as', async () => {
+    const s = await loggedIn();
+    expect(await s.cmd(`MAIL FROM:<other@${SENDER_DOMAIN}>`)).toMatch(/^553 5\.7\.1 /);
+    expect(await s.cmd(`MAIL FROM:<${f.sender.toUpperCase()}>`)).toMatch(/^250/);
+    s.end();
+  });
+
+  it('refuses the 51st recipient and an oversize message', async () => {
+    const s = await loggedIn();
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    for (let i = 0; i < 50; i++) expect(await s.cmd(`RCPT TO:<r${i}@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<r50@${RECIPIENT_DOMAIN}>`)).toMatch(/^452 4\.5\.3 /);
+    expect(await s.cmd('RSET')).toMatch(/^250/);
+    expect(await s.cmd(`MAIL FROM:<${f.sender}> SIZE=5000`)).toMatch(/^552 /);
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<big@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    expect(await s.cmd(`${message()}${'x'.repeat(70)}\r\n`.repeat(80) + '.')).toMatch(/^552 5\.3\.4 /);
+    s.end();
+  });
+
+  it('answers business errors in Tencent\'s form: a blocklisted recipient, a From on a domain not verified', async () => {
+    await f.call('CreateCustomBlacklist', { Emails: [`blocked@${RECIPIENT_DOMAIN}`] });
+    const s = await loggedIn();
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    const refused = await s.cmd(`RCPT TO:<blocked@${RECIPIENT_DOMAIN}>`);
+    expect(refused).toMatch(/^554 5\.0\.0 Error: .*##SES-response-json: /);
+    const json = JSON.parse(refused.slice(refused.indexOf('{'))) as { Response: { QcloudError: { Error: { Code: string } } } };
+    expect(json.Response.QcloudError.Error.Code).toBe('FailedOperation.EmailAddrInBlacklist');
+    expect(await s.cmd(`RCPT TO:<fine@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    const spoof = await s.cmd(`From: <ceo@bank.test>\r\nTo: <fine@${RECIPIENT_DOMAIN}>\r\nSubject: x\r\n\r\nx\r\n.`);
+    expect(spoof).toMatch(/^554 5\.0\.0 .*FailedOperation\.NotAuthenticatedSender/);
+    s.end();
+  });
+
+  it('keeps 8-bit and UTF-8 headers intact, with a signature that verifies', async () => {
+    const before = f.mx1.received.length;
+    const s = await loggedIn();
+    expect(await s.cmd(`MAIL FROM:<${f.sender}> SMTPUTF8 BODY=8BITMIME`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<utf@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    const subject = 'Ünïcödé 主题 ✓';
+    expect(await s.cmd(`From: Zoë <${f.sender}>\r\nTo: <utf@${RECIPIENT_DOMAIN}>\r\nSubject: ${subject}\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\nGrüße\r\n.`)).toMatch(/^250 /);
+    s.end();
+    const [g] = (await f.mx1.waitFor(before + 1)).slice(before);
+    expect(g.raw.toString('utf8')).toContain(`Subject: ${subject}`);
+    expect(g.raw.toString('utf8')).toContain('Grüße');
+    expect(await f.verifyDkim(g.raw)).toEqual([expect.objectContaining({ result: 'pass' })]);
+  });
+
+  // Each ends the first message in a way some server might take for the end, then starts a second,
+  // smuggled envelope. Sesame must end the session and keep neither.
+  it.each([
+    ['\\n.\\n', '\n.\n'],
+    ['\\r.\\r', '\r.\r'],
+    ['\\r\\n.\\n', '\r\n.\n'],
+    ['\\n.\\r\\n', '\n.\r\n'],
+  ])('ends the session on the smuggling end-of-data %s, and keeps nothing', async (_, end) => {
+    const statusesBefore = (await f.t.app.services.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM deliveries'))!.n;
+    const s = await loggedIn();
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<first@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    s.write(`${message()}${end}MAIL FROM:<${f.sender}>\r\nRCPT TO:<smuggled@${RECIPIENT_DOMAIN}>\r\nDATA\r\n${message('X-Smuggled: yes\r\n')}\r\n.\r\n`);
+    expect(await s.reply()).toMatch(/^521 5\.5\.2 /);
+    await s.closed();
+    s.write('.\r\n');
+    const after = (await f.t.app.services.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM deliveries'))!.n;
+    expect(after).toBe(statusesBefore);
+  });
+
+  it('ends the session on a bare LF in a command (a header-injection attempt in the envelope)', async () => {
+    const s = await loggedIn();
+    s.write(`MAIL FROM:<${f.sender}>\nRCPT TO:<x@${RECIPIENT_DOMAIN}>\r\n`);
+    expect(await s.reply()).toMatch(/^521 5\.5\.2 /);
+    await s.closed();
+  });
+
+  it('throws away what was pipelined after STARTTLS (CVE-2011-0411)', async () => {
+    const s = await SmtpTalk.open(ports.smtp);
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+    await s.starttls('NOOP\r\nNOOP\r\n');
+    // The first reply inside TLS is the one to EHLO, nothing of the injected NOOPs.
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250-/);
+    expect(await s.cmd('NOOP')).toMatch(/^250/);
+    expect(s.unread).toBe('');
+    s.end();
+  });
+
+  it('refuses a client that talks before the greeting', async () => {
+    const s = await SmtpTalk.open(ports.smtp, { readGreeting: false });
+    s.write('EHLO early.test\r\n');
+    expect(await s.reply()).toMatch(/^421 /);
+    s.end();
+  });
+
+  it('slows failed logins down, then locks the address out', async () => {
+    const times: number[] = [];
+    const s = await session();
+    for (let i = 0; i < 3; i++) {
+      const t0 = Date.now();
+      expect(await s.auth(`guess${i}@${SENDER_DOMAIN}`, 'Wrong2026pass')).toMatch(/^535 /);
+      times.push(Date.now() - t0);
+    }
+    // The second waits 250 ms, the third 500 ms, before its answer.
+    expect(times[2]).toBeGreaterThanOrEqual(500);
+    expect(await s.auth(f.sender, PASSWORD)).toMatch(/^421 4\.7\.0 /);
+    await s.closed();
+    const again = await session();
+    expect(await again.auth(f.sender, PASSWORD)).toMatch(/^421 4\.7\.0 /);
+    again.end();
+  });
+});
