@@ -4,18 +4,12 @@
  * smtp-sink on loopback, with DKIM RSA-2048 signing. Prints delivered messages per second, the API's
  * accept latency, and the server's peak RSS. BENCH_MESSAGES (default 20000) sets the volume.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { createRequire } from 'node:module';
-const require = createRequire(import.meta.url);
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { readdirSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { DomainPublisher, startDns } from '../test/helpers/dns.js';
-import { freePort } from '../test/helpers/mx.js';
-import { sdkClient } from '../test/helpers/sdk.js';
-import { RawConnection, signCall, summarise, type Creds, type RunResult } from './load.js';
-import { peakRss, ROOT, waitForHealth } from './server.js';
+import { RawConnection, signCall, summarise, type RunResult } from './load.js';
+import { cpuSeconds, peakRss, startSendingServer } from './server.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CLIENTS = 20;
@@ -23,34 +17,8 @@ const html = `<html><body>${'<p>Hello {{name}}, here is this week\'s news: price
 
 /** Runs the sending benchmark and prints its figures. */
 export async function sendBenchmark(): Promise<{ results: Record<string, RunResult | number>; peakRssMb: number }> {
-  const dns = await startDns();
-  const sinkPort = await freePort();
-  // smtp-sink: Postfix's test server, accepting everything as fast as it can.
-  const sink = spawn('smtp-sink', ['-u', 'root', `127.0.0.2:${sinkPort}`, '2048'], { stdio: 'ignore' });
-  const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-send-'));
-  const httpPort = await freePort();
-  const env = {
-    ...process.env,
-    SESAME_DATA_DIR: dir,
-    SESAME_HTTP_PORT: String(httpPort),
-    SESAME_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
-    SESAME_DNS_SERVERS: dns.address,
-    SESAME_HOSTNAME: 'mta.sesame.test',
-    SESAME_OUTBOUND_PORT: String(sinkPort),
-    SESAME_FREQUENCY_LIMIT: '0',
-    SESAME_DAILY_QUOTA: 'unlimited',
-  };
-  const cli = join(ROOT, 'dist/cli/main.js');
-  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
-  const server: ChildProcess = spawn(process.execPath, [...prof, cli, 'serve', '--roles', 'api,worker'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const { server, sink, dir, httpPort, creds, call, sender, stop } = await startSendingServer('api,worker');
   try {
-    await waitForHealth(httpPort, server);
-    const creds = JSON.parse(execFileSync(process.execPath, [cli, 'account', 'create', '--name', 'bench', '--rate-limit', '0'], { env }).toString()) as Creds & { AppId: number };
-    const call = sdkClient('v4:TC3', `127.0.0.1:${httpPort}`, creds);
-    const domains = new DomainPublisher(dns);
-    domains.extra = { mx: [{ name: 'sink.test', host: 'mx.sink.test' }], a: [{ name: 'mx.sink.test', address: '127.0.0.2' }] };
-    await domains.verified(call, 'mail.bench.test');
-    await call('CreateEmailAddress', { EmailAddress: 'news@mail.bench.test' });
     const templateId = (await call('CreateEmailTemplate', { TemplateName: 'news', TemplateContent: { Html: Buffer.from(html).toString('base64') } })).TemplateID;
 
     const db = new Database(join(dir, 'sesame.db'), { readonly: true });
@@ -65,7 +33,7 @@ export async function sendBenchmark(): Promise<{ results: Record<string, RunResu
         const i = next++;
         const t0 = performance.now();
         const ok = await conn.request(signCall(httpPort, creds, 'SendEmail', {
-          FromEmailAddress: 'News <news@mail.bench.test>', Destination: [`reader${i}@sink.test`], Subject: 'This week, {{name}}',
+          FromEmailAddress: `News <${sender}>`, Destination: [`reader${i}@sink.test`], Subject: 'This week, {{name}}',
           Template: { TemplateID: templateId, TemplateData: JSON.stringify({ name: `Reader ${i}`, code: String(i) }) },
         }));
         if (ok) latencies.push(performance.now() - t0); else errors++;
@@ -84,19 +52,9 @@ export async function sendBenchmark(): Promise<{ results: Record<string, RunResu
     db.close();
     const accept = summarise(latencies, errors, acceptSeconds);
     const peakRssMb = peakRss(server.pid!);
-    const cpu = (pid: number): number => {
-      const f = (require('node:fs') as typeof import('node:fs')).readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      return (Number(f[11]) + Number(f[12])) / 100;
-    };
     if (process.env.BENCH_CPU) {
-      const fs = require('node:fs') as typeof import('node:fs');
-      const threads = fs.readdirSync(`/proc/${server.pid}/task`).map((tid) => {
-        const st = fs.readFileSync(`/proc/${server.pid}/task/${tid}/stat`, 'utf8');
-        const name = st.slice(st.indexOf('(') + 1, st.indexOf(')'));
-        const f = st.split(') ')[1].split(' ');
-        return `${name}:${(Number(f[11]) + Number(f[12])) / 100}`;
-      });
-      console.log(`cpu seconds: server ${cpu(server.pid!)} [${threads.join(' ')}], sink ${cpu(sink.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
+      const threads = readdirSync(`/proc/${server.pid}/task`).map((tid) => cpuSeconds(server.pid!, tid));
+      console.log(`cpu seconds: server ${cpuSeconds(server.pid!)} [threads ${threads.join(' ')}], sink ${cpuSeconds(sink.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
     }
     const deliveredPerSecond = Math.round((MESSAGES - errors) / seconds);
     console.log(`\nSesame sending benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
@@ -111,11 +69,7 @@ export async function sendBenchmark(): Promise<{ results: Record<string, RunResu
     console.log(`| server peak RSS (MB) | ${peakRssMb} |`);
     return { results: { deliveredPerSecond, accept, seconds }, peakRssMb };
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    sink.kill('SIGTERM');
-    await dns.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 }
 

@@ -1,8 +1,14 @@
-/** Helpers of the benchmarks: where the build is, when a server is up, how much memory it took. */
-import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+/** Helpers of the benchmarks: where the build is, when a server is up, how much memory it took, a sending setup. */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { DomainPublisher, startDns } from '../test/helpers/dns.js';
+import { freePort } from '../test/helpers/mx.js';
+import { sdkClient, type Caller } from '../test/helpers/sdk.js';
+import type { Creds } from './load.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -26,4 +32,69 @@ export function peakRss(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
   return Math.round(kb / 1024);
+}
+
+/** A built server with a verified sender domain and address, smtp-sink as every recipient's MX. */
+export interface SendingServer {
+  env: Record<string, string | undefined>;
+  dir: string;
+  httpPort: number;
+  server: ChildProcess;
+  sink: ChildProcess;
+  creds: Creds & { AppId: number };
+  call: Caller;
+  sender: string;
+  stop(): Promise<void>;
+}
+
+/** Starts dnsmasq, smtp-sink on 127.0.0.2 and the built server with `roles`; sets up `sender`. */
+export async function startSendingServer(roles: string, extraEnv: Record<string, string> = {}): Promise<SendingServer> {
+  const dns = await startDns();
+  const sinkPort = await freePort();
+  // smtp-sink: Postfix's test server, accepting everything as fast as it can.
+  const sink = spawn('smtp-sink', ['-u', 'root', `127.0.0.2:${sinkPort}`, '2048'], { stdio: 'ignore' });
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
+  const httpPort = await freePort();
+  const env = {
+    ...process.env,
+    SESAME_DATA_DIR: dir,
+    SESAME_HTTP_PORT: String(httpPort),
+    SESAME_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
+    SESAME_DNS_SERVERS: dns.address,
+    SESAME_HOSTNAME: 'mta.sesame.test',
+    SESAME_OUTBOUND_PORT: String(sinkPort),
+    SESAME_FREQUENCY_LIMIT: '0',
+    SESAME_DAILY_QUOTA: 'unlimited',
+    ...extraEnv,
+  };
+  const cli = join(ROOT, 'dist/cli/main.js');
+  const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+  const server = spawn(process.execPath, [...prof, cli, 'serve', '--roles', roles], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  const stop = async (): Promise<void> => {
+    server.kill('SIGTERM');
+    if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
+    sink.kill('SIGTERM');
+    await dns.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(httpPort, server);
+    const creds = JSON.parse(execFileSync(process.execPath, [cli, 'account', 'create', '--name', 'bench', '--rate-limit', '0'], { env }).toString()) as Creds & { AppId: number };
+    const call = sdkClient('v4:TC3', `127.0.0.1:${httpPort}`, creds);
+    const domains = new DomainPublisher(dns);
+    domains.extra = { mx: [{ name: 'sink.test', host: 'mx.sink.test' }], a: [{ name: 'mx.sink.test', address: '127.0.0.2' }] };
+    await domains.verified(call, 'mail.bench.test');
+    const sender = 'news@mail.bench.test';
+    await call('CreateEmailAddress', { EmailAddress: sender });
+    return { env, dir, httpPort, server, sink, creds, call, sender, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/** Seconds of CPU a process has used (user and system), from /proc. */
+export function cpuSeconds(pid: number, task?: string): number {
+  const f = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }

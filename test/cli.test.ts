@@ -132,7 +132,7 @@ describe('configuration', () => {
       SESAME_MASTER_KEY: 'ab'.repeat(32),
     });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('SESAME_SMTP_PORT=2587  (default)');
+    expect(r.stdout).toContain('SESAME_REGIONS=ap-singapore,ap-hongkong,ap-guangzhou  (default)');
     expect(r.stdout).toContain('SESAME_SECRET_KEY=********');
     expect(r.stdout).toContain('SESAME_RELAY_URL=smtp://user:****@relay.example.com:587');
     expect(r.stdout).not.toContain('hunter2');
@@ -161,9 +161,12 @@ describe('configuration', () => {
     expect(r.stderr).toContain('mailman');
     const s = await serve(e, {}, ['--roles', 'api']);
     expect(s.output()).not.toContain('"role":"smtp"');
-    // The smtp role alone: the inbound listener, and a word that submission is not built yet.
-    const smtp = await serve(e, {}, ['--roles', 'smtp'], /inbound SMTP listening/);
-    expect(smtp.output()).toContain('SMTP submission');
+    // The smtp role alone: submission (both ports) and the inbound listener, on a self-signed
+    // certificate made at this first start, with a warning that says so.
+    const smtp = await serve(e, {}, ['--roles', 'smtp']);
+    expect(smtp.output()).toContain('SMTP submission listening');
+    expect(smtp.output()).toContain('inbound SMTP listening');
+    expect(smtp.output()).toContain('new self-signed certificate');
     expect(smtp.output()).not.toContain('HTTP API listening');
   });
 

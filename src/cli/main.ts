@@ -134,6 +134,7 @@ async function serve(roles: Role[]): Promise<void> {
     // Printed once, outside the log: the log never carries a SecretKey.
     process.stdout.write(`\nFirst account created. Keep these credentials; the SecretKey is not shown again:\n${JSON.stringify(app.firstAccount)}\n\n`);
   }
+  log.info({ roles, httpPort: app.httpPort, smtpPorts: app.smtpPorts, mxPort: app.mxPort }, 'ready');
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {

@@ -37,10 +37,10 @@ export interface Served {
 }
 
 /**
- * Starts `sesame serve` and resolves once it prints `ready` (by default: the HTTP API listens), or
+ * Starts `sesame serve` and resolves once it prints `ready` (by default: its "ready" log line, after every role started), or
  * rejects with what it printed if it exits first.
  */
-export async function startServe(env: Record<string, string>, args: string[] = [], ready = /HTTP API listening/): Promise<Served> {
+export async function startServe(env: Record<string, string>, args: string[] = [], ready = /"msg":"ready"/): Promise<Served> {
   const child = spawn(process.execPath, [...CLI, 'serve', ...args], { cwd: ROOT, env: { ...process.env, ...env } });
   let out = '';
   const waiters: { pattern: RegExp; resolve: (line: string) => void }[] = [];
@@ -61,8 +61,9 @@ export async function startServe(env: Record<string, string>, args: string[] = [
     waiters.push({ pattern, resolve: (l) => { clearTimeout(timer); resolve(l); } });
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`sesame exited (${code}) before ${pattern}; output:\n${out}`)); });
   });
-  const listening = await waitFor(ready);
-  const port = (JSON.parse(listening) as { port?: number }).port ?? 0;
+  await waitFor(ready);
+  const listening = out.split('\n').find((l) => l.includes('"msg":"HTTP API listening"'));
+  const port = listening ? (JSON.parse(listening) as { port: number }).port : 0;
   return {
     child,
     port,
