@@ -82,6 +82,15 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
   decoyHash ??= hashPassword(randomUUID());
   const L = o.limits;
 
+  /** Drops what is kept of a session that ended (once; later calls do nothing). */
+  const forget = (id: string): void => {
+    const c = clients.get(id);
+    if (!c) return;
+    clearTimeout(c.timer);
+    clients.delete(id);
+    const n = (perAddress.get(c.address) ?? 1) - 1;
+    if (n > 0) perAddress.set(c.address, n); else perAddress.delete(c.address);
+  };
   const guarded = new WeakSet<Socket>();
   const guardSocket = (socket: Socket, id: string): void => {
     // onSecure also runs for the implicit-TLS socket connect() already saw.
@@ -107,14 +116,9 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     }
     const c = client;
     c.socket = socket;
-    // STARTTLS strips the plain socket of its listeners: every socket of the session gets its own.
-    socket.once('close', () => {
-      if (clients.get(id) !== c || c.socket !== socket) return;
-      clearTimeout(c.timer);
-      clients.delete(id);
-      const n = (perAddress.get(c.address) ?? 1) - 1;
-      if (n > 0) perAddress.set(c.address, n); else perAddress.delete(c.address);
-    });
+    // STARTTLS strips the plain socket of its listeners: every socket of the session gets its own
+    // (and onClose below covers a session whose handshake failed).
+    socket.once('close', () => { if (c.socket === socket) forget(id); });
     // Listens ahead of smtp-server's parser (this runs before connect() pipes the socket into it,
     // and onSecure before the TLS socket is piped), so a tainted session is marked before any
     // command of the offending chunk runs; each handler below refuses a tainted session.
@@ -147,6 +151,9 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         return;
       }
       cb();
+    },
+    onClose(session) {
+      forget(session.id);
     },
     onSecure(socket, session, cb) {
       // STARTTLS: the TLS socket carries the session from here; guard it too.
