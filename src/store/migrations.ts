@@ -24,7 +24,6 @@ export const MIGRATIONS: readonly Migration[] = [
         name TEXT NOT NULL,
         template_review INTEGER NOT NULL DEFAULT 0,
         api_rate_limit INTEGER,
-        template_count INTEGER NOT NULL DEFAULT 0,
         created_at ${d.bigint} NOT NULL
       )`,
       `CREATE TABLE api_keys (
@@ -54,6 +53,10 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 2,
     name: 'sender domains, sender addresses, blocklists, unsubscribe settings',
     up: (d) => [
+      // Kept by the template store in the same transactions as the templates (limits and totals
+      // cost one row read); counted here for databases that already hold templates.
+      'ALTER TABLE accounts ADD COLUMN template_count INTEGER NOT NULL DEFAULT 0',
+      'UPDATE accounts SET template_count = (SELECT COUNT(*) FROM templates t WHERE t.account_id = accounts.id)',
       // A domain belongs to one account: the name is unique across accounts (CreatedByOther).
       `CREATE TABLE domains (
         id ${d.idColumn},

@@ -58,6 +58,26 @@ describe('postgres adapter', () => {
   });
 });
 
+describe.each(ADAPTERS)('upgrading a database made by the first release: $name', (adapter) => {
+  it('counts the templates it already holds into the account', async () => {
+    const env = await adapter.open();
+    try {
+      await migrate(env.db, MIGRATIONS.slice(0, 1));
+      const t = Date.now();
+      await env.db.run("INSERT INTO accounts (app_id, name, template_review, created_at) VALUES (1300000009, 'old', 0, ?)", [t]);
+      const acc = (await env.db.get<{ id: number }>('SELECT id FROM accounts WHERE app_id = 1300000009'))!.id;
+      for (const name of ['a', 'b']) {
+        await env.db.run("INSERT INTO templates (account_id, name, text, variables, status, created_at, updated_at) VALUES (?, ?, 'x', '[]', 0, ?, ?)", [acc, name, t, t]);
+      }
+      await migrate(env.db);
+      expect((await new TemplateStore(env.db, new AccountStore(env.db)).list(acc, 10, 0)).total).toBe(2);
+    } finally {
+      await env.db.close();
+      await env.cleanup();
+    }
+  });
+});
+
 describe.each(ADAPTERS)('store contract: $name', (adapter) => {
   let db: Db;
   let env: Awaited<ReturnType<Adapter['open']>>;
