@@ -55,6 +55,7 @@ export interface MailDeps {
 export interface Submission {
   /** The authenticated sender address (MAIL FROM), lower case. */
   sender: string;
+  /** As named at RCPT TO, each accepted by checkSubmissionRecipient. */
   recipients: readonly string[];
   /** The message as received, CRLF line endings. */
   raw: Buffer;
@@ -102,14 +103,15 @@ export class MailService {
   async checkSubmissionRecipient(accountId: number, sender: string, recipient: string): Promise<string> {
     const a = parseAddress(recipient);
     if (!a) fail('FailedOperation.IncorrectEmail', `${JSON.stringify(recipient)} is not a valid email address.`);
-    await this.checkRecipientsMaySend(accountId, sender.slice(sender.lastIndexOf('@') + 1), [a.address]);
+    await this.checkRecipientsMaySend(accountId, domainOf(sender), [a.address]);
     return a.address;
   }
 
   /**
    * Accepts a message submitted over SMTP: the From field's domain must be a verified domain of the
-   * sender's account; recipients are checked again against that domain; then the same acceptance
-   * transaction as SendEmail (daily quota, frequency limit).
+   * sender's account; then the same acceptance transaction as SendEmail (daily quota, frequency
+   * limit). Each recipient has passed checkSubmissionRecipient when it was named (RCPT TO), against
+   * the sender address's domain; only a From on another domain needs its own unsubscribe check.
    */
   async submit(account: { id: number; appId: number }, s: Submission): Promise<string> {
     const now = Date.now();
@@ -119,8 +121,9 @@ export class MailService {
     if (!domain || domain.verified !== 1) {
       fail('FailedOperation.NotAuthenticatedSender', `From: ${prepared.from.address} is not on a verified domain of this account.`);
     }
-    const recipients = [...new Set(s.recipients)];
-    await this.checkRecipientsMaySend(account.id, domain.name, recipients);
+    // Stored in the form the checks used (lower case, IDN domains as A-labels).
+    const recipients = [...new Set(s.recipients.map((r) => parseAddress(r)?.address ?? r))];
+    if (domain.name !== domainOf(s.sender)) await this.checkNotUnsubscribed(account.id, domain.name, recipients);
     const content: SubmittedContent = {
       kind: 'submitted',
       raw: prepared.raw.toString('base64'),
@@ -196,6 +199,10 @@ export class MailService {
   private async checkRecipientsMaySend(accountId: number, domain: string, recipients: readonly string[]): Promise<void> {
     const blocked = await this.d.blocklists.blocked(accountId, recipients);
     if (blocked.size) fail('FailedOperation.EmailAddrInBlacklist', `${[...blocked].join(', ')} is on the blocklist.`);
+    await this.checkNotUnsubscribed(accountId, domain, recipients);
+  }
+
+  private async checkNotUnsubscribed(accountId: number, domain: string, recipients: readonly string[]): Promise<void> {
     const gone = await this.d.messages.unsubscribed(accountId, domain, recipients);
     if (gone.size) fail('FailedOperation.ReceiverHasUnsubscribed', `${[...gone].join(', ')} unsubscribed from ${domain}.`);
   }
@@ -208,7 +215,7 @@ export class MailService {
     const messageId = newMessageId(account.appId, now);
     const r = await this.d.messages.accept(account.id, {
       messageId, domainId: domain.id, sender, content: JSON.stringify(content), now, priority: content.triggerType === 1 ? 1 : 0,
-    }, recipients.map((e) => ({ recipient: e, recipientDomain: e.slice(e.lastIndexOf('@') + 1) })), {
+    }, recipients.map((e) => ({ recipient: e, recipientDomain: domainOf(e) })), {
       daily: { day: formatDate(now, this.d.policy.timezone), quota },
       frequency: frequency > 0 ? { since: now - 3_600_000, limit: frequency } : null,
     });
@@ -228,6 +235,8 @@ export class MailService {
     return q.kind === 'fixed' ? q.perDay : dailyLimitOfLevel(level);
   }
 }
+
+const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1);
 
 /** Control characters (CR and LF above all) become spaces: a header value stays one header. */
 const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ');

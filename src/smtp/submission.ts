@@ -241,7 +241,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         const u = userOf(session);
         o.mail.submit({ id: u.accountId, appId: u.appId }, {
           sender: u.address,
-          recipients: session.envelope.rcptTo.map((r) => r.address.toLowerCase()),
+          recipients: session.envelope.rcptTo.map((r) => r.address),
           raw: Buffer.concat(chunks),
         }).then(
           (messageId) => cb(null, `2.0.0 Ok: queued as ${messageId}`),
