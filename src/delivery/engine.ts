@@ -482,7 +482,7 @@ export class DeliveryEngine {
       for (const id of recorded) {
         const b = byId.get(id)!;
         if (b.outcome.kind === 'bounced' && b.outcome.blocklist) {
-          await this.d.blocklists.recordHardBounceIn(q, b.c.account_id, b.c.recipient, b.outcome.reply, Date.now());
+          await this.d.blocklists.recordHardBounce(b.c.account_id, b.c.recipient, b.outcome.reply, Date.now(), q);
         }
       }
     });

@@ -51,6 +51,11 @@ export function parseAddress(input: string): Address | null {
   return { local: local.toLowerCase(), domain, address };
 }
 
+/** An address in the form it is stored and compared: parsed if it parses, else trimmed and lower-cased. */
+export function normalizeAddress(input: string): string {
+  return parseAddress(input)?.address ?? input.trim().toLowerCase();
+}
+
 /** A mailbox: an address with an optional display name. */
 export interface Mailbox { name: string; address: Address }
 

@@ -3,13 +3,12 @@
  * and its own custom list (expiring at the end of an ExpireDate, or never).
  */
 import { fail } from '../errors/coded-error.js';
-import { ADDRESS_MAX, parseAddress } from '../domain/address.js';
+import { ADDRESS_MAX, normalizeAddress, parseAddress } from '../domain/address.js';
 import { formatDate, nextDay, parseDate } from '../lib/time.js';
 import type { BlocklistStore } from '../store/blocklists.js';
 import type { Queryable } from '../store/db.js';
+import { checkPageLimit } from '../domain/paging.js';
 
-/** Largest page of the blocklist list actions. */
-export const BLOCKLIST_PAGE_MAX = 100;
 /** Most addresses one CreateCustomBlacklist may carry. */
 export const CUSTOM_BLOCKLIST_REQUEST_MAX = 20_000;
 
@@ -26,15 +25,12 @@ export interface CustomView { id: number; email: string; createdAt: number; expi
 export class BlocklistService {
   constructor(private readonly store: BlocklistStore, private readonly opts: { timezone: string; bounceDays: number }) {}
 
-  /** Lists an address after a hard bounce (delivery calls this), for SESAME_BLOCKLIST_DAYS. */
-  async recordHardBounce(accountId: number, email: string, reason: string, at = Date.now()): Promise<void> {
-    const address = parseAddress(email)?.address ?? email.trim().toLowerCase();
-    await this.store.recordBounce(accountId, address, reason.slice(0, 1000), at, at + this.opts.bounceDays * 86_400_000);
-  }
-
-  /** The same, inside a caller's transaction (delivery records a bounce with its outcome). */
-  async recordHardBounceIn(q: Queryable, accountId: number, email: string, reason: string, at: number): Promise<void> {
-    await this.store.recordBounceIn(q, accountId, email, reason.slice(0, 1000), at, at + this.opts.bounceDays * 86_400_000);
+  /**
+   * Lists an address after a hard bounce, for SESAME_BLOCKLIST_DAYS; delivery passes its
+   * transaction `q`, so the bounce is recorded with the outcome.
+   */
+  async recordHardBounce(accountId: number, email: string, reason: string, at = Date.now(), q?: Queryable): Promise<void> {
+    await this.store.recordBounce(accountId, normalizeAddress(email), reason.slice(0, 1000), at, at + this.opts.bounceDays * 86_400_000, q);
   }
 
   /** Which of these (normalised) addresses may not be sent to now, by either list. */
@@ -44,7 +40,7 @@ export class BlocklistService {
 
   /** Hard bounces from StartDate to EndDate (whole days, in SESAME_TIMEZONE), newest first. */
   async listBounces(accountId: number, q: { startDate: string; endDate: string; limit: number; offset: number; email?: string }): Promise<{ items: BounceView[]; total: number }> {
-    checkLimit(q.limit);
+    checkPageLimit(q.limit);
     const from = parseDate(q.startDate, this.opts.timezone);
     const endDay = parseDate(q.endDate, this.opts.timezone);
     if (from === null || endDay === null || endDay < from) {
@@ -59,7 +55,7 @@ export class BlocklistService {
   /** Takes addresses off the bounce list. */
   async deleteBounces(accountId: number, emails: readonly string[]): Promise<void> {
     if (emails.length === 0) fail('MissingParameter', 'EmailAddressList must name at least one address.');
-    await this.store.deleteBounces(accountId, emails.map(normalise));
+    await this.store.deleteBounces(accountId, emails.map(normalizeAddress));
   }
 
   /** Adds addresses to the account's own list; counts what happened to each. */
@@ -96,12 +92,12 @@ export class BlocklistService {
   /** Takes addresses off the account's own list. */
   async deleteCustom(accountId: number, emails: readonly string[]): Promise<void> {
     if (emails.length === 0) fail('MissingParameter.EmailsNecessary', 'Emails must name at least one address.');
-    await this.store.deleteCustom(accountId, emails.map(normalise));
+    await this.store.deleteCustom(accountId, emails.map(normalizeAddress));
   }
 
   /** A page of the account's own list; Status 0 expired, 1 active, 2 all. */
   async listCustom(accountId: number, q: { offset: number; limit: number; status: number; email?: string }): Promise<{ items: CustomView[]; total: number }> {
-    checkLimit(q.limit);
+    checkPageLimit(q.limit);
     const status = ({ 0: 'expired', 1: 'active', 2: 'all' } as const)[q.status as 0 | 1 | 2];
     if (!status) fail('InvalidParameterValue', 'Status must be 0 (expired), 1 (active) or 2 (all).');
     const today = formatDate(Date.now(), this.opts.timezone);
@@ -127,7 +123,6 @@ export class BlocklistService {
 }
 
 function checkLimit(limit: number): void {
-  if (limit > BLOCKLIST_PAGE_MAX) fail('FailedOperation.InvalidLimit', `Limit must be at most ${BLOCKLIST_PAGE_MAX}.`);
+  checkPageLimit(limit);
 }
 
-const normalise = (e: string): string => parseAddress(e)?.address ?? e.trim().toLowerCase();

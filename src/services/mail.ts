@@ -4,7 +4,7 @@
  */
 import type { SendEmailRequest } from '../api/schema/ses.js';
 import type { DailyQuota } from '../config/schema.js';
-import { parseAddress, parseMailbox, type Mailbox } from '../domain/address.js';
+import { normalizeAddress, parseAddress, parseMailbox, type Mailbox } from '../domain/address.js';
 import {
   ATTACHMENT_MAX_BYTES, ATTACHMENTS_MAX, ATTACHMENTS_TOTAL_MAX_BYTES, attachmentType,
 } from '../domain/attachment.js';
@@ -122,7 +122,7 @@ export class MailService {
       fail('FailedOperation.NotAuthenticatedSender', `From: ${prepared.from.address} is not on a verified domain of this account.`);
     }
     // Stored in the form the checks used (lower case, IDN domains as A-labels).
-    const recipients = [...new Set(s.recipients.map((r) => parseAddress(r)?.address ?? r))];
+    const recipients = [...new Set(s.recipients.map(normalizeAddress))];
     if (domain.name !== domainOf(s.sender)) await this.checkNotUnsubscribed(account.id, domain.name, recipients);
     const content: SubmittedContent = {
       kind: 'submitted',

@@ -1,11 +1,9 @@
 /** GetSendEmailStatus: one status per recipient of the mail requested on one day. */
 import { fail } from '../errors/coded-error.js';
-import { parseAddress } from '../domain/address.js';
+import { normalizeAddress } from '../domain/address.js';
 import { formatDate, nextDay, parseDate } from '../lib/time.js';
 import type { MessageStore, StatusRow } from '../store/messages.js';
-
-/** Largest page of GetSendEmailStatus. */
-export const STATUS_PAGE_MAX = 100;
+import { checkPageLimit } from '../domain/paging.js';
 
 /** Reads delivery statuses. */
 export class StatusService {
@@ -22,9 +20,9 @@ export class StatusService {
       fail('FailedOperation.NotSupportDate', `Statuses are kept for ${this.opts.retentionDays} days: RequestDate must be ${oldest} or later.`);
     }
     if (q.requestDate > today) fail('InvalidParameterValue.WrongDate', `RequestDate ${q.requestDate} is in the future (today is ${today}).`);
-    if (q.limit > STATUS_PAGE_MAX) fail('FailedOperation.InvalidLimit', `Limit must be at most ${STATUS_PAGE_MAX}.`);
+    checkPageLimit(q.limit);
     const to = parseDate(nextDay(q.requestDate), tz) as number;
-    const recipient = q.toEmailAddress ? parseAddress(q.toEmailAddress)?.address ?? q.toEmailAddress.trim().toLowerCase() : undefined;
+    const recipient = q.toEmailAddress ? normalizeAddress(q.toEmailAddress) : undefined;
     return this.messages.statuses(accountId, { from, to, messageId: q.messageId || undefined, recipient, limit: q.limit, offset: q.offset });
   }
 }

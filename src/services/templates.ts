@@ -2,9 +2,7 @@
 import { fail } from '../errors/coded-error.js';
 import { checkTemplateName, decodeTemplateContent, TemplateStatus, type DecodedContent } from '../domain/template.js';
 import type { TemplateMetaRow, TemplateRow, TemplateStore } from '../store/templates.js';
-
-/** Largest page of ListEmailTemplates. */
-export const TEMPLATE_PAGE_MAX = 100;
+import { checkPageLimit } from '../domain/paging.js';
 
 /** Limits that apply to every account. */
 export interface TemplateLimits {
@@ -62,7 +60,7 @@ export class TemplateService {
 
   /** A page of templates, newest first, with the total count. */
   async list(accountId: number, limit: number, offset: number): Promise<{ items: TemplateSummary[]; total: number }> {
-    if (limit > TEMPLATE_PAGE_MAX) fail('FailedOperation.InvalidLimit', `Limit must be at most ${TEMPLATE_PAGE_MAX}.`);
+    checkPageLimit(limit);
     const { rows, total } = await this.store.list(accountId, limit, offset);
     return { items: rows.map(summary), total };
   }

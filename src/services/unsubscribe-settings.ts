@@ -4,14 +4,13 @@
  * setting applies when it is enabled.
  */
 import { fail } from '../errors/coded-error.js';
-import { parseAddress } from '../domain/address.js';
+import { normalizeAddress, parseAddress } from '../domain/address.js';
 import type { DomainStore } from '../store/domains.js';
 import type { UnsubscribeSettingStore } from '../store/unsubscribe-settings.js';
+import { checkPageLimit } from '../domain/paging.js';
 
 /** Link languages: "0" no link, "1" English … "11" Indonesian (the intl SDK's list). */
 export const UNSUBSCRIBE_LANGUAGES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11'] as const;
-/** Largest page of ListAddressUnsubscribeConfig, and its default. */
-export const UNSUBSCRIBE_PAGE_MAX = 100;
 const UNSUBSCRIBE_PAGE_DEFAULT = 20;
 
 /** One address's setting as the API shows it. */
@@ -38,7 +37,7 @@ export class UnsubscribeSettingService {
   /** Removes the setting of an address. */
   async delete(accountId: number, address: string | undefined): Promise<void> {
     if (!address) fail('MissingParameter', 'Address names the sender address whose setting to delete.');
-    const a = parseAddress(address)?.address ?? address;
+    const a = normalizeAddress(address);
     if (!(await this.store.delete(accountId, a))) notFound(a);
   }
 
@@ -49,7 +48,7 @@ export class UnsubscribeSettingService {
       if (!/^\d{1,9}$/.test(limitText)) fail('InvalidParameterValue', 'Limit must be a whole number (given as a string).');
       limit = Number(limitText);
     }
-    if (limit > UNSUBSCRIBE_PAGE_MAX) fail('FailedOperation.InvalidLimit', `Limit must be at most ${UNSUBSCRIBE_PAGE_MAX}.`);
+    checkPageLimit(limit);
     const { rows, total } = await this.store.list(accountId, limit, offset ?? 0);
     return { total, items: rows.map((r) => ({ address: r.address, language: r.language, enabled: r.enabled === 1 })) };
   }

@@ -29,13 +29,8 @@ const INSERT_CHUNK = 500;
 export class BlocklistStore {
   constructor(private readonly db: Db) {}
 
-  /** Lists (or re-lists) an address after a hard bounce. */
-  recordBounce(accountId: number, email: string, reason: string, at: number, expiresAt: number): Promise<void> {
-    return this.recordBounceIn(this.db, accountId, email, reason, at, expiresAt);
-  }
-
-  /** The same, inside a caller's transaction (delivery records the bounce with its outcome). */
-  async recordBounceIn(q: Queryable, accountId: number, email: string, reason: string, at: number, expiresAt: number): Promise<void> {
+  /** Lists (or re-lists) an address after a hard bounce; in the caller's transaction `q` if given. */
+  async recordBounce(accountId: number, email: string, reason: string, at: number, expiresAt: number, q: Queryable = this.db): Promise<void> {
     await q.run(
       `INSERT INTO bounce_blocklist (account_id, email, reason, bounced_at, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (account_id, email) DO UPDATE SET reason = excluded.reason, bounced_at = excluded.bounced_at, expires_at = excluded.expires_at`,
