@@ -298,6 +298,19 @@ describe.each(STORES)('delivery under pressure on %s', (store) => {
       await odd.stop();
     }
   });
+
+  it('a refusal with control characters (NUL) bounces and blocklists, its reply cleaned', async () => {
+    const odd = await startRawSmtp('127.0.0.10', f.mx1.port, { rcptReply: '550 5.1.1 no such user \u0000 here' });
+    try {
+      const id = await send('gone@odd.test');
+      const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 3);
+      expect(s.DeliverMessage).toBe('550 5.1.1 no such user   here');
+      const listed = await f.call('ListBlackEmailAddress', { StartDate: new Date().toISOString().slice(0, 10), EndDate: new Date().toISOString().slice(0, 10), Limit: 10, Offset: 0, EmailAddress: 'gone@odd.test' });
+      expect(listed.BlackList.map((b) => [b.EmailAddress, b.IspDesc])).toEqual([['gone@odd.test', '550 5.1.1 no such user   here']]);
+    } finally {
+      await odd.stop();
+    }
+  });
 });
 
 describe('graceful shutdown of the worker', () => {

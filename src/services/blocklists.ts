@@ -30,7 +30,7 @@ export class BlocklistService {
    * transaction `q`, so the bounce is recorded with the outcome.
    */
   async recordHardBounce(accountId: number, email: string, reason: string, at = Date.now(), q?: Queryable): Promise<void> {
-    await this.store.recordBounce(accountId, normalizeAddress(email), reason.slice(0, 1000), at, at + this.opts.bounceDays * 86_400_000, q);
+    await this.store.recordBounce(accountId, normalizeAddress(email), reason, at, at + this.opts.bounceDays * 86_400_000, q);
   }
 
   /** Which of these (normalised) addresses may not be sent to now, by either list. */

@@ -3,6 +3,7 @@
  * a while) and addresses the account listed itself (expiring on a date, or never).
  */
 import type { Db, Param, Queryable } from './db.js';
+import { storableText } from '../lib/text.js';
 
 /** A hard-bounced address. */
 export interface BounceRow {
@@ -29,12 +30,15 @@ const INSERT_CHUNK = 500;
 export class BlocklistStore {
   constructor(private readonly db: Db) {}
 
-  /** Lists (or re-lists) an address after a hard bounce; in the caller's transaction `q` if given. */
+  /**
+   * Lists (or re-lists) an address after a hard bounce; in the caller's transaction `q` if given.
+   * The reason is a remote server's reply: cleaned of what the stores cannot hold (NUL) and bounded.
+   */
   async recordBounce(accountId: number, email: string, reason: string, at: number, expiresAt: number, q: Queryable = this.db): Promise<void> {
     await q.run(
       `INSERT INTO bounce_blocklist (account_id, email, reason, bounced_at, expires_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (account_id, email) DO UPDATE SET reason = excluded.reason, bounced_at = excluded.bounced_at, expires_at = excluded.expires_at`,
-      [accountId, email, reason, at, expiresAt],
+      [accountId, email, storableText(reason), at, expiresAt],
     );
   }
 

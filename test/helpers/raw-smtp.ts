@@ -16,6 +16,8 @@ export interface RawSmtpOptions {
   greetDelayMs?: number;
   /** The reply to the final dot, as sent (CRLF added). */
   dataReply?: string;
+  /** The reply to RCPT TO, as sent (CRLF added). */
+  rcptReply?: string;
 }
 
 export async function startRawSmtp(host: string, port: number, opts: RawSmtpOptions = {}): Promise<RawSmtp> {
@@ -44,6 +46,7 @@ export async function startRawSmtp(host: string, port: number, opts: RawSmtpOpti
           continue;
         }
         if (/^EHLO/i.test(line)) s.write(`250-${host}\r\n250 8BITMIME\r\n`);
+        else if (/^RCPT/i.test(line) && opts.rcptReply) s.write(`${opts.rcptReply}\r\n`);
         else if (/^DATA/i.test(line)) { inData = true; s.write('354 go ahead\r\n'); }
         else if (/^QUIT/i.test(line)) { s.write('221 bye\r\n'); s.end(); }
         else s.write('250 ok\r\n');
