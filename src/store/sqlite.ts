@@ -112,6 +112,12 @@ function configure(db: Database.Database): void {
 class LogFlusher {
   private fd: number | null = null;
   private running = false;
+  /**
+   * The first failed flush. After one, the kernel may have dropped the pages it could not write
+   * and a later flush could report success without them, so no later commit is called durable
+   * either: the store fails closed (as PostgreSQL stops on a failed fsync) until restarted.
+   */
+  private failed: Error | null = null;
   private waiting: Array<(error: Error | null) => void> = [];
 
   constructor(private readonly path: string, private readonly flush: NonNullable<SqliteOptions['flush']>) {}
@@ -130,6 +136,7 @@ class LogFlusher {
     this.waiting = [];
     let fd: number;
     try {
+      if (this.failed) throw this.failed;
       fd = this.open();
     } catch (error) {
       for (const w of batch) w(error as Error);
@@ -138,7 +145,8 @@ class LogFlusher {
     this.running = true;
     this.flush(fd, (error) => {
       this.running = false;
-      for (const w of batch) w(error);
+      if (error) this.failed ??= new Error(`the database log could not be flushed to disk (${error.message}); restart Sesame once the disk is sound`);
+      for (const w of batch) w(this.failed);
       this.next();
     });
   }
@@ -159,7 +167,7 @@ class LogFlusher {
 
   /** Waits for the flush in progress, then closes the file. */
   async close(): Promise<void> {
-    while (this.running || this.waiting.length) await this.durable().catch(() => undefined);
+    while (!this.failed && (this.running || this.waiting.length)) await this.durable().catch(() => undefined);
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
   }
