@@ -18,11 +18,12 @@ describe('AuthThrottle', () => {
     now += 60_000;
     expect(t.standing('1.2.3.4', 'u@x.test')).toEqual({ kind: 'ok', delayMs: 0 });
   });
-  it('clears on success, and remembers a bounded number of entries', () => {
+  it('a success clears the address, not the user; a bounded number of entries is remembered', () => {
     const t = new AuthThrottle({ maxFailures: 2, lockoutMs: 60_000, maxEntries: 4 });
     t.failed('a', 'u');
-    t.succeeded('a', 'u');
-    expect(t.standing('a', 'u')).toEqual({ kind: 'ok', delayMs: 0 });
+    t.succeeded('a');
+    expect(t.standing('a', 'other')).toEqual({ kind: 'ok', delayMs: 0 });
+    expect(t.standing('b', 'u')).toEqual({ kind: 'ok', delayMs: 250 });
     for (let i = 0; i < 10; i++) t.failed(`ip${i}`, `user${i}`);
     expect(t.standing('ip0', 'user0')).toEqual({ kind: 'ok', delayMs: 0 });
     expect(t.standing('ip9', 'user9')).toEqual({ kind: 'ok', delayMs: 250 });

@@ -2,7 +2,7 @@
  * Slows password guessing over SMTP AUTH, per client address and per user name: each failure makes
  * the next answer wait longer (doubling from a quarter of a second, at most five seconds), and after
  * `maxFailures` within the lockout period the address (or the user) is refused outright until the
- * period has passed since its last failure. A success clears the address's and the user's counts.
+ * period has passed since its last failure. A success clears the address's count.
  * Counts live in this process (each SMTP process counts its own share), in a bounded table.
  */
 
@@ -59,10 +59,13 @@ export class AuthThrottle {
     }
   }
 
-  /** Clears the counts of a successful login. */
-  succeeded(address: string, user: string): void {
+  /**
+   * Clears the address's count after a successful login. The user's count is left to expire: it
+   * is what holds against guesses spread over many addresses, and an application that logs in for
+   * every message would otherwise hand a guesser a fresh allowance each time.
+   */
+  succeeded(address: string): void {
     this.entries.delete(`a:${address}`);
-    this.entries.delete(`u:${user.toLowerCase()}`);
   }
 
   private current(key: string): number {

@@ -16,7 +16,9 @@ export type SocketHook = (socket: Socket, id: string) => void;
 /** smtp-server with a socket hook, and replies that keep the enhanced code their text begins with. */
 export class SesameSmtpServer extends SMTPServer {
   constructor(options: SMTPServerOptions, private readonly onSocket: SocketHook) {
-    super(options);
+    // Enhanced status codes (RFC 2034, 3463) on every reply, advertised in EHLO: smtp-server
+    // leaves them off unless asked.
+    super({ hideENHANCEDSTATUSCODES: false, ...options });
   }
 
   /** smtp-server hands every accepted socket here (after the handshake on an implicit-TLS port). */
@@ -26,10 +28,11 @@ export class SesameSmtpServer extends SMTPServer {
     super.connect(socket, { ...socketOptions, id });
     for (const c of this.connections) {
       if (c.id !== id) continue;
-      // smtp-server prefixes every reply with the enhanced code it derives from the reply code;
+      // smtp-server prefixes each reply with the enhanced code it derives from the reply code;
       // Sesame's replies name their own (RFC 3463), so those go out as written.
       const send = c.send.bind(c);
       c.send = (code, data, context) => send(code, data, typeof data === 'string' && OWN_ENHANCED_CODE.test(data) ? false : context);
+      break;
     }
   }
 }

@@ -22,6 +22,7 @@ import { AuthThrottle } from './auth-throttle.js';
 import type { TlsMaterial } from './certificate.js';
 import { LineGuard } from './line-guard.js';
 import { SesameSmtpServer, smtpError } from './server.js';
+import { normalizeAddress } from '../domain/address.js';
 
 /** Limits of the submission listeners. */
 export interface SubmissionLimits {
@@ -91,12 +92,10 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     const n = (perAddress.get(c.address) ?? 1) - 1;
     if (n > 0) perAddress.set(c.address, n); else perAddress.delete(c.address);
   };
-  const guarded = new WeakSet<Socket>();
   const guardSocket = (socket: Socket, id: string): void => {
-    // onSecure also runs for the implicit-TLS socket connect() already saw.
-    if (guarded.has(socket)) return;
-    guarded.add(socket);
     let client = clients.get(id);
+    // onSecure also runs for the implicit-TLS socket connect() already saw.
+    if (client?.socket === socket) return;
     if (!client) {
       const address = socket.remoteAddress ?? '';
       const c: Client = {
@@ -116,9 +115,6 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     }
     const c = client;
     c.socket = socket;
-    // STARTTLS strips the plain socket of its listeners: every socket of the session gets its own
-    // (and onClose below covers a session whose handshake failed).
-    socket.once('close', () => { if (c.socket === socket) forget(id); });
     // Listens ahead of smtp-server's parser (this runs before connect() pipes the socket into it,
     // and onSecure before the TLS socket is piped), so a tainted session is marked before any
     // command of the offending chunk runs; each handler below refuses a tainted session.
@@ -152,6 +148,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
       }
       cb();
     },
+    // smtp-server calls this for every connection connect() saw, a failed STARTTLS included.
     onClose(session) {
       forget(session.id);
     },
@@ -164,7 +161,8 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
       void (async () => {
         const client = clients.get(session.id);
         const from = client?.address ?? session.remoteAddress;
-        const user = (auth.username ?? '').trim().toLowerCase();
+        // In the stored form (smtp-server hands IDN domains over in Unicode; the store keeps A-labels).
+        const user = normalizeAddress(auth.username ?? '');
         const standing = throttle.standing(from, user);
         if (standing.kind === 'locked') {
           cb(standing.who === 'address'
@@ -185,7 +183,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
           cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
           return;
         }
-        throttle.succeeded(from, user);
+        throttle.succeeded(from);
         const u: User = { accountId: row.account_id, appId: row.app_id, address: row.address };
         cb(null, { user: u as unknown as string });
       })().catch((err: unknown) => {
@@ -196,7 +194,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     onMailFrom(address, session, cb) {
       const u = userOf(session);
       if (tainted(session)) return cb(smtpError(554, '5.5.2 Session refused'));
-      if (address.address.toLowerCase() !== u.address) {
+      if (normalizeAddress(address.address) !== u.address) {
         return cb(smtpError(553, `5.7.1 Sender address must be ${u.address}, the address you logged in as`));
       }
       if (!rates.take(u.accountId, 'smtp', o.rateLimit)) {
