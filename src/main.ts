@@ -81,7 +81,8 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     const templateStore = new TemplateStore(db, accountStore);
     const messageStore = new MessageStore(db);
     const blocklists = new BlocklistService(new BlocklistStore(db), { timezone: config.timezone, bounceDays: config.blocklistDays });
-    const unsubscribeSettings = new UnsubscribeSettingService(new UnsubscribeSettingStore(db), domainStore);
+    const senders = new SenderService(domainStore, { perDomain: config.senderLimit });
+    const unsubscribeSettings = new UnsubscribeSettingService(new UnsubscribeSettingStore(db), senders);
     const accepted = new Signal();
     return {
       db,
@@ -91,7 +92,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       accounts: new AccountService(accountStore, box, { templateReview: config.templateReview }),
       templates: new TemplateService(templateStore, { perAccount: config.templateLimit, maxBytes: config.templateMaxBytes }),
       identities: identityService(config, domainStore, box, log),
-      senders: new SenderService(domainStore, { perDomain: config.senderLimit }),
+      senders,
       blocklists,
       unsubscribeSettings,
       mail: new MailService({

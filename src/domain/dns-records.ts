@@ -167,3 +167,8 @@ export function matchDmarc(txt: readonly string[]): RecordMatch {
   const tags = records.length === 1 ? parseTags(records[0]) : null;
   return { ok: tags !== null && tags.has('p'), current: records.join(' | ') || txt[0] || '' };
 }
+
+/** Where a domain's bounces go (VERP envelope senders, the MX record, SPF): its bounce subdomain, if one is configured. */
+export function bounceDomainOf(domain: string, bounceSubdomain: string | undefined): string {
+  return bounceSubdomain ? `${bounceSubdomain}.${domain}` : domain;
+}

@@ -1,4 +1,5 @@
 /** Tencent's reputation levels and their daily sending limits (FACTS §6.3). */
+import type { DailyQuota } from '../config/schema.js';
 
 /** Daily limit of each level, 1 to 20. */
 export const DAILY_LIMIT_BY_LEVEL: readonly number[] = [
@@ -13,4 +14,10 @@ export const MAX_REPUTATION_LEVEL = DAILY_LIMIT_BY_LEVEL.length;
 export function dailyLimitOfLevel(level: number): number {
   const i = Math.min(MAX_REPUTATION_LEVEL, Math.max(1, Math.trunc(level))) - 1;
   return DAILY_LIMIT_BY_LEVEL[i];
+}
+
+/** The daily quota of a domain at `level` under the configured policy; null: no limit. */
+export function dailyQuotaOf(policy: DailyQuota, level: number): number | null {
+  if (policy.kind === 'unlimited') return null;
+  return policy.kind === 'fixed' ? policy.perDay : dailyLimitOfLevel(level);
 }

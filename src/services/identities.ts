@@ -5,10 +5,10 @@
 import { fail } from '../errors/coded-error.js';
 import { normalizeDomain } from '../domain/address.js';
 import {
-  expectedRecords, matchDkim, matchDmarc, matchMx, matchSpf,
+  bounceDomainOf, expectedRecords, matchDkim, matchDmarc, matchMx, matchSpf,
   type DkimPublicKey, type ExpectedRecord, type RecordMatch, type RecordPolicy,
 } from '../domain/dns-records.js';
-import { dailyLimitOfLevel, MAX_REPUTATION_LEVEL } from '../domain/reputation.js';
+import { dailyQuotaOf, MAX_REPUTATION_LEVEL } from '../domain/reputation.js';
 import { DkimOption, generateDkimKeys, type DkimOptionValue } from '../lib/dkim-keys.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { DnsClient, Lookup } from '../net/dns.js';
@@ -187,12 +187,9 @@ export class IdentityService {
     return due.length;
   }
 
-  /** The daily quota of a level under the configured policy (0: no limit). */
+  /** The daily quota of a level under the configured policy, as the API shows it (0: no limit). */
   private dailyQuota(level: number): number {
-    const q = this.policy.dailyQuota;
-    if (q.kind === 'fixed') return q.perDay;
-    if (q.kind === 'unlimited') return 0;
-    return dailyLimitOfLevel(level);
+    return dailyQuotaOf(this.policy.dailyQuota, level) ?? 0;
   }
 
   private async find(accountId: number, identity: string): Promise<DomainRow> {
@@ -220,7 +217,7 @@ export class IdentityService {
 
   private recordPolicy(domain: string): RecordPolicy {
     const sub = this.policy.bounceSubdomain;
-    return { bounceDomain: sub ? `${sub}.${domain}` : domain, mxHost: this.policy.mxHost, spf: this.policy.spf };
+    return { bounceDomain: bounceDomainOf(domain, sub), mxHost: this.policy.mxHost, spf: this.policy.spf };
   }
 
   /**

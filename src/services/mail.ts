@@ -10,7 +10,8 @@ import {
 } from '../domain/attachment.js';
 import { decodeBase64, decodeBase64Utf8 } from '../domain/base64.js';
 import { isMessageIdHeader, newMessageId, newMessageIdHeader } from '../domain/message-id.js';
-import { dailyLimitOfLevel } from '../domain/reputation.js';
+import { dailyQuotaOf } from '../domain/reputation.js';
+import { bounceDomainOf } from '../domain/dns-records.js';
 import { isAllowedCustomHeader, isSafeHeaderValue } from '../domain/smtp-headers.js';
 import { missingVariables, parseTemplateData, renderTemplate, TemplateStatus } from '../domain/template.js';
 import { fail } from '../errors/coded-error.js';
@@ -80,7 +81,7 @@ export class MailService {
     const content: ComposedContent = {
       from: { name: headerFrom.name, address: headerFrom.address.address },
       domain: domain.name,
-      bounceDomain: this.bounceDomain(domain.name),
+      bounceDomain: bounceDomainOf(domain.name, this.d.policy.bounceSubdomain),
       to: recipients.to,
       cc: recipients.cc,
       replyTo: checkReplyTo(req.ReplyToAddresses),
@@ -89,7 +90,7 @@ export class MailService {
       headers: checkSmtpHeaders(req.SmtpHeaders),
       messageIdHeader: checkSmtpMessageId(req.SmtpMessageId) ?? newMessageIdHeader(domain.name),
       date: Date.now(),
-      unsubscribeLanguage: await this.d.unsubscribeSettings.linkLanguage(account.id, from.address.address, checkUnsubscribe(req.Unsubscribe)),
+      unsubscribeLanguage: await this.d.unsubscribeSettings.linkLanguage(account.id, from.address.address, req.Unsubscribe),
       triggerType: checkTriggerType(req.TriggerType),
     };
     await this.checkRecipientsMaySend(account.id, domain.name, recipients.all);
@@ -128,7 +129,7 @@ export class MailService {
       kind: 'submitted',
       raw: prepared.raw.toString('base64'),
       domain: domain.name,
-      bounceDomain: this.bounceDomain(domain.name),
+      bounceDomain: bounceDomainOf(domain.name, this.d.policy.bounceSubdomain),
       messageIdHeader: prepared.messageIdHeader,
       date: now,
       unsubscribeLanguage: '0',
@@ -137,9 +138,6 @@ export class MailService {
     return this.accept(account, domain, s.sender, content, recipients);
   }
 
-  private bounceDomain(domain: string): string {
-    return this.d.policy.bounceSubdomain ? `${this.d.policy.bounceSubdomain}.${domain}` : domain;
-  }
 
   /** The sender address must be this account's, on a domain that verifies. */
   private async senderDomain(accountId: number, from: Mailbox): Promise<{ domain: DomainRow; senderName: string }> {
@@ -210,7 +208,7 @@ export class MailService {
   /** The acceptance transaction, with the daily quota and frequency limit checked inside it. */
   private async accept(account: { id: number; appId: number }, domain: DomainRow, sender: string, content: MessageContent, recipients: string[]): Promise<string> {
     const now = content.date;
-    const quota = this.dailyQuota(domain.reputation_level);
+    const quota = dailyQuotaOf(this.d.policy.dailyQuota, domain.reputation_level);
     const frequency = this.d.policy.frequencyLimit;
     const messageId = newMessageId(account.appId, now);
     const r = await this.d.messages.accept(account.id, {
@@ -227,12 +225,6 @@ export class MailService {
     }
     this.d.accepted();
     return messageId;
-  }
-
-  private dailyQuota(level: number): number | null {
-    const q = this.d.policy.dailyQuota;
-    if (q.kind === 'unlimited') return null;
-    return q.kind === 'fixed' ? q.perDay : dailyLimitOfLevel(level);
   }
 }
 
@@ -334,12 +326,6 @@ function checkSmtpMessageId(value: string | undefined): string | null {
   return value;
 }
 
-function checkUnsubscribe(value: string | undefined): string | undefined {
-  if (value !== undefined && value !== '' && !/^(?:[0-9]|1[01])$/.test(value)) {
-    fail('InvalidParameterValue', 'Unsubscribe must be "0" (no link) or a language from "1" to "11".');
-  }
-  return value;
-}
 
 function checkTriggerType(value: number | undefined): number {
   if (value !== undefined && value !== 0 && value !== 1) fail('InvalidParameterValue', 'TriggerType must be 0 (bulk) or 1 (triggered).');

@@ -4,8 +4,8 @@
  * setting applies when it is enabled.
  */
 import { fail } from '../errors/coded-error.js';
-import { normalizeAddress, parseAddress } from '../domain/address.js';
-import type { DomainStore } from '../store/domains.js';
+import { normalizeAddress } from '../domain/address.js';
+import type { SenderService } from './senders.js';
 import type { UnsubscribeSettingStore } from '../store/unsubscribe-settings.js';
 import { checkPageLimit } from '../domain/paging.js';
 
@@ -18,11 +18,11 @@ export interface UnsubscribeSettingView { address: string; language: string; ena
 
 /** Unsubscribe setting rules. */
 export class UnsubscribeSettingService {
-  constructor(private readonly store: UnsubscribeSettingStore, private readonly domains: DomainStore) {}
+  constructor(private readonly store: UnsubscribeSettingStore, private readonly senders: SenderService) {}
 
   /** Creates the setting of one of the account's sender addresses. */
   async create(accountId: number, address: string, language: string, status: number): Promise<void> {
-    const a = await this.sender(accountId, address);
+    const a = (await this.senders.get(accountId, address)).address;
     if (!(await this.store.create(accountId, a, checkLanguage(language), checkStatus(status), Date.now()))) {
       fail('InvalidParameterValue.RepeatCreation', `${a} already has an unsubscribe setting; change it with UpdateAddressUnsubscribeConfig.`);
     }
@@ -30,7 +30,7 @@ export class UnsubscribeSettingService {
 
   /** Changes the setting of an address. */
   async update(accountId: number, address: string, language: string, status: number): Promise<void> {
-    const a = await this.sender(accountId, address);
+    const a = (await this.senders.get(accountId, address)).address;
     if (!(await this.store.update(accountId, a, checkLanguage(language), checkStatus(status), Date.now()))) notFound(a);
   }
 
@@ -55,23 +55,16 @@ export class UnsubscribeSettingService {
 
   /** The link language for a message: the request's when it asks for one, else the sender's enabled setting, else none ("0"). */
   async linkLanguage(accountId: number, sender: string, requested: string | undefined): Promise<string> {
-    if (requested !== undefined && requested !== '' && requested !== '0') return checkLanguage(requested);
+    if (requested !== undefined && requested !== '' && requested !== '0') return checkLanguage(requested, 'Unsubscribe');
     const s = await this.store.get(accountId, sender);
     return s && s.enabled === 1 ? s.language : '0';
   }
 
-  private async sender(accountId: number, address: string): Promise<string> {
-    const a = parseAddress(address);
-    if (!a || !(await this.domains.getSender(accountId, a.address))) {
-      fail('InvalidParameterValue.NoSuchSender', `${JSON.stringify(address)} is not a sender address of this account.`);
-    }
-    return a.address;
-  }
 }
 
-function checkLanguage(l: string): string {
+function checkLanguage(l: string, field = 'UnsubscribeConfig'): string {
   if (!(UNSUBSCRIBE_LANGUAGES as readonly string[]).includes(l)) {
-    fail('InvalidParameterValue', 'UnsubscribeConfig must be "0" (no link) or a language from "1" to "11".');
+    fail('InvalidParameterValue', `${field} must be "0" (no link) or a language from "1" to "11".`);
   }
   return l;
 }
