@@ -331,15 +331,13 @@ export class DeliveryEngine {
     }
   }
 
-  private async loadContent(c: ClaimedDelivery): Promise<Loaded> {
-    const hit = this.contents.get(c.message_row);
-    if (hit) return hit;
-    const row = await this.d.messages.content(c.message_row);
-    if (!row) throw new Error(`message ${c.message_row} of delivery ${c.id} is missing`);
-    const bytes = Buffer.byteLength(row.content);
-    const content: Loaded = { ...(JSON.parse(row.content) as MessageContent), domainId: row.domain_id, bytes };
-    this.contents.set(c.message_row, content, bytes);
-    return content;
+  /** The message's content, read and parsed once for all its deliveries in flight. */
+  private loadContent(c: ClaimedDelivery): Promise<Loaded> {
+    return this.contents.load(c.message_row, async () => {
+      const row = await this.d.messages.content(c.message_row);
+      if (!row) throw new Error(`message ${c.message_row} of delivery ${c.id} is missing`);
+      return { ...(JSON.parse(row.content) as MessageContent), domainId: row.domain_id, bytes: Buffer.byteLength(row.content) };
+    }, (content) => ({ weight: content.bytes }));
   }
 
   /** The domain must still verify; the recipient must not have been blocklisted or unsubscribed since acceptance. */
@@ -358,15 +356,11 @@ export class DeliveryEngine {
     return null;
   }
 
-  private async keysOf(domainId: number): Promise<DomainKeys> {
-    const hit = this.domainKeys.get(domainId);
-    if (hit) return hit;
-    const row = await this.d.domains.byId(domainId);
-    const entry: DomainKeys = row
-      ? { verified: row.verified === 1, keys: this.d.identities.signingKeys(row) }
-      : { verified: false, keys: [] };
-    this.domainKeys.set(domainId, entry);
-    return entry;
+  private keysOf(domainId: number): Promise<DomainKeys> {
+    return this.domainKeys.load(domainId, async () => {
+      const row = await this.d.domains.byId(domainId);
+      return row ? { verified: row.verified === 1, keys: this.d.identities.signingKeys(row) } : { verified: false, keys: [] };
+    });
   }
 
   /** The addresses to try, or the outcome when there are none. */
@@ -400,13 +394,7 @@ export class DeliveryEngine {
     for (const host of hosts) {
       const r = await this.d.pool.send({ address: host.address, port, hostname: host.hostname }, envelope, message);
       const now = Date.now();
-      if (r.kind === 'sent') {
-        const rejected = r.rejected.find((x) => x.recipient === c.recipient);
-        if (!rejected) return { kind: 'delivered', reply: r.response, at: now };
-        return rejected.code >= 500
-          ? { kind: 'bounced', reply: rejected.response, at: now, blocklist: condemnsRecipient('rcpt', rejected.code, rejected.response) }
-          : this.deferral(c, rejected.response);
-      }
+      if (r.kind === 'sent') return { kind: 'delivered', reply: r.response, at: now };
       // No transaction happened (refused, unreachable, cut before the data): the next host may do better.
       if (r.connection && !r.afterData) {
         last = `${host.hostname} [${host.address}]: ${r.response}`;

@@ -54,12 +54,8 @@ export class Router {
     });
   }
 
-  private async cached(key: string, find: () => Promise<Route>): Promise<Route> {
-    const hit = this.cache.get(key);
-    if (hit) return hit;
-    const route = await find();
-    this.cache.set(key, route, 0, route.kind === 'defer' ? this.opts.failureCacheMs : this.opts.cacheMs);
-    return route;
+  private cached(key: string, find: () => Promise<Route>): Promise<Route> {
+    return this.cache.load(key, find, (route) => ({ ttlMs: route.kind === 'defer' ? this.opts.failureCacheMs : this.opts.cacheMs }));
   }
 
   /** Steps: MX lookup → null MX or none → addresses of each host, best first. */

@@ -56,7 +56,7 @@ export interface Timeouts {
 
 /** How one message fared with one connection. */
 export type SendResult =
-  | { kind: 'sent'; response: string; accepted: string[]; rejected: { recipient: string; code: number; response: string }[] }
+  | { kind: 'sent'; response: string }
   | {
     kind: 'failed';
     /** 4xx, or a network/protocol failure: try again later (or another host); 5xx: permanent. */
@@ -82,6 +82,7 @@ interface PooledConnection {
 }
 
 interface TargetPool {
+  key: string;
   idle: PooledConnection[];
   open: number;
   /** Sends waiting for a free connection or slot; each is woken to look again. */
@@ -144,16 +145,9 @@ export class SmtpPool {
           resolve(failure(err as SmtpError, streamEnded, isConnectionError(err as SmtpError)));
           return;
         }
-        resolve({
-          kind: 'sent',
-          response: info?.response ?? '',
-          accepted: info?.accepted ?? [],
-          rejected: (info?.rejectedErrors ?? []).map((e) => ({
-            recipient: String((e as SmtpError).recipient ?? ''),
-            code: Number((e as SmtpError).responseCode ?? 550),
-            response: String((e as SmtpError).response ?? e.message),
-          })),
-        });
+        // Sesame sends one recipient per transaction: nodemailer fails the send when it is refused,
+        // so a send that succeeds was accepted whole.
+        resolve({ kind: 'sent', response: info?.response ?? '' });
       });
     });
     pooled.sent++;
@@ -169,12 +163,18 @@ export class SmtpPool {
   }
 
   private pool(t: Target): TargetPool {
-    let p = this.targets.get(this.key(t));
+    const key = this.key(t);
+    let p = this.targets.get(key);
     if (!p) {
-      p = { idle: [], open: 0, waiters: [] };
-      this.targets.set(this.key(t), p);
+      p = { key, idle: [], open: 0, waiters: [] };
+      this.targets.set(key, p);
     }
     return p;
+  }
+
+  /** Forgets a target nothing uses any more (a long-running worker meets many addresses). */
+  private forgetIfUnused(p: TargetPool): void {
+    if (p.open === 0 && p.idle.length === 0 && p.waiters.length === 0 && this.targets.get(p.key) === p) this.targets.delete(p.key);
   }
 
   /** An idle live connection, or a new one when under the cap, or the first to come free (bounded wait). */
@@ -204,6 +204,7 @@ export class SmtpPool {
         } catch (e) {
           p.open--;
           this.wake(p);
+          this.forgetIfUnused(p);
           throw e;
         }
       }
@@ -335,6 +336,7 @@ export class SmtpPool {
     this.discard(c);
     p.open--;
     this.wake(p);
+    this.forgetIfUnused(p);
   }
 
   /** Lets one waiting send look again (a connection or a slot has come free). */

@@ -34,6 +34,25 @@ describe('TtlCache', () => {
     expect(c.get('brief')).toBeUndefined();
     expect(c.get('g')).toBe('g');
   });
+  it('load: concurrent misses share one load; a failed load is not kept; keep sets the life', async () => {
+    let now = 0;
+    const c = new TtlCache<string, number>({ ttlMs: 1000, maxEntries: 10 }, () => now);
+    let calls = 0;
+    let finish!: (v: number) => void;
+    const slow = () => { calls++; return new Promise<number>((r) => { finish = r; }); };
+    const a = c.load('k', slow);
+    const b = c.load('k', slow);
+    finish(7);
+    expect(await Promise.all([a, b])).toEqual([7, 7]);
+    expect(calls).toBe(1);
+    expect(await c.load('k', slow)).toBe(7);
+    expect(calls).toBe(1);
+    await expect(c.load('bad', () => Promise.reject(new Error('no')))).rejects.toThrow('no');
+    expect(await c.load('bad', async () => 3, () => ({ ttlMs: 10 }))).toBe(3);
+    now = 10;
+    expect(c.get('bad')).toBeUndefined();
+    expect(c.get('k')).toBe(7);
+  });
 });
 
 describe('ByteBudget', () => {

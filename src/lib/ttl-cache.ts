@@ -14,6 +14,8 @@ export interface TtlCacheOptions {
 
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; until: number; weight: number }>();
+  /** Loads in progress: callers that miss while one runs share it (no stampede). */
+  private readonly loading = new Map<K, Promise<V>>();
   private weight = 0;
 
   constructor(private readonly opts: TtlCacheOptions, private readonly now: () => number = Date.now) {}
@@ -35,6 +37,25 @@ export class TtlCache<K, V> {
     this.evict(this.opts.maxEntries - 1, max - weight);
     this.entries.set(key, { value, until: this.now() + ttlMs, weight });
     this.weight += weight;
+  }
+
+  /**
+   * The cached value, or the one `load` gives (stored with the weight and life `keep` says);
+   * concurrent misses of one key share a single load. A failed load is not kept.
+   */
+  load(key: K, load: () => Promise<V>, keep: (v: V) => { weight?: number; ttlMs?: number } = () => ({})): Promise<V> {
+    const hit = this.get(key);
+    if (hit !== undefined) return Promise.resolve(hit);
+    let pending = this.loading.get(key);
+    if (!pending) {
+      pending = load().then((v) => {
+        const k = keep(v);
+        this.set(key, v, k.weight, k.ttlMs);
+        return v;
+      }).finally(() => this.loading.delete(key));
+      this.loading.set(key, pending);
+    }
+    return pending;
   }
 
   delete(key: K): void {

@@ -8,6 +8,7 @@ import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { escapeHtml } from '../domain/template.js';
 import { unsubscribeWords } from '../domain/unsubscribe-text.js';
 import type { ComposedContent, MessageContent } from './content.js';
+import { LineGuard } from '../lib/line-guard.js';
 import { installPrivateKeyCache } from './key-cache.js';
 
 installPrivateKeyCache();
@@ -29,9 +30,10 @@ export const SIGNED_HEADERS = [
 
 /** The composed, signed message for one recipient. */
 export async function renderMessage(content: MessageContent, keys: readonly RenderKey[], unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
-  // Submitted mail is the client's own, already clean (see mail/submitted.ts): it is only signed.
-  const mime = content.kind === 'submitted' ? Buffer.from(content.raw, 'base64') : await compose(content, unsubscribe);
-  return sign(normaliseLineEndings(mime), content.domain, keys);
+  // Submitted mail is the client's own, CRLF throughout (the submission listener's line guard saw
+  // to it): it is only signed.
+  if (content.kind === 'submitted') return sign(Buffer.from(content.raw, 'base64'), content.domain, keys);
+  return sign(normaliseLineEndings(await compose(content, unsubscribe)), content.domain, keys);
 }
 
 function compose(c: ComposedContent, unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
@@ -75,12 +77,7 @@ function withHtmlFooter(html: string, footer: string): string {
 
 /** Every line break becomes CRLF: no lone CR or LF reaches the wire, so the DKIM body hash holds. */
 export function normaliseLineEndings(b: Buffer): Buffer {
-  if (!b.includes(0x0a) && !b.includes(0x0d)) return b;
-  let clean = true;
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i];
-    if ((c === 0x0d && b[i + 1] !== 0x0a) || (c === 0x0a && b[i - 1] !== 0x0d)) { clean = false; break; }
-  }
+  const clean = new LineGuard().feed(b) && b[b.length - 1] !== 0x0d;
   return clean ? b : Buffer.from(b.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
 }
 

@@ -15,6 +15,7 @@ import type { DnsClient, Lookup } from '../net/dns.js';
 import type { DomainRow, DomainStore } from '../store/domains.js';
 import type { DailyQuota } from '../config/schema.js';
 import type { Logger } from 'pino';
+import type { RenderKey } from '../mail/render.js';
 
 /** A tag of a domain, as the API spells it. */
 export interface Tag { TagKey: string; TagValue: string }
@@ -64,8 +65,8 @@ export interface IdentityPolicy {
   recheckMs: number;
 }
 
-/** A DKIM key ready to sign with. */
-export interface SigningKey { algorithm: 'rsa' | 'ed25519'; selector: string; privateKeyPem: string }
+/** A DKIM key ready to sign with (what the renderer takes). */
+export type SigningKey = RenderKey;
 
 const isDkimOption = (n: number): n is DkimOptionValue => n === 0 || n === 1 || n === 2;
 

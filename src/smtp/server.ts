@@ -1,6 +1,6 @@
 /**
  * What Sesame's SMTP listeners share on top of smtp-server: a hook on every client socket before
- * the library reads from it (so Sesame sees the raw bytes first, see line-guard.ts), a connection id
+ * the library reads from it (so Sesame sees the raw bytes first, see lib/line-guard.ts), a connection id
  * of Sesame's own that the session carries, and replies whose enhanced status code Sesame chose.
  */
 import { randomBytes } from 'node:crypto';

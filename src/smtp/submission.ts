@@ -6,7 +6,7 @@
  *
  * Defences: nothing without AUTH (never an open relay); MAIL FROM must be the logged-in address;
  * failed logins slow down and then lock out (auth-throttle.ts); a lone CR or LF anywhere ends the
- * session (line-guard.ts, against SMTP smuggling); smtp-server itself refuses early talkers, drops
+ * session (lib/line-guard.ts, against SMTP smuggling); smtp-server itself refuses early talkers, drops
  * what a client pipelined behind STARTTLS, and forgets the session's state after the handshake.
  */
 import { randomUUID } from 'node:crypto';
@@ -20,7 +20,7 @@ import type { MailService } from '../services/mail.js';
 import type { DomainStore } from '../store/domains.js';
 import { AuthThrottle } from './auth-throttle.js';
 import type { TlsMaterial } from './certificate.js';
-import { LineGuard } from './line-guard.js';
+import { LineGuard } from '../lib/line-guard.js';
 import { SesameSmtpServer, smtpError } from './server.js';
 import { normalizeAddress } from '../domain/address.js';
 
