@@ -21,11 +21,11 @@ const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
 /** Prepares `raw` (CRLF line endings, as the submission listener guarantees). */
 export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
-  const text = raw.toString('latin1');
-  // The header ends at the first empty line; a message of header fields only has none.
-  const end = text.startsWith('\r\n') ? 0 : text.indexOf('\r\n\r\n');
-  const headerText = end < 0 ? text.replace(/\r\n$/, '') : text.slice(0, end);
-  const body = end < 0 ? '' : text.slice(end + (end === 0 ? 2 : 4));
+  // The header ends at the first empty line; a message of header fields only has none. Only the
+  // header becomes text: the body is kept as the bytes it is.
+  const end = raw[0] === 0x0d && raw[1] === 0x0a ? 0 : raw.indexOf('\r\n\r\n');
+  const headerText = (end < 0 ? raw : raw.subarray(0, end)).toString('latin1').replace(/\r\n$/, '');
+  const body = end < 0 ? Buffer.alloc(0) : raw.subarray(end + (end === 0 ? 2 : 4));
   const fields: Field[] = [];
   for (const line of headerText === '' ? [] : headerText.split('\r\n')) {
     if (/^[ \t]/.test(line)) {
@@ -59,5 +59,5 @@ export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
   }
   if (!fields.some((f) => f.name === 'date')) added.push(`Date: ${now.toUTCString().replace('GMT', '+0000')}`);
   const header = [...added, ...kept.flatMap((f) => f.lines)].join('\r\n');
-  return { ok: true, raw: Buffer.from(`${header}\r\n\r\n${body}`, 'latin1'), from, messageIdHeader: messageId };
+  return { ok: true, raw: Buffer.concat([Buffer.from(`${header}\r\n\r\n`, 'latin1'), body]), from, messageIdHeader: messageId };
 }
