@@ -8,6 +8,7 @@ import { createTestEnv, STORES, type TestEnv } from './helpers/app.js';
 import { printedCredentials, runCli, startServe, type Served } from './helpers/process.js';
 import { send, tc3Headers } from './helpers/raw.js';
 import { b64, sdkClient } from './helpers/sdk.js';
+import { MIGRATIONS } from '../src/store/migrations.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -174,7 +175,9 @@ describe('configuration', () => {
     const e = await env();
     const r = await runCli(['migrate'], e.env);
     expect(r.code, r.stderr).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual({ applied: [] });
+    expect(JSON.parse(r.stdout)).toEqual({ applied: MIGRATIONS.map((m) => m.version) });
+    const again = await runCli(['migrate'], e.env);
+    expect(JSON.parse(again.stdout)).toEqual({ applied: [] });
   });
 });
 

@@ -6,7 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { createLogger, openServices, ROLES, startApp, StartError, type Role, type Services } from '../main.js';
+import { createLogger, openServices, openStore, ROLES, startApp, StartError, type Role, type Services } from '../main.js';
 import { DurabilityError } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { CodedError } from '../errors/coded-error.js';
@@ -22,10 +22,15 @@ program.command('serve')
 
 program.command('migrate')
   .description('Apply the store\'s schema migrations and exit.')
-  .action(() => withServices(async (s) => {
-    const applied = await migrate(s.db);
-    out({ applied });
-  }));
+  .action(async () => {
+    // The store alone: opening the services would migrate first and leave nothing to report.
+    const db = await openStore(config());
+    try {
+      out({ applied: await migrate(db) });
+    } finally {
+      await db.close();
+    }
+  });
 
 const account = program.command('account').description('Manage accounts (each has its own API key and data).');
 account.command('create')

@@ -98,7 +98,13 @@ export interface DnsTestApp extends TestApp { dns: DnsServer }
 /** Starts dnsmasq, then Sesame resolving through it, with SESAME_HOSTNAME mta.sesame.test. */
 export async function startTestAppWithDns(store: StoreKind, extra: Record<string, string> = {}, roles: Role[] = ['api']): Promise<DnsTestApp> {
   const dns = await startDns();
-  const t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test', ...extra }, undefined, roles);
+  let t: TestApp;
+  try {
+    t = await startTestApp(store, { SESAME_DNS_SERVERS: dns.address, SESAME_HOSTNAME: 'mta.sesame.test', ...extra }, undefined, roles);
+  } catch (e) {
+    await dns.stop();
+    throw e;
+  }
   return {
     ...t,
     dns,

@@ -93,7 +93,10 @@ export async function startDns(): Promise<DnsServer> {
         const r = await resolver.resolveTxt(probe);
         if (r.flat().join('') === 'ready') return;
       } catch { /* not up yet */ }
-      if (Date.now() > deadline) throw new Error(`dnsmasq did not answer: ${stderr}`);
+      if (Date.now() > deadline) {
+        await stopChild();
+        throw new Error(`dnsmasq did not answer: ${stderr}`);
+      }
     }
   };
 

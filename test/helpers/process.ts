@@ -11,16 +11,23 @@ const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 /** A finished command. */
 export interface CliResult { code: number | null; stdout: string; stderr: string }
 
-/** Runs `sesame <args>` to completion. */
-export function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+/**
+ * Runs `sesame <args>` to completion. One still running after `timeoutMs` (a `serve` that should
+ * have refused to start, say) is killed and reported as a failure, never left behind.
+ */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...CLI, ...args], { cwd: ROOT, env: { ...process.env, ...env } });
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`sesame ${args.join(' ')} still ran after ${timeoutMs} ms; output:\n${stdout}${stderr}`));
+    }, timeoutMs);
     child.stdout.on('data', (c: Buffer) => { stdout += c.toString(); });
     child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
   });
 }
 
@@ -61,7 +68,14 @@ export async function startServe(env: Record<string, string>, args: string[] = [
     waiters.push({ pattern, resolve: (l) => { clearTimeout(timer); resolve(l); } });
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`sesame exited (${code}) before ${pattern}; output:\n${out}`)); });
   });
-  await waitFor(ready);
+  try {
+    await waitFor(ready);
+  } catch (e) {
+    // Never left running by a start that failed or hung.
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited;
+    throw e;
+  }
   const listening = out.split('\n').find((l) => l.includes('"msg":"HTTP API listening"'));
   const port = listening ? (JSON.parse(listening) as { port: number }).port : 0;
   return {

@@ -32,25 +32,38 @@ export async function startSending(store: StoreKind, extra: Record<string, strin
   const port = await freePort();
   const mx1 = await startMx('127.0.0.2', port);
   const mx2 = await startMx('127.0.0.3', port);
-  const settings = typeof extra === 'function' ? extra(port) : extra;
-  const t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...settings }, ['api', 'worker', 'smtp']);
-  const call = sdkClient('v4:TC3', t.endpoint, t.creds);
-  const domains = new DomainPublisher(t.dns);
-  domains.extra = {
-    mx: [{ name: RECIPIENT_DOMAIN, host: 'mx1.dest.test', priority: 10 }, { name: RECIPIENT_DOMAIN, host: 'mx2.dest.test', priority: 20 }],
-    a: [{ name: 'mx1.dest.test', address: '127.0.0.2' }, { name: 'mx2.dest.test', address: '127.0.0.3' }],
-  };
-  await domains.verified(call, SENDER_DOMAIN);
+  let t: DnsTestApp | undefined;
+  let call: Caller;
+  let domains: DomainPublisher;
+  let templateId: number;
   const sender = `news@${SENDER_DOMAIN}`;
-  await call('CreateEmailAddress', { EmailAddress: sender, EmailSenderName: 'Shop News' });
-  const templateId = (await call('CreateEmailTemplate', {
-    TemplateName: 'welcome',
-    TemplateContent: { Html: b64('<html><body><p>Hello {{name}}, your code is <b>{{code}}</b>.</p></body></html>'), Text: b64('Hello {{name}}, your code is {{code}}.') },
-  })).TemplateID;
+  try {
+    const settings = typeof extra === 'function' ? extra(port) : extra;
+    t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...settings }, ['api', 'worker', 'smtp']);
+    call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    domains = new DomainPublisher(t.dns);
+    domains.extra = {
+      mx: [{ name: RECIPIENT_DOMAIN, host: 'mx1.dest.test', priority: 10 }, { name: RECIPIENT_DOMAIN, host: 'mx2.dest.test', priority: 20 }],
+      a: [{ name: 'mx1.dest.test', address: '127.0.0.2' }, { name: 'mx2.dest.test', address: '127.0.0.3' }],
+    };
+    await domains.verified(call, SENDER_DOMAIN);
+    await call('CreateEmailAddress', { EmailAddress: sender, EmailSenderName: 'Shop News' });
+    templateId = (await call('CreateEmailTemplate', {
+      TemplateName: 'welcome',
+      TemplateContent: { Html: b64('<html><body><p>Hello {{name}}, your code is <b>{{code}}</b>.</p></body></html>'), Text: b64('Hello {{name}}, your code is {{code}}.') },
+    })).TemplateID;
+  } catch (e) {
+    // Nothing started here outlives a setup that failed.
+    await t?.stop();
+    await mx1.stop();
+    await mx2.stop();
+    throw e;
+  }
+  const app = t;
   const resolver = async (name: string, rr: string): Promise<unknown> => {
     const { promises: dns } = await import('node:dns');
     const r = new dns.Resolver();
-    r.setServers([t.dns.address]);
+    r.setServers([app.dns.address]);
     if (rr === 'TXT') return r.resolveTxt(name);
     if (rr === 'MX') return r.resolveMx(name);
     if (rr === 'A') return r.resolve4(name);
@@ -58,14 +71,14 @@ export async function startSending(store: StoreKind, extra: Record<string, strin
     throw Object.assign(new Error('not found'), { code: 'ENOTFOUND' });
   };
   return {
-    t, call, domains, mx1, mx2, templateId, sender,
+    t: app, call, domains, mx1, mx2, templateId, sender,
     async verifyDkim(raw) {
       const res = await authenticate(raw, { resolver: resolver as never, ip: '127.0.0.1', helo: 'mta.sesame.test', sender: 'x@mail.shop.test', mta: 'mx.dest.test' });
       // mailauth reports the algorithm as `algo` at run time (its typings say `algorithm`).
       return res.dkim.results.map((r) => ({ result: r.status.result, domain: r.signingDomain ?? '', algorithm: (r as { algo?: string }).algo ?? r.algorithm ?? '' }));
     },
     async stop() {
-      await t.stop();
+      await app.stop();
       await mx1.stop();
       await mx2.stop();
     },
