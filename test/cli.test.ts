@@ -186,7 +186,7 @@ describe('lifecycle', () => {
     const e = await env();
     const s = await serve(e);
     const creds = printedCredentials(s.output())!;
-    // A signed request whose body arrives in two halves, with SIGTERM in between.
+    // A signed request whose body arrives only after SIGTERM.
     const body = JSON.stringify({ TemplateName: 'in flight', TemplateContent: { Text: b64('still here') } });
     const signedResponse = sendTc3Split(s.port, creds, body, async () => {
       s.child.kill('SIGTERM');
@@ -252,16 +252,15 @@ function sendTc3Split(port: number, creds: { SecretId: string; SecretKey: string
   const bytes = Buffer.from(body);
   const headers = tc3Headers({ url, action: 'CreateEmailTemplate', body: bytes, secretId: creds.SecretId, secretKey: creds.SecretKey });
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(bytes.length) } }, (res) => {
+    // Expect: 100-continue: the server answers "100 Continue" once it is handling the request,
+    // which is the moment `between` runs; the body follows after.
+    const req = request(url, { method: 'POST', headers: { ...headers, 'Content-Length': String(bytes.length), Expect: '100-continue' } }, (res) => {
       let text = '';
       res.on('data', (c: Buffer) => { text += c.toString(); });
       res.on('end', () => resolve(JSON.parse(text) as { Response: Record<string, unknown> }));
     });
     req.on('error', reject);
-    req.write(bytes.subarray(0, 10));
-    req.once('socket', (sock) => {
-      const go = (): void => { between().then(() => req.end(bytes.subarray(10)), reject); };
-      if (sock.connecting) sock.once('connect', go); else go();
-    });
+    req.flushHeaders();
+    req.once('continue', () => { between().then(() => req.end(bytes), reject); });
   });
 }

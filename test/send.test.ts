@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatDate } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
 import { b64, errorCode, sdkClient } from './helpers/sdk.js';
-import { eventually, SENDER_DOMAIN, startSending, type SendingFixture } from './helpers/sending.js';
+import { SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 import type { SendEmailRequest } from '../src/api/schema/ses.js';
 
 const today = (): string => formatDate(Date.now(), 'UTC');
@@ -58,10 +58,7 @@ describe.each(STORES)('SendEmail on %s', (store) => {
       expect(mail.html).toContain('Hello Ann &lt;&amp; Co&gt;, your code is <b>42</b>.');
       expect(mail.text).toContain('Hello Ann <& Co>, your code is 42.');
     }
-    const statuses = await eventually(async () => {
-      const r = await f.call('GetSendEmailStatus', { RequestDate: today(), Offset: 0, Limit: 10, MessageId });
-      return r.EmailStatusList.length === 4 && r.EmailStatusList.every((s) => s.DeliverStatus === 1) ? r.EmailStatusList : undefined;
-    });
+    const statuses = await statusesOf(f, MessageId, (l) => l.length === 4 && l.every((s) => s.DeliverStatus === 1));
     for (const s of statuses) {
       expect(s).toMatchObject({ MessageId, FromEmailAddress: f.sender, SendStatus: 0, DeliverStatus: 1, UserOpened: false, UserUnsubscribed: false });
       expect(s.DeliverTime).toBeGreaterThanOrEqual(s.RequestTime);

@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpPool, type PoolOptions, type Target } from '../src/delivery/smtp-pool.js';
 import { freePort, startMx, type TestMx } from './helpers/mx.js';
 import { startRawSmtp } from './helpers/raw-smtp.js';
+import { eventually } from './helpers/sending.js';
 
 const log = pino({ level: 'silent' });
 const message = (n: number): Buffer => Buffer.from(`From: a@x.test\r\nTo: b@y.test\r\nSubject: ${n}\r\n\r\nbody ${n}\r\n`);
@@ -94,7 +95,7 @@ describe('SMTP connection pool', () => {
     const { mx, pool, target } = await setup({ noStartTls: true }, { perTarget: 1, timeouts: { queueMs: 300 } });
     mx.mode = { kind: 'hold', release: new Promise<void>((r) => { release = r; }) };
     const first = pool.send(target, envelope, message(1));
-    await waitUntil(() => mx.holding === 1);
+    await eventually(async () => mx.holding === 1, 5000, 'the MX to hold the first send');
     const second = await pool.send(target, envelope, message(2));
     expect(second).toMatchObject({ kind: 'failed', connection: true, permanent: false });
     expect(second.kind === 'failed' && second.response).toContain('came free');
@@ -102,11 +103,3 @@ describe('SMTP connection pool', () => {
     expect((await first).kind).toBe('sent');
   });
 });
-
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
