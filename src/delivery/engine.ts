@@ -129,6 +129,8 @@ export class DeliveryEngine {
   private readonly destinations = new Map<string, Destination>();
   private readonly contents = new TtlCache<number, Loaded>({ ttlMs: CACHE_MS, maxEntries: 2000, maxWeight: CONTENT_CACHE_BYTES });
   private readonly domainKeys = new TtlCache<number, DomainKeys>({ ttlMs: CACHE_MS, maxEntries: 10_000 });
+  /** Signed messages that are the same for every recipient (no unsubscribe link), by message. */
+  private readonly rendered = new TtlCache<number, Buffer>({ ttlMs: CACHE_MS, maxEntries: 2000, maxWeight: CONTENT_CACHE_BYTES });
   private readonly bytes = new ByteBudget(IN_FLIGHT_BYTES);
   private renewTimer: NodeJS.Timeout | null = null;
   private progressTimer: NodeJS.Timeout | null = null;
@@ -374,15 +376,17 @@ export class DeliveryEngine {
 
   private async render(c: ClaimedDelivery, content: Loaded): Promise<Buffer> {
     const keys = (await this.keysOf(content.domainId)).keys;
-    let links: UnsubscribeLinks | null = null;
-    if (content.unsubscribeLanguage !== '0') {
-      const token = this.d.unsubscribeTokens.sign(c.id);
-      links = {
-        url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href,
-        // Mail to this address reaches the inbound listener (the bounce domain's MX) and unsubscribes.
-        mailto: `mailto:unsubscribe-${this.d.unsubscribeAddressTokens.sign(c.id)}@${content.bounceDomain}?subject=unsubscribe`,
-      };
+    // Without an unsubscribe link nothing in the message depends on the recipient (the VERP
+    // address is in the envelope only): it is composed and signed once for all of them.
+    if (content.unsubscribeLanguage === '0') {
+      return this.rendered.load(c.message_row, () => this.d.renderer.render({ content, keys, links: null }), (m) => ({ weight: m.length }));
     }
+    const token = this.d.unsubscribeTokens.sign(c.id);
+    const links: UnsubscribeLinks = {
+      url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href,
+      // Mail to this address reaches the inbound listener (the bounce domain's MX) and unsubscribes.
+      mailto: `mailto:unsubscribe-${this.d.unsubscribeAddressTokens.sign(c.id)}@${content.bounceDomain}?subject=unsubscribe`,
+    };
     return this.d.renderer.render({ content, keys, links });
   }
 
