@@ -118,4 +118,20 @@ describe.each(STORES)('re-check races on %s', (store) => {
     // Whichever commits first, the other gets its own business error.
     expect([['ok', 'OperationDenied.DomainNotVerified'], ['OperationDenied.SenderWithDomainIsNotEmpty', 'ok']]).toContainEqual([code(del), code(add)]);
   });
+
+  it('an unsubscribe setting created while its sender is deleted never outlives the sender', async () => {
+    const created = await call('CreateEmailIdentity', { EmailIdentity: 'setting.race.test' });
+    await t.dns.publish(zoneFor(created.Attributes));
+    expect((await call('UpdateEmailIdentity', { EmailIdentity: 'setting.race.test' })).VerifiedForSendingStatus).toBe(true);
+    for (let i = 0; i < 5; i++) {
+      const address = `s${i}@setting.race.test`;
+      await call('CreateEmailAddress', { EmailAddress: address });
+      await Promise.allSettled([
+        call('DeleteEmailAddress', { EmailAddress: address }),
+        call('CreateAddressUnsubscribeConfig', { Address: address, UnsubscribeConfig: '1', Status: 1 }),
+      ]);
+    }
+    const list = await call('ListAddressUnsubscribeConfig', { Offset: 0, Limit: '100' });
+    expect(list.AddressUnsubscribeConfigList.filter((c) => c.Address.endsWith('@setting.race.test'))).toEqual([]);
+  });
 });

@@ -28,7 +28,7 @@ export class SenderService {
     const notVerified = (): never => fail('OperationDenied.DomainNotVerified',
       `${parsed.domain} is not a verified sender domain of this account; verify it with UpdateEmailIdentity first.`);
     const domain = (await this.store.get(accountId, parsed.domain)) ?? notVerified();
-    if (domain.verified !== 1) notVerified();
+    // Whether it is verified is checked in the store's transaction (domain-not-verified below).
     const r = await this.store.createSender(accountId, domain.id, parsed.address, name, this.limits.perDomain, Date.now());
     if (r.kind === 'domain-not-verified') notVerified();
     if (r.kind === 'exists') fail('InvalidParameterValue.RepeatEmailAddress', `${parsed.address} is already a sender address.`);
@@ -76,7 +76,7 @@ function checkSenderName(name: string): string {
   return trimmed;
 }
 
-function noSuchSender(address: string): never {
+export function noSuchSender(address: string): never {
   fail('InvalidParameterValue.NoSuchSender', `${JSON.stringify(address)} is not a sender address of this account.`);
 }
 

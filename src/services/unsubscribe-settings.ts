@@ -5,7 +5,7 @@
  */
 import { fail } from '../errors/coded-error.js';
 import { normalizeAddress } from '../domain/address.js';
-import type { SenderService } from './senders.js';
+import { noSuchSender, type SenderService } from './senders.js';
 import type { UnsubscribeSettingStore } from '../store/unsubscribe-settings.js';
 import { checkPageLimit } from '../domain/paging.js';
 
@@ -23,7 +23,10 @@ export class UnsubscribeSettingService {
   /** Creates the setting of one of the account's sender addresses. */
   async create(accountId: number, address: string, language: string, status: number): Promise<void> {
     const a = (await this.senders.get(accountId, address)).address;
-    if (!(await this.store.create(accountId, a, checkLanguage(language), checkStatus(status), Date.now()))) {
+    const r = await this.store.create(accountId, a, checkLanguage(language), checkStatus(status), Date.now());
+    // Deleted since the look-up above: the same answer as if it had never been there.
+    if (r === 'no-sender') noSuchSender(address);
+    if (r === 'exists') {
       fail('InvalidParameterValue.RepeatCreation', `${a} already has an unsubscribe setting; change it with UpdateAddressUnsubscribeConfig.`);
     }
   }

@@ -15,14 +15,21 @@ const COLUMNS = 'address, language, enabled';
 export class UnsubscribeSettingStore {
   constructor(private readonly db: Db) {}
 
-  /** Creates the setting; false when the address already has one. */
-  async create(accountId: number, address: string, language: string, enabled: boolean, now: number): Promise<boolean> {
-    const n = await this.db.run(
-      `INSERT INTO unsubscribe_settings (account_id, address, language, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (account_id, address) DO NOTHING`,
-      [accountId, address, language, enabled ? 1 : 0, now, now],
-    );
-    return n > 0;
+  /**
+   * Creates the setting of one of the account's sender addresses. The address row is locked first,
+   * so a sender deleted meanwhile (which deletes its setting too) cannot leave one behind.
+   */
+  create(accountId: number, address: string, language: string, enabled: boolean, now: number): Promise<'created' | 'exists' | 'no-sender'> {
+    return this.db.tx(async (q) => {
+      const sender = await q.get(`SELECT id FROM sender_addresses WHERE account_id = ? AND address = ?${this.db.dialect.forUpdate}`, [accountId, address]);
+      if (!sender) return 'no-sender';
+      const n = await q.run(
+        `INSERT INTO unsubscribe_settings (account_id, address, language, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (account_id, address) DO NOTHING`,
+        [accountId, address, language, enabled ? 1 : 0, now, now],
+      );
+      return n > 0 ? 'created' : 'exists';
+    });
   }
 
   /** Changes the setting; false when the address has none. */
