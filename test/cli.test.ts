@@ -232,7 +232,9 @@ describe('lifecycle', () => {
   it('reports the store unreachable on /healthz', async () => {
     const e = await env('postgres');
     const s = await serve(e);
-    const ok = await send(`http://127.0.0.1:${s.port}/healthz`, { method: 'GET' });
+    // A failure shows what the server printed (a crash would otherwise read as ECONNRESET).
+    const withOutput = (err: Error): never => { throw new Error(`${err.message}; server output:\n${s.output()}`); };
+    const ok = await send(`http://127.0.0.1:${s.port}/healthz`, { method: 'GET' }).catch(withOutput);
     expect(ok.status).toBe(200);
     // Drop the database under the running server.
     const pg = (await import('pg')).default;
@@ -241,7 +243,7 @@ describe('lifecycle', () => {
     const name = new URL(e.env.SESAME_DATABASE_URL).pathname.slice(1);
     await admin.query(`DROP DATABASE ${name} WITH (FORCE)`);
     await admin.end();
-    const down = await send(`http://127.0.0.1:${s.port}/healthz`, { method: 'GET' });
+    const down = await send(`http://127.0.0.1:${s.port}/healthz`, { method: 'GET' }).catch(withOutput);
     expect(down.status).toBe(503);
   });
 });

@@ -7,7 +7,8 @@ import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from './helpers/app.js';
 import { SmtpTalk } from './helpers/smtp-talk.js';
-import { RECIPIENT_DOMAIN, SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+import { send as httpSend } from './helpers/raw.js';
+import { eventually, RECIPIENT_DOMAIN, SENDER_DOMAIN, startSending, statusesOf, unsubscribeLinkFor, type SendingFixture } from './helpers/sending.js';
 
 const PASSWORD = 'Submit2026pass';
 
@@ -203,6 +204,51 @@ describe('SMTP submission: the protocol', () => {
     s.end();
   });
 
+  it('takes a From on another verified domain of the account, signed by that domain, and checks unsubscribes against it', async () => {
+    await f.domains.verified(f.call, 'brand.test');
+    await f.call('CreateEmailAddress', { EmailAddress: 'hi@brand.test' });
+    // leaver@ unsubscribes from brand.test (through the link of a SendEmail from there), not from the login's domain.
+    const before = f.mx1.received.length;
+    await f.call('SendEmail', { FromEmailAddress: 'hi@brand.test', Destination: [`leaver@${RECIPIENT_DOMAIN}`], Subject: 'Brand news', Unsubscribe: '1', Template: { TemplateID: f.templateId, TemplateData: '{"name":"L","code":"1"}' } });
+    const { url } = await unsubscribeLinkFor(f, `leaver@${RECIPIENT_DOMAIN}`, before);
+    expect((await httpSend(url, { method: 'POST', body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+
+    const s = await loggedIn();
+    const brandMessage = (to: string): string => `From: Brand <hi@brand.test>\r\nTo: <${to}>\r\nSubject: from the brand\r\n\r\nbody\r\n.`;
+    // RCPT checks against the login's domain, where leaver@ is still subscribed; DATA, against the From's.
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<leaver@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    expect(await s.cmd(brandMessage(`leaver@${RECIPIENT_DOMAIN}`))).toMatch(/^554 5\.0\.0 .*FailedOperation\.ReceiverHasUnsubscribed/);
+    const sent = f.mx1.received.length;
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<stays@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    expect(await s.cmd(brandMessage(`stays@${RECIPIENT_DOMAIN}`))).toMatch(/^250 2\.0\.0 /);
+    s.end();
+    const [g] = (await f.mx1.waitFor(sent + 1)).slice(sent);
+    expect(g.to).toEqual([`stays@${RECIPIENT_DOMAIN}`]);
+    expect(await f.verifyDkim(g.raw)).toEqual([expect.objectContaining({ result: 'pass', domain: 'brand.test' })]);
+  });
+
+  it('logs in with an address on an internationalised domain, in Unicode or in its A-label form', async () => {
+    await f.domains.verified(f.call, 'bücher.test');
+    await f.call('CreateEmailAddress', { EmailAddress: 'info@bücher.test' });
+    await f.call('UpdateEmailSmtpPassWord', { EmailAddress: 'info@bücher.test', Password: PASSWORD });
+    const before = f.mx1.received.length;
+    for (const [login, from] of [['info@bücher.test', 'info@xn--bcher-kva.test'], ['INFO@xn--bcher-kva.test', 'info@bücher.test']]) {
+      const s = await session();
+      expect(await s.auth(login, PASSWORD)).toMatch(/^235/);
+      expect(await s.cmd(`MAIL FROM:<${from}> SMTPUTF8`)).toMatch(/^250/);
+      expect(await s.cmd(`RCPT TO:<idn@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+      expect(await s.cmd('DATA')).toMatch(/^354/);
+      expect(await s.cmd(`From: <info@xn--bcher-kva.test>\r\nTo: <idn@${RECIPIENT_DOMAIN}>\r\nSubject: books\r\n\r\nbody\r\n.`)).toMatch(/^250 2\.0\.0 /);
+      s.end();
+    }
+    const got = (await f.mx1.waitFor(before + 2)).slice(before);
+    for (const g of got) expect(await f.verifyDkim(g.raw)).toEqual([expect.objectContaining({ result: 'pass', domain: 'xn--bcher-kva.test' })]);
+  });
+
   it('slows failed logins down, then locks the address out', async () => {
     const times: number[] = [];
     const s = await session();
@@ -218,5 +264,80 @@ describe('SMTP submission: the protocol', () => {
     const again = await session();
     expect(await again.auth(f.sender, PASSWORD)).toMatch(/^421 4\.7\.0 /);
     again.end();
+  });
+});
+
+describe('SMTP submission: connection limits', () => {
+  let f: SendingFixture;
+  let ports: { smtp: number; smtps: number };
+  beforeAll(async () => {
+    f = await startSending('sqlite', { SESAME_SMTP_MAX_CONNECTIONS_PER_IP: '2', SESAME_SMTP_SESSION_SECONDS: '2', SESAME_SMTP_IDLE_SECONDS: '1' });
+    ports = await withPassword(f);
+  }, 60_000);
+  afterAll(async () => { await f?.stop(); });
+
+  /** Opens a session once the server has let go of earlier ones (it counts a close when it sees it). */
+  const admitted = (): Promise<SmtpTalk> => eventually(async () => {
+    const s = await SmtpTalk.open(ports.smtp);
+    if (s.greeting.startsWith('220')) return s;
+    s.end();
+    return undefined;
+  }, 10_000, 'a free connection slot');
+
+  it('refuses a connection over the per-address limit with 421 4.7.0, and takes one again once a slot is free', async () => {
+    const a = await admitted();
+    const b = await admitted();
+    // Both just spoke, so neither is near the idle limit when the third one comes.
+    expect(await a.cmd('NOOP')).toMatch(/^250/);
+    expect(await b.cmd('NOOP')).toMatch(/^250/);
+    const c = await SmtpTalk.open(ports.smtp);
+    expect(c.greeting).toMatch(/^421 4\.7\.0 /);
+    await c.closed();
+    a.end();
+    const d = await admitted();
+    expect(await d.cmd('EHLO client.test')).toMatch(/^250/);
+    b.end();
+    d.end();
+  });
+
+  it('a failed STARTTLS handshake frees its slot', async () => {
+    const s = await admitted();
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+    expect(await s.cmd('STARTTLS')).toMatch(/^220/);
+    // Not a TLS ClientHello: the handshake fails and the server drops the connection.
+    s.write('this is not TLS\r\n'.repeat(8));
+    await s.closed();
+    const [x, y] = [await admitted(), await admitted()];
+    expect(await x.cmd('NOOP')).toMatch(/^250/);
+    expect(await y.cmd('NOOP')).toMatch(/^250/);
+    x.end();
+    y.end();
+  });
+
+  it('closes a connection that stays silent past the idle limit', async () => {
+    const s = await admitted();
+    const opened = Date.now();
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+    expect(await s.reply()).toMatch(/^421 4\.4\.2 /);
+    await s.closed();
+    expect(Date.now() - opened).toBeGreaterThanOrEqual(900);
+  });
+
+  it('ends a session that outlasts the total limit, busy or not, with 421 4.4.2', async () => {
+    const s = await SmtpTalk.open(ports.smtps, { tls: true });
+    const started = Date.now();
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+    expect(await s.auth(f.sender, PASSWORD)).toMatch(/^235/);
+    // A client that keeps talking is never idle, but its session still ends.
+    let last = '';
+    while (Date.now() - started < 10_000) {
+      last = await s.cmd('NOOP').catch(() => '');
+      if (!last.startsWith('250')) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const end = last || (await s.closed()).trim();
+    expect(end).toMatch(/^421 4\.4\.2 /);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_900);
+    await s.closed();
   });
 });

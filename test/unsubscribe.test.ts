@@ -3,19 +3,13 @@
  * that arrives, the RFC 8058 one-click POST, the GET page in the link's language, forged tokens,
  * and later sends refused. Also: dual DKIM signatures (RSA and Ed25519) verified by mailauth.
  */
-import { simpleParser, type ParsedMail } from 'mailparser';
+import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from './helpers/app.js';
 import { send as httpSend } from './helpers/raw.js';
 import { errorCode } from './helpers/sdk.js';
-import { eventually, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
-
-/** A header's value as written (mailparser interprets List-Unsubscribe into an object). */
-function rawHeader(mail: ParsedMail, name: string): string {
-  const line = mail.headerLines.find((h) => h.key === name)?.line ?? '';
-  return line.slice(line.indexOf(':') + 1).replace(/\r?\n\s+/g, ' ').trim();
-}
+import { eventually, rawHeader, startSending, statusesOf, unsubscribeLinkFor, type SendingFixture } from './helpers/sending.js';
 
 describe.each(STORES)('unsubscribe links on %s', (store) => {
   let f: SendingFixture;
@@ -25,10 +19,8 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
   })).MessageId;
   /** The link of the mail that arrived for `to`, pointed at the test server. */
   const linkFor = async (to: string, from: number): Promise<{ url: string; headers: string; text: string; html: string }> => {
-    const got = await eventually(async () => f.mx1.received.slice(from).find((g) => g.to.includes(to)), 20_000, `the mail to ${to}`);
-    const mail = await simpleParser(got.raw);
-    const url = /<(http[^>]+)>/.exec(rawHeader(mail, 'list-unsubscribe'))![1];
-    return { url: url.replace(/^http:\/\/[^/]+\//, f.t.url), headers: rawHeader(mail, 'list-unsubscribe'), text: mail.text ?? '', html: String(mail.html) };
+    const { url, mail } = await unsubscribeLinkFor(f, to, from);
+    return { url, headers: rawHeader(mail, 'list-unsubscribe'), text: mail.text ?? '', html: String(mail.html) };
   };
 
   beforeAll(async () => { f = await startSending(store); });

@@ -4,6 +4,7 @@
  * scripted MX hosts for recipient domains on 127.0.0.2 and 127.0.0.3 (one port).
  */
 import { authenticate } from 'mailauth';
+import { simpleParser, type ParsedMail } from 'mailparser';
 import { startTestAppWithDns, type DnsTestApp, type StoreKind } from './app.js';
 import { DomainPublisher } from './dns.js';
 import { freePort, startMx, type TestMx } from './mx.js';
@@ -118,4 +119,19 @@ export async function statusesOf(f: SendingFixture, messageId: string, done: (s:
   } catch (e) {
     throw new Error(`${(e as Error).message}; last seen: ${JSON.stringify(last)}`);
   }
+}
+
+/** A header's value as written (mailparser interprets List-Unsubscribe into an object). */
+export function rawHeader(mail: ParsedMail, name: string): string {
+  const line = mail.headerLines.find((h) => h.key === name)?.line ?? '';
+  return line.slice(line.indexOf(':') + 1).replace(/\r?\n\s+/g, ' ').trim();
+}
+
+/** The first mail to `to` at the first MX since `from`, parsed, with its unsubscribe link pointed at the test server. */
+export async function unsubscribeLinkFor(f: SendingFixture, to: string, from: number): Promise<{ url: string; mail: ParsedMail }> {
+  const got = await eventually(async () => f.mx1.received.slice(from).find((g) => g.to.includes(to)), 20_000, `the mail to ${to}`);
+  const mail = await simpleParser(got.raw);
+  const url = /<(http[^>]+)>/.exec(rawHeader(mail, 'list-unsubscribe'))?.[1];
+  if (!url) throw new Error(`the mail to ${to} has no unsubscribe link`);
+  return { url: url.replace(/^http:\/\/[^/]+\//, f.t.url), mail };
 }
