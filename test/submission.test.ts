@@ -3,6 +3,8 @@
  * hand-driven client for the protocol cases) against Sesame's listeners, with what arrives at the
  * test MX checked, DKIM included.
  */
+import { generateKeyPairSync } from 'node:crypto';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from './helpers/app.js';
@@ -249,6 +251,30 @@ describe('SMTP submission: the protocol', () => {
     for (const g of got) expect(await f.verifyDkim(g.raw)).toEqual([expect.objectContaining({ result: 'pass', domain: 'xn--bcher-kva.test' })]);
   });
 
+  it('keeps a DKIM signature the client added, next to its own, and both verify', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const pub = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
+    f.domains.extra = { ...f.domains.extra, txt: [...(f.domains.extra.txt ?? []), { name: `app._domainkey.${SENDER_DOMAIN}`, value: `v=DKIM1; k=rsa; p=${pub}` }] };
+    await f.domains.publish();
+    const message = Buffer.from(`From: <${f.sender}>\r\nTo: <signed@${RECIPIENT_DOMAIN}>\r\nSubject: signed by the app\r\nDate: Thu, 26 Nov 2026 09:00:00 +0000\r\nMessage-ID: <app-1@${SENDER_DOMAIN}>\r\n\r\nThe application signed this.\r\n`);
+    const key = { signingDomain: SENDER_DOMAIN, selector: 'app', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    // mailauth signs with the entries of signatureData (the top-level key alone signs nothing).
+    const signed = await dkimSign(message, { ...key, canonicalization: 'relaxed/relaxed', signatureData: [key] });
+    expect(signed.signatures).toMatch(/^DKIM-Signature: /);
+    const before = f.mx1.received.length;
+    const s = await loggedIn();
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<signed@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    expect(await s.cmd(`${signed.signatures}${message.toString()}.`)).toMatch(/^250 2\.0\.0 /);
+    s.end();
+    const [g] = (await f.mx1.waitFor(before + 1)).slice(before);
+    const results = await f.verifyDkim(g.raw);
+    expect(results).toHaveLength(2);
+    expect(results.every((r) => r.result === 'pass' && r.domain === SENDER_DOMAIN)).toBe(true);
+    expect(g.raw.toString()).toMatch(/s=app;/);
+  });
+
   it('slows failed logins down, then locks the address out', async () => {
     const times: number[] = [];
     const s = await session();
@@ -312,6 +338,24 @@ describe('SMTP submission: connection limits', () => {
     expect(await y.cmd('NOOP')).toMatch(/^250/);
     x.end();
     y.end();
+  });
+
+  it('takes at most SESAME_SMTP_RATE_LIMIT messages per second from an account: 451 4.7.1 with RequestLimitExceeded.SmtpRateLimit', async () => {
+    const s = await SmtpTalk.open(ports.smtps, { tls: true });
+    expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+    expect(await s.auth(f.sender, PASSWORD)).toMatch(/^235/);
+    const replies: string[] = [];
+    // The default is 20 per second, with a burst of as many: 40 at once cannot all pass.
+    for (let i = 0; i < 40; i++) {
+      replies.push(await s.cmd(`MAIL FROM:<${f.sender}>`));
+      await s.cmd('RSET');
+    }
+    s.end();
+    expect(replies.filter((r) => r.startsWith('250')).length).toBeGreaterThanOrEqual(20);
+    const refused = replies.find((r) => !r.startsWith('250'));
+    expect(refused).toMatch(/^451 4\.7\.1 Error: ##SES-response-json: /);
+    const json = JSON.parse(refused!.slice(refused!.indexOf('{'))) as { Response: { QcloudError: { Error: { Code: string } } } };
+    expect(json.Response.QcloudError.Error.Code).toBe('RequestLimitExceeded.SmtpRateLimit');
   });
 
   it('closes a connection that stays silent past the idle limit', async () => {
