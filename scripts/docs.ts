@@ -96,6 +96,11 @@ const NOTES: Partial<Record<ActionName, string>> = {
   DeleteAddressUnsubscribeConfig: '`Address` is required here; no setting answers `ResourceNotFound`.',
   ListAddressUnsubscribeConfig: '`Limit` (a string in this action) defaults to 20, at most 100.',
   SendEmail: 'Subject up to 998 characters. `Simple` is allowed by default (per account: `sesame account update --simple off`). `HeaderFrom` must be on the sender\'s domain. `SmtpHeaders` takes X- headers and a few threading/list headers only. See "Sending" below.',
+  CreateReceiver: 'Name 1–200 characters, unique in the account; `Desc` up to 300; at most `SESAME_RECEIVER_LIMIT` groups.',
+  CreateReceiverDetail: 'Synchronous: the counts are final when it answers. Repeats (in the call or already in the group) are not added again. Up to `SESAME_RECEIVER_MAX_RECIPIENTS` (1,000,000) addresses per group. See "Recipient groups" below.',
+  CreateReceiverDetailWithData: 'As CreateReceiverDetail; an invalid address is kept as invalid (not refused with `ReceiverEmailInvalid`). Data problems refuse the whole call.',
+  ListReceiverDetails: '`ValidCount` and `InvalidCount` are the whole group\'s. `CreateTimeBegin`/`End` take a day or a time; an end day includes that day.',
+  DeleteReceiver: 'Refused (`OperationDenied.ReceiverIsOperating`) while the group takes an upload.',
   GetSendEmailStatus: '`RequestDate` within `SESAME_STATUS_RETENTION_DAYS` (30); a future date answers `InvalidParameterValue.WrongDate`.',
 };
 

@@ -17,6 +17,7 @@ import { IdentityService } from './services/identities.js';
 import { checkMasterKey, loadMasterKey } from './services/master-key.js';
 import { SenderService } from './services/senders.js';
 import { TemplateService } from './services/templates.js';
+import { ReceiverService } from './services/receivers.js';
 import { UnsubscribeSettingService } from './services/unsubscribe-settings.js';
 import { AccountStore } from './store/accounts.js';
 import { BlocklistStore } from './store/blocklists.js';
@@ -26,6 +27,7 @@ import { migrate } from './store/migrations.js';
 import { openPostgres } from './store/postgres.js';
 import { openSqlite } from './store/sqlite.js';
 import { TemplateStore } from './store/templates.js';
+import { ReceiverStore } from './store/receivers.js';
 import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
 import { MessageStore } from './store/messages.js';
 import { MailService } from './services/mail.js';
@@ -109,6 +111,9 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
           bounceSubdomain: config.bounceSubdomain,
         },
         accepted: () => accepted.notify(),
+      }),
+      receivers: new ReceiverService(new ReceiverStore(db), {
+        groups: config.receiverLimit, perGroup: config.receiverMaxRecipients, timezone: config.timezone,
       }),
       statuses: new StatusService(messageStore, { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
       unsubscribes: new UnsubscribeService(messageStore, { link: unsubscribeTokens(box), address: unsubscribeAddressTokens(box) }, log),

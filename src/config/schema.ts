@@ -222,6 +222,11 @@ export const SCHEMA = {
     check: isTimeZone,
   }),
   templateLimit: integer('SESAME_TEMPLATE_LIMIT', 1000, { description: 'Templates per account (FailedOperation.ExceedTemplateLimit beyond).', min: 1 }),
+  receiverLimit: integer('SESAME_RECEIVER_LIMIT', 1000, { description: 'Recipient groups per account (LimitExceeded.ExceedReceiverLimit beyond).', min: 1 }),
+  receiverMaxRecipients: integer('SESAME_RECEIVER_MAX_RECIPIENTS', 1000000, {
+    description: 'Addresses one recipient group may hold, valid and invalid (LimitExceeded.ReceiverDetailCountLimit beyond).',
+    min: 1,
+  }),
   templateMaxBytes: integer('SESAME_TEMPLATE_MAX_BYTES', 1048576, {
     description: 'Largest template, HTML plus text after base64 decoding, in bytes (FailedOperation.TemplateContentToolarge beyond).',
     min: 1,

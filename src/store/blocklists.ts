@@ -3,6 +3,7 @@
  * a while) and addresses the account listed itself (expiring on a date, or never).
  */
 import type { Db, Param, Queryable } from './db.js';
+import { containsSql, likePattern } from './sql.js';
 import { storableText } from '../lib/text.js';
 
 /** A hard-bounced address. */
@@ -62,7 +63,7 @@ export class BlocklistStore {
   async listBounces(accountId: number, f: { from: number; to: number; email?: string; now: number; limit: number; offset: number }): Promise<{ rows: BounceRow[]; total: number }> {
     const where = ['account_id = ?', 'expires_at > ?', 'bounced_at >= ?', 'bounced_at < ?'];
     const params: Param[] = [accountId, f.now, f.from, f.to];
-    if (f.email) { where.push(this.contains()); params.push(likePattern(f.email)); }
+    if (f.email) { where.push(containsSql(this.db.dialect, 'email')); params.push(likePattern(f.email)); }
     const cond = where.join(' AND ');
     const total = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM bounce_blocklist WHERE ${cond}`, params);
     const rows = await this.db.all<BounceRow>(
@@ -123,7 +124,7 @@ export class BlocklistStore {
     const params: Param[] = [accountId];
     if (f.status === 'active') { where.push('(expire_date IS NULL OR expire_date >= ?)'); params.push(f.today); }
     if (f.status === 'expired') { where.push('expire_date < ?'); params.push(f.today); }
-    if (f.email) { where.push(this.contains()); params.push(likePattern(f.email)); }
+    if (f.email) { where.push(containsSql(this.db.dialect, 'email')); params.push(likePattern(f.email)); }
     const cond = where.join(' AND ');
     const total = await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM custom_blocklist WHERE ${cond}`, params);
     const rows = await this.db.all<CustomRow>(
@@ -131,11 +132,6 @@ export class BlocklistStore {
       [...params, f.limit, f.offset],
     );
     return { rows, total: total?.n ?? 0 };
-  }
-
-  /** `email` contains a user's text, case-insensitively (with `likePattern`). */
-  private contains(): string {
-    return `email ${this.db.dialect.ilike} ? ESCAPE '\\'`;
   }
 
   private deleteIn(table: 'bounce_blocklist' | 'custom_blocklist', accountId: number, emails: readonly string[]): Promise<number> {
@@ -149,9 +145,4 @@ export class BlocklistStore {
       return n;
     });
   }
-}
-
-/** `%text%`, where `%`, `_` and `\\` in the user's text are literal characters, not wildcards. */
-export function likePattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

@@ -186,6 +186,42 @@ export const MIGRATIONS: readonly Migration[] = [
     // it, so a worker whose lease lapsed cannot extend or overwrite another worker's claim.
     up: (d) => [`ALTER TABLE deliveries ADD COLUMN lease_owner ${d.bigint}`],
   },
+  {
+    version: 5,
+    name: 'recipient groups',
+    up: (d) => [
+      // status: 1 empty, 2 uploading (until upload_until: a crashed upload does not hold it for
+      // ever), 3 uploaded. data_keys: the sorted variable names every recipient's data must have
+      // (JSON), set by the first upload. count and invalid_count: kept with the rows.
+      `CREATE TABLE receivers (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        name TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        status INTEGER NOT NULL DEFAULT 1,
+        upload_until ${d.bigint},
+        data_keys TEXT,
+        count INTEGER NOT NULL DEFAULT 0,
+        invalid_count INTEGER NOT NULL DEFAULT 0,
+        created_at ${d.bigint} NOT NULL,
+        UNIQUE (account_id, name)
+      )`,
+      `CREATE INDEX receivers_account ON receivers (account_id, id)`,
+      // One row per address of a group; status 1 valid, 2 invalid (with its reason).
+      `CREATE TABLE receiver_details (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        receiver_id ${d.bigint} NOT NULL REFERENCES receivers(id),
+        email TEXT NOT NULL,
+        template_data TEXT,
+        status INTEGER NOT NULL,
+        reason TEXT NOT NULL DEFAULT '',
+        created_at ${d.bigint} NOT NULL,
+        UNIQUE (receiver_id, email)
+      )`,
+      `CREATE INDEX receiver_details_group ON receiver_details (receiver_id, id)`,
+    ],
+  },
 ];
 
 /** Arbitrary constant: the lock key that serialises migrations across processes. */

@@ -1,6 +1,7 @@
 /** Every built action group, assembled into the registry. */
 import type { BlocklistService } from '../../services/blocklists.js';
 import type { MailService } from '../../services/mail.js';
+import type { ReceiverService } from '../../services/receivers.js';
 import type { StatusService } from '../../services/statuses.js';
 import type { IdentityService } from '../../services/identities.js';
 import type { SenderService } from '../../services/senders.js';
@@ -10,6 +11,7 @@ import { Registry } from '../registry.js';
 import { blocklistActions } from './blocklists.js';
 import { identityActions } from './identities.js';
 import { mailActions } from './mail.js';
+import { receiverActions } from './receivers.js';
 import { senderActions } from './senders.js';
 import { templateActions } from './templates.js';
 import { unsubscribeActions } from './unsubscribe.js';
@@ -22,6 +24,7 @@ export interface ActionServices {
   blocklists: BlocklistService;
   unsubscribeSettings: UnsubscribeSettingService;
   mail: MailService;
+  receivers: ReceiverService;
   statuses: StatusService;
   timezone: string;
 }
@@ -35,5 +38,6 @@ export function buildRegistry(s: ActionServices): Registry {
     blocklistActions(s.blocklists, s.timezone),
     unsubscribeActions(s.unsubscribeSettings),
     mailActions(s.mail, s.statuses),
+    receiverActions(s.receivers),
   );
 }
