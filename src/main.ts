@@ -28,6 +28,9 @@ import { openPostgres } from './store/postgres.js';
 import { openSqlite } from './store/sqlite.js';
 import { TemplateStore } from './store/templates.js';
 import { ReceiverStore } from './store/receivers.js';
+import { TaskStore } from './store/tasks.js';
+import { TaskService } from './services/tasks.js';
+import { TaskRunner } from './scheduler/task-runner.js';
 import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
 import { MessageStore } from './store/messages.js';
 import { MailService } from './services/mail.js';
@@ -66,6 +69,8 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   unsubscribes: UnsubscribeService;
   /** Notified after each accepted message (the delivery worker listens). */
   accepted: Signal;
+  /** Notified when a batch task is created or changed (the task runner listens). */
+  taskChanged: Signal;
   /** Store access the delivery worker needs. */
   stores: { messages: MessageStore; domains: DomainStore };
   box: SecretBox;
@@ -86,10 +91,19 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     const senders = new SenderService(domainStore, { perDomain: config.senderLimit });
     const unsubscribeSettings = new UnsubscribeSettingService(new UnsubscribeSettingStore(db), senders);
     const accepted = new Signal();
+    const taskChanged = new Signal();
+    const receiverStore = new ReceiverStore(db);
+    const taskStore = new TaskStore(db, messageStore);
+    const receivers = new ReceiverService(receiverStore, { groups: config.receiverLimit, perGroup: config.receiverMaxRecipients, timezone: config.timezone });
+    receivers.inUse = async (accountId, receiverId, q) => {
+      const t = await taskStore.activeForGroup(q, accountId, receiverId);
+      return t ? `task ${t.id} sends to it (end the task first)` : null;
+    };
     return {
       db,
       box,
       accepted,
+      taskChanged,
       stores: { messages: messageStore, domains: domainStore },
       accounts: new AccountService(accountStore, box, { templateReview: config.templateReview }),
       templates: new TemplateService(templateStore, { perAccount: config.templateLimit, maxBytes: config.templateMaxBytes }),
@@ -112,8 +126,19 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         },
         accepted: () => accepted.notify(),
       }),
-      receivers: new ReceiverService(new ReceiverStore(db), {
-        groups: config.receiverLimit, perGroup: config.receiverMaxRecipients, timezone: config.timezone,
+      receivers,
+      tasks: new TaskService({
+        tasks: taskStore,
+        receivers: receiverStore,
+        domains: domainStore,
+        templates: templateStore,
+        accounts: accountStore,
+        messages: messageStore,
+        blocklists,
+        unsubscribeSettings,
+        policy: { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: 500, maxPending: 5000 },
+        accepted: () => accepted.notify(),
+        changed: () => taskChanged.notify(),
       }),
       statuses: new StatusService(messageStore, { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
       unsubscribes: new UnsubscribeService(messageStore, { link: unsubscribeTokens(box), address: unsubscribeAddressTokens(box) }, log),
@@ -279,11 +304,15 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const recheck = new DomainRecheck(services.identities, log);
       recheck.start();
       stops.push(() => recheck.stop());
+      const runner = new TaskRunner(services.tasks, log, { concurrency: 4, leaseMs: 30_000, pollMs: 1000 });
+      const unlistenTasks = services.taskChanged.on(() => runner.poke());
+      runner.start();
+      stops.push(async () => { unlistenTasks(); await runner.stop(); });
       const engine = deliveryEngine(config, services, log);
       const unlisten = services.accepted.on(() => engine.wake());
       engine.start();
       stops.push(async () => { unlisten(); await engine.stop(config.shutdownTimeoutMs); });
-      log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes }, 'worker running: delivery and the periodic DNS re-check');
+      log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes }, 'worker running: delivery, batch tasks and the periodic DNS re-check');
     }
 
     let closing: Promise<void> | null = null;

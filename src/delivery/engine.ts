@@ -14,17 +14,17 @@ import { ByteBudget } from '../lib/byte-budget.js';
 import type { TokenSigner } from '../lib/tokens.js';
 import { TtlCache } from '../lib/ttl-cache.js';
 import type { MessageContent } from '../mail/content.js';
+import { personalise } from '../mail/personalise.js';
 import type { RenderKey, UnsubscribeLinks } from '../mail/render.js';
 import type { Renderer } from '../mail/render-pool.js';
 import type { BlocklistService } from '../services/blocklists.js';
 import type { IdentityService } from '../services/identities.js';
 import type { DomainStore } from '../store/domains.js';
-import type { ClaimedDelivery, MessageStore, Outcome } from '../store/messages.js';
+import { SendStatus, type ClaimedDelivery, type MessageStore, type Outcome } from '../store/messages.js';
 import type { Route, RouteHost, Router } from './route.js';
 import type { SmtpPool } from './smtp-pool.js';
 
 /** SendStatus of a delivery refused after acceptance (FACTS §3.2). */
-const SendStatus = { DomainNotVerified: 3014, Blocklisted: 3020, Unsubscribed: 1013 } as const;
 
 /** How the worker delivers. */
 export interface EnginePolicy {
@@ -376,10 +376,13 @@ export class DeliveryEngine {
 
   private async render(c: ClaimedDelivery, content: Loaded): Promise<Buffer> {
     const keys = (await this.keysOf(content.domainId)).keys;
-    // Without an unsubscribe link nothing in the message depends on the recipient (the VERP
-    // address is in the envelope only): it is composed and signed once for all of them.
+    const whole = content.kind === 'batch' ? personalise(content, { id: c.id, recipient: c.recipient, templateData: c.template_data }) : content;
     if (content.unsubscribeLanguage === '0') {
-      return this.rendered.load(c.message_row, () => this.d.renderer.render({ content, keys, links: null }), (m) => ({ weight: m.length }));
+      // Without an unsubscribe link nothing in the message depends on the recipient (the VERP
+      // address is in the envelope only): it is composed and signed once for all of them. A batch
+      // message is each recipient's own.
+      if (content.kind === 'batch') return this.d.renderer.render({ content: whole, keys, links: null });
+      return this.rendered.load(c.message_row, () => this.d.renderer.render({ content: whole, keys, links: null }), (m) => ({ weight: m.length }));
     }
     const token = this.d.unsubscribeTokens.sign(c.id);
     const links: UnsubscribeLinks = {
@@ -387,7 +390,7 @@ export class DeliveryEngine {
       // Mail to this address reaches the inbound listener (the bounce domain's MX) and unsubscribes.
       mailto: `mailto:unsubscribe-${this.d.unsubscribeAddressTokens.sign(c.id)}@${content.bounceDomain}?subject=unsubscribe`,
     };
-    return this.d.renderer.render({ content, keys, links });
+    return this.d.renderer.render({ content: whole, keys, links });
   }
 
   /** Tries each address in turn while the failure is the connection's; the first real answer decides. */

@@ -111,3 +111,18 @@ export function renderTemplate(content: string, data: Readonly<Record<string, st
 export function missingVariables(content: string, data: Readonly<Record<string, string>>): string[] {
   return findVariables(content).filter((v) => !Object.prototype.hasOwnProperty.call(data, v));
 }
+
+/** Subject and bodies as written, `{{variables}}` not yet substituted. */
+export interface TemplatedText { subject: string; html: string | null; text: string | null }
+
+/**
+ * Substitutes `data` in a subject and its bodies: HTML-escaped in the HTML body, and the subject kept
+ * to one line (a value may hold line breaks; in a header they would start a header of their own).
+ */
+export function renderTemplated(t: TemplatedText, data: Readonly<Record<string, string>>): TemplatedText {
+  return {
+    subject: renderTemplate(t.subject, data, false).replace(/[\u0000-\u001f\u007f]+/g, ' '),
+    html: t.html === null ? null : renderTemplate(t.html, data, true),
+    text: t.text === null ? null : renderTemplate(t.text, data, false),
+  };
+}

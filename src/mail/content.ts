@@ -49,5 +49,27 @@ export interface SubmittedContent extends ContentBase {
   raw: string;
 }
 
+/**
+ * One run of a batch task: a message for each recipient of the group, addressed to them alone and
+ * rendered at delivery with their own template data (a row per recipient, not a message per
+ * recipient, stays in the store).
+ */
+export interface BatchContent extends ContentBase {
+  kind: 'batch';
+  from: { name: string; address: string };
+  replyTo: string | null;
+  /** As written: `{{variables}}` are substituted per recipient. */
+  subject: string;
+  html: string | null;
+  text: string | null;
+  /** Values for every recipient (the task's Template.TemplateData); a recipient's own data wins. */
+  data: Record<string, string>;
+  attachments: AttachmentContent[];
+  templateId: number | null;
+}
+
 /** An accepted message, as stored. */
-export type MessageContent = ComposedContent | SubmittedContent;
+export type MessageContent = ComposedContent | SubmittedContent | BatchContent;
+
+/** What the renderer takes: a message whole (batch messages are personalised first). */
+export type RenderableContent = ComposedContent | SubmittedContent;

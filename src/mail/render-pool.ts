@@ -5,11 +5,11 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import type { MessageContent } from './content.js';
+import type { RenderableContent } from './content.js';
 import { renderMessage, type RenderKey, type UnsubscribeLinks } from './render.js';
 
 /** One job for a render thread. */
-export interface RenderJob { content: MessageContent; keys: RenderKey[]; links: UnsubscribeLinks | null }
+export interface RenderJob { content: RenderableContent; keys: RenderKey[]; links: UnsubscribeLinks | null }
 
 /** The reply of a render thread. */
 export type RenderReply = { id: number; message: Uint8Array } | { id: number; error: string };

@@ -7,7 +7,7 @@ import type Mail from 'nodemailer/lib/mailer/index.js';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { escapeHtml } from '../domain/template.js';
 import { unsubscribeWords } from '../domain/unsubscribe-text.js';
-import type { ComposedContent, MessageContent } from './content.js';
+import type { ComposedContent, RenderableContent } from './content.js';
 import { LineGuard } from '../lib/line-guard.js';
 import { installPrivateKeyCache } from './key-cache.js';
 
@@ -29,7 +29,7 @@ export const SIGNED_HEADERS = [
 ];
 
 /** The composed, signed message for one recipient. */
-export async function renderMessage(content: MessageContent, keys: readonly RenderKey[], unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
+export async function renderMessage(content: RenderableContent, keys: readonly RenderKey[], unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
   // Submitted mail is the client's own, CRLF throughout (the submission listener's line guard saw
   // to it): it is only signed.
   if (content.kind === 'submitted') return sign(Buffer.from(content.raw, 'base64'), content.domain, keys);

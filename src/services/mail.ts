@@ -13,7 +13,7 @@ import { isMessageIdHeader, newMessageId, newMessageIdHeader } from '../domain/m
 import { dailyQuotaOf } from '../domain/reputation.js';
 import { bounceDomainOf } from '../domain/dns-records.js';
 import { isAllowedCustomHeader, isSafeHeaderValue } from '../domain/smtp-headers.js';
-import { missingVariables, parseTemplateData, renderTemplate, TemplateStatus } from '../domain/template.js';
+import { missingVariables, parseTemplateData, renderTemplated, TemplateStatus } from '../domain/template.js';
 import { fail } from '../errors/coded-error.js';
 import { formatDate } from '../lib/time.js';
 import type { AttachmentContent, ComposedContent, MessageContent, SubmittedContent } from '../mail/content.js';
@@ -165,13 +165,7 @@ export class MailService {
       if (missing.length) {
         fail('InvalidParameterValue.TemplateNotMatchData', `TemplateData gives no value for ${missing.map((m) => `{{${m}}}`).join(', ')}.`);
       }
-      return {
-        // A value may hold line breaks; in a header they would start a header of their own.
-        subject: oneLine(renderTemplate(req.Subject, data, false)),
-        html: t.html === null ? null : renderTemplate(t.html, data, true),
-        text: t.text === null ? null : renderTemplate(t.text, data, false),
-        templateId: t.id,
-      };
+      return { ...renderTemplated({ subject: req.Subject, html: t.html, text: t.text }, data), templateId: t.id };
     }
     if (req.Simple) {
       const account = await this.d.accounts.get(accountId);
@@ -230,10 +224,7 @@ export class MailService {
 
 const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1);
 
-/** Control characters (CR and LF above all) become spaces: a header value stays one header. */
-const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, ' ');
-
-function parseFrom(text: string): Mailbox {
+export function parseFrom(text: string): Mailbox {
   const m = parseMailbox(text);
   if (!m) fail('FailedOperation.IncorrectSender', 'FromEmailAddress must be address@domain or "Alias <address@domain>" (the alias without ":").');
   return m;
@@ -262,7 +253,7 @@ function checkRecipients(req: SendEmailRequest): { to: string[]; cc: string[]; a
   return { to, cc, all: [...new Set([...to, ...cc, ...bcc])] };
 }
 
-function checkAttachments(list: NonNullable<SendEmailRequest['Attachments']>): AttachmentContent[] {
+export function checkAttachments(list: NonNullable<SendEmailRequest['Attachments']>): AttachmentContent[] {
   if (list.length > ATTACHMENTS_MAX) fail('FailedOperation.TooManyAttachments', `At most ${ATTACHMENTS_MAX} attachments per message.`);
   let total = 0;
   return list.map((a, i) => {
@@ -294,7 +285,7 @@ function checkHeaderFrom(value: string | undefined, from: Mailbox): Mailbox {
   return m;
 }
 
-function checkReplyTo(value: string | undefined): string | null {
+export function checkReplyTo(value: string | undefined): string | null {
   if (value === undefined || value === '') return null;
   const m = parseMailbox(value);
   if (!m) fail('FailedOperation.IncorrectEmail', `ReplyToAddresses ${JSON.stringify(value)} is not a valid email address.`);

@@ -11,8 +11,18 @@ import type { Db, Param, Queryable } from './db.js';
 /** DeliverStatus values (FACTS §3.2). */
 export const DeliverStatus = { Queued: 0, Delivered: 1, Dropped: 2, Bounced: 3, Deferred: 8 } as const;
 
+/** SendStatus values Sesame sets after acceptance (FACTS §3.2). */
+export const SendStatus = { DomainNotVerified: 3014, Blocklisted: 3020, Unsubscribed: 1013 } as const;
+
 /** A recipient of a message being accepted. */
-export interface NewDelivery { recipient: string; recipientDomain: string }
+export interface NewDelivery {
+  recipient: string;
+  recipientDomain: string;
+  /** A batch recipient's own template data (JSON). */
+  templateData?: string | null;
+  /** Recorded as dropped at once, never queued (a batch recipient on a blocklist, say). */
+  dropped?: { sendStatus: number; reason: string };
+}
 
 /** A message being accepted. */
 export interface NewMessage {
@@ -50,6 +60,8 @@ export interface ClaimedDelivery {
   recipient_domain: string;
   attempts: number;
   created_at: number;
+  /** A batch recipient's own template data (JSON), or null. */
+  template_data: string | null;
 }
 
 /** What happened to a delivery attempt. */
@@ -80,7 +92,7 @@ class LimitReached extends Error {
   constructor(readonly result: AcceptResult) { super('limit reached'); }
 }
 
-const CLAIM_COLUMNS = 'id, account_id, message_row, sender, recipient, recipient_domain, attempts, created_at';
+const CLAIM_COLUMNS = 'id, account_id, message_row, sender, recipient, recipient_domain, attempts, created_at, template_data';
 const CHUNK = 500;
 /** Due deliveries a claim looks through when it passes over busy domains. */
 const CLAIM_WINDOW = 1000;
@@ -109,27 +121,43 @@ export class MessageStore {
           const over = await this.overFrequency(q, accountId, m.sender, recipients.map((r) => r.recipient), limits.frequency);
           if (over) throw new LimitReached({ kind: 'frequency', recipient: over });
         }
-        const msg = await q.get<{ id: number }>(
-          'INSERT INTO messages (account_id, message_id, domain_id, sender, content, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-          [accountId, m.messageId, m.domainId, m.sender, m.content, m.now],
-        );
-        if (!msg) throw new Error('message insert returned nothing');
-        const ids: number[] = [];
-        for (let i = 0; i < recipients.length; i += CHUNK) {
-          const chunk = recipients.slice(i, i + CHUNK);
-          const rows = await q.all<{ id: number }>(
-            `INSERT INTO deliveries (account_id, message_row, sender, recipient, recipient_domain, priority, next_attempt_at, created_at)
-             VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id`,
-            chunk.flatMap((r) => [accountId, msg.id, m.sender, r.recipient, r.recipientDomain, m.priority, m.now, m.now]),
-          );
-          ids.push(...rows.map((r) => r.id));
-        }
-        return { kind: 'accepted', messageRow: msg.id, deliveryIds: ids };
+        const messageRow = await this.insertMessage(q, accountId, m);
+        const ids = await this.insertDeliveries(q, accountId, messageRow, m, recipients);
+        return { kind: 'accepted', messageRow, deliveryIds: ids };
       });
     } catch (e) {
       if (e instanceof LimitReached) return e.result;
       throw e;
     }
+  }
+
+  /** Writes a message (in the caller's transaction); its row id. */
+  async insertMessage(q: Queryable, accountId: number, m: NewMessage): Promise<number> {
+    const msg = await q.get<{ id: number }>(
+      'INSERT INTO messages (account_id, message_id, domain_id, sender, content, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
+      [accountId, m.messageId, m.domainId, m.sender, m.content, m.now],
+    );
+    if (!msg) throw new Error('message insert returned nothing');
+    return msg.id;
+  }
+
+  /** Queues one delivery per recipient of a message (in the caller's transaction); their ids. */
+  async insertDeliveries(q: Queryable, accountId: number, messageRow: number, m: Pick<NewMessage, 'sender' | 'priority' | 'now'>, recipients: readonly NewDelivery[], taskId: number | null = null): Promise<number[]> {
+    const ids: number[] = [];
+    for (let i = 0; i < recipients.length; i += CHUNK) {
+      const chunk = recipients.slice(i, i + CHUNK);
+      const rows = await q.all<{ id: number }>(
+        `INSERT INTO deliveries (account_id, message_row, sender, recipient, recipient_domain, priority, next_attempt_at, created_at, task_id,
+           template_data, send_status, deliver_status, deliver_message, deliver_time)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id`,
+        chunk.flatMap((r): Param[] => [
+          accountId, messageRow, m.sender, r.recipient, r.recipientDomain, m.priority, r.dropped ? null : m.now, m.now, taskId, r.templateData ?? null,
+          r.dropped?.sendStatus ?? 0, r.dropped ? DeliverStatus.Dropped : DeliverStatus.Queued, r.dropped?.reason ?? '', r.dropped ? m.now : null,
+        ]),
+      );
+      ids.push(...rows.map((r) => r.id));
+    }
+    return ids;
   }
 
   /** The first recipient that already had `limit` mails from `sender` since `since`, if any. */

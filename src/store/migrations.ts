@@ -222,6 +222,53 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX receiver_details_group ON receiver_details (receiver_id, id)`,
     ],
   },
+  {
+    version: 6,
+    name: 'batch tasks',
+    up: (d) => [
+      // A task, its schedule, and the state of its current run: the run's message, how far its
+      // expansion has gone through the group (cursor, a receiver_details id) and where it ends
+      // (run_end: the group as it was when the run began). next_run_at is when a runner should next
+      // look at it (null: never again); lease_owner/lease_until say which runner holds it.
+      `CREATE TABLE send_tasks (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        receiver_id ${d.bigint} NOT NULL,
+        receivers_name TEXT NOT NULL,
+        from_address TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        task_type INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        content TEXT NOT NULL,
+        template_id ${d.bigint},
+        template_data TEXT,
+        begin_at ${d.bigint},
+        interval_hours INTEGER,
+        term_cycle INTEGER NOT NULL DEFAULT 0,
+        next_run_at ${d.bigint},
+        run_message_row ${d.bigint},
+        run_cursor ${d.bigint} NOT NULL DEFAULT 0,
+        run_end ${d.bigint} NOT NULL DEFAULT 0,
+        runs INTEGER NOT NULL DEFAULT 0,
+        request_count INTEGER NOT NULL DEFAULT 0,
+        send_count INTEGER NOT NULL DEFAULT 0,
+        cache_count INTEGER NOT NULL DEFAULT 0,
+        skip_count INTEGER NOT NULL DEFAULT 0,
+        err_msg TEXT NOT NULL DEFAULT '',
+        lease_owner ${d.bigint},
+        lease_until ${d.bigint},
+        created_at ${d.bigint} NOT NULL,
+        updated_at ${d.bigint} NOT NULL
+      )`,
+      `CREATE INDEX send_tasks_account ON send_tasks (account_id, id)`,
+      `CREATE INDEX send_tasks_due ON send_tasks (next_run_at) WHERE next_run_at IS NOT NULL`,
+      // A batch delivery names its task (for the task's back-pressure) and carries its recipient's
+      // template data (the group may change or go; the mail accepted stays as accepted).
+      `ALTER TABLE deliveries ADD COLUMN task_id ${d.bigint}`,
+      `ALTER TABLE deliveries ADD COLUMN template_data TEXT`,
+      `CREATE INDEX deliveries_task_pending ON deliveries (task_id) WHERE task_id IS NOT NULL AND next_attempt_at IS NOT NULL`,
+    ],
+  },
 ];
 
 /** Arbitrary constant: the lock key that serialises migrations across processes. */

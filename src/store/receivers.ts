@@ -154,6 +154,22 @@ export class ReceiverStore {
     return { rows, total: total?.n ?? 0 };
   }
 
+  /** Where a run over the group ends (its last address now), and how many valid addresses it covers. */
+  async runExtent(receiverId: number): Promise<{ end: number; valid: number }> {
+    const r = await this.db.get<{ end: number | null; valid: number }>(
+      'SELECT MAX(id) AS "end", COUNT(CASE WHEN status = 1 THEN 1 END) AS valid FROM receiver_details WHERE receiver_id = ?', [receiverId],
+    );
+    return { end: r?.end ?? 0, valid: r?.valid ?? 0 };
+  }
+
+  /** The next valid addresses of a group after `cursor` up to `end`, in upload order. */
+  validAfter(receiverId: number, cursor: number, end: number, limit: number): Promise<{ id: number; email: string; template_data: string | null }[]> {
+    return this.db.all(
+      'SELECT id, email, template_data FROM receiver_details WHERE receiver_id = ? AND id > ? AND id <= ? AND status = 1 ORDER BY id LIMIT ?',
+      [receiverId, cursor, end, limit],
+    );
+  }
+
   /**
    * Deletes a group and its addresses unless `refuse` (given the locked row) names a reason not to;
    * 'missing' when the account has no such group.

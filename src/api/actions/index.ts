@@ -2,6 +2,7 @@
 import type { BlocklistService } from '../../services/blocklists.js';
 import type { MailService } from '../../services/mail.js';
 import type { ReceiverService } from '../../services/receivers.js';
+import type { TaskService } from '../../services/tasks.js';
 import type { StatusService } from '../../services/statuses.js';
 import type { IdentityService } from '../../services/identities.js';
 import type { SenderService } from '../../services/senders.js';
@@ -12,6 +13,7 @@ import { blocklistActions } from './blocklists.js';
 import { identityActions } from './identities.js';
 import { mailActions } from './mail.js';
 import { receiverActions } from './receivers.js';
+import { taskActions } from './tasks.js';
 import { senderActions } from './senders.js';
 import { templateActions } from './templates.js';
 import { unsubscribeActions } from './unsubscribe.js';
@@ -25,6 +27,7 @@ export interface ActionServices {
   unsubscribeSettings: UnsubscribeSettingService;
   mail: MailService;
   receivers: ReceiverService;
+  tasks: TaskService;
   statuses: StatusService;
   timezone: string;
 }
@@ -39,5 +42,6 @@ export function buildRegistry(s: ActionServices): Registry {
     unsubscribeActions(s.unsubscribeSettings),
     mailActions(s.mail, s.statuses),
     receiverActions(s.receivers),
+    taskActions(s.tasks),
   );
 }

@@ -1,0 +1,30 @@
+/**
+ * A batch run's message for one recipient: addressed to them alone, with their template data
+ * substituted (theirs wins over the task's), and a Message-ID of its own that stays the same
+ * across delivery attempts.
+ */
+import { renderTemplated } from '../domain/template.js';
+import type { BatchContent, ComposedContent } from './content.js';
+
+/** The recipient's message of a batch run. */
+export function personalise(c: BatchContent, delivery: { id: number; recipient: string; templateData: string | null }): ComposedContent {
+  // The data was checked when the group was uploaded: a JSON object of text.
+  const own = delivery.templateData ? (JSON.parse(delivery.templateData) as Record<string, string>) : {};
+  const at = c.messageIdHeader.lastIndexOf('@');
+  return {
+    domain: c.domain,
+    bounceDomain: c.bounceDomain,
+    messageIdHeader: `<${delivery.id}.${c.messageIdHeader.slice(1, at)}${c.messageIdHeader.slice(at)}`,
+    date: c.date,
+    unsubscribeLanguage: c.unsubscribeLanguage,
+    triggerType: 0,
+    from: c.from,
+    to: [delivery.recipient],
+    cc: [],
+    replyTo: c.replyTo,
+    ...renderTemplated(c, { ...c.data, ...own }),
+    attachments: c.attachments,
+    headers: [],
+    templateId: c.templateId,
+  };
+}
