@@ -304,7 +304,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const recheck = new DomainRecheck(services.identities, log);
       recheck.start();
       stops.push(() => recheck.stop());
-      const runner = new TaskRunner(services.tasks, log, { concurrency: 4, leaseMs: 30_000, pollMs: 1000 });
+      const runner = new TaskRunner(services.tasks, log, { concurrency: 4, leaseMs: config.deliveryLeaseSeconds * 1000, pollMs: 1000 });
       const unlistenTasks = services.taskChanged.on(() => runner.poke());
       runner.start();
       stops.push(async () => { unlistenTasks(); await runner.stop(); });

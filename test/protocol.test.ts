@@ -215,9 +215,9 @@ describe('request errors', () => {
   });
 
   it('UnsupportedOperation names an action that is not built yet', async () => {
-    const r = await tc3('ListSendTasks', '{"Offset":0,"Limit":10}');
+    const r = await tc3('GetStatisticsReport', '{"StartDate":"2026-01-01","EndDate":"2026-01-02"}');
     expect(codeOf(r)).toBe('UnsupportedOperation');
-    expect(r.json.Response.Error?.Message).toContain('ListSendTasks');
+    expect(r.json.Response.Error?.Message).toContain('GetStatisticsReport');
   });
 });
 

@@ -1,9 +1,9 @@
 /**
- * The action registry: each of the 36 actions is declared once, with its request model from the
- * generated schema; handlers are added by category. Actions without a handler answer
+ * The action registry: each of the 36 actions (and Sesame's extensions, schema/actions.ts) is
+ * declared once, with its request model from the schema; handlers are added by category. Actions without a handler answer
  * UnsupportedOperation, so the API's surface is complete from the first day.
  */
-import { ACTION_NAMES, ACTIONS, type ActionName, type ModelName, type Requests, type Responses } from './schema/ses.js';
+import { ACTION_NAMES, ACTIONS, type ActionName, type ModelName, type Requests, type Responses } from './schema/actions.js';
 
 /** Who is calling, established by the protocol layer before any handler runs. */
 export interface ActionContext {
@@ -33,7 +33,7 @@ export class Registry {
     }
   }
 
-  /** True for the 36 actions of SES 2020-10-02. */
+  /** True for the 36 actions of SES 2020-10-02 and Sesame's extensions. */
   isAction(name: string): name is ActionName {
     return Object.prototype.hasOwnProperty.call(ACTIONS, name);
   }

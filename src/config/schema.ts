@@ -156,7 +156,7 @@ export const SCHEMA = {
     },
   }),
   deliveryLeaseSeconds: integer('SESAME_DELIVERY_LEASE_SECONDS', 60, {
-    description: 'A worker\'s claim on a delivery, renewed while it works; if the worker dies, the delivery is retried by another after this long.',
+    description: 'A worker\'s claim on a delivery or a batch task, renewed while it works; if the worker dies, another takes it over after this long.',
     min: 3,
   }),
   outboundTls: oneOf('SESAME_OUTBOUND_TLS', ['opportunistic', 'required', 'none'] as const, 'opportunistic', {

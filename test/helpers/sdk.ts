@@ -4,6 +4,7 @@
  */
 import { createRequire } from 'node:module';
 import type { Requests, Responses, ActionName } from '../../src/api/schema/ses.js';
+import type { ExtensionActionName, Requests as AllRequests, Responses as AllResponses } from '../../src/api/schema/actions.js';
 
 const require = createRequire(import.meta.url);
 // The intl-en SDK ships no type declarations; this is the small surface the tests use.
@@ -65,3 +66,16 @@ export async function errorCode(p: Promise<unknown>): Promise<string> {
 
 /** Base64 of UTF-8 text. */
 export const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+
+/**
+ * Calls one of Sesame's own actions (schema/actions.ts) through the v4 SDK's generic request, signed
+ * with TC3 like any other: the SDK has no method of that name.
+ */
+export function extensionCall<A extends ExtensionActionName>(endpoint: string, creds: { SecretId: string; SecretKey: string }, action: A, req: AllRequests[A]): Promise<AllResponses[A] & { RequestId: string }> {
+  const c = new v4.ses.v20201002.Client({
+    credential: { secretId: creds.SecretId, secretKey: creds.SecretKey },
+    region: 'ap-singapore',
+    profile: { httpProfile: { endpoint, protocol: 'http://' } },
+  }) as unknown as { request(action: string, req: unknown): Promise<AllResponses[A] & { RequestId: string }> };
+  return c.request(action, req);
+}

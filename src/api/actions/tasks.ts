@@ -1,10 +1,15 @@
-/** Batch task actions: BatchSendEmail and ListSendTasks. */
+/** Batch task actions: BatchSendEmail, ListSendTasks, and UpdateSendTask (a Sesame extension). */
 import type { TaskService } from '../../services/tasks.js';
 import type { Handlers } from '../registry.js';
 
 /** Handlers of the batch task actions. */
 export function taskActions(tasks: TaskService): Handlers {
   return {
+    UpdateSendTask: async (ctx, req) => {
+      await tasks.operate(ctx.accountId, req.TaskId, req.Operation);
+      return {};
+    },
+
     BatchSendEmail: async (ctx, req) => ({ TaskId: await tasks.create({ id: ctx.accountId }, req) }),
 
     ListSendTasks: async (ctx, req) => {
