@@ -1,6 +1,6 @@
 /** Helpers of the benchmarks: where the build is, when a server is up, how much memory it took, a sending setup. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get } from 'node:http';
@@ -69,7 +69,9 @@ export async function startSendingServer(roles: string, extraEnv: Record<string,
   };
   const cli = join(ROOT, 'dist/cli/main.js');
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
-  const server = spawn(process.execPath, [...prof, cli, 'serve', '--roles', roles], { env, stdio: ['ignore', 'ignore', 'inherit'] });
+  // BENCH_SERVER_LOG names a file for the server's log (otherwise it is not kept).
+  const logTo = process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'w') : 'ignore';
+  const server = spawn(process.execPath, [...prof, cli, 'serve', '--roles', roles], { env, stdio: ['ignore', logTo, 'inherit'] });
   const stop = async (): Promise<void> => {
     server.kill('SIGTERM');
     if (server.exitCode === null) await new Promise((r) => server.once('exit', r));

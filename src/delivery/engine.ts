@@ -504,7 +504,9 @@ export class DeliveryEngine {
   private reportProgress(): void {
     const t = this.tally;
     if (t.delivered + t.deferred + t.bounced + t.dropped === 0) return;
-    this.d.log.info({ ...t, inFlight: this.inFlight.size }, 'delivery progress (last 10 s)');
+    const m = process.memoryUsage();
+    const mb = (n: number): number => Math.round(n / 1048576);
+    this.d.log.info({ ...t, inFlight: this.inFlight.size, rssMb: mb(m.rss), heapMb: mb(m.heapUsed), externalMb: mb(m.external) }, 'delivery progress (last 10 s)');
     this.tally = { delivered: 0, deferred: 0, bounced: 0, dropped: 0 };
   }
 }

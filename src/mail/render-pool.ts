@@ -8,6 +8,9 @@ import { Worker } from 'node:worker_threads';
 import type { RenderableContent } from './content.js';
 import { renderMessage, type RenderKey, type UnsubscribeLinks } from './render.js';
 
+/** Young generation of each rendering thread's heap, in MB. */
+const YOUNG_GENERATION_MB = 12;
+
 /** One job for a render thread. */
 export interface RenderJob { content: RenderableContent; keys: RenderKey[]; links: UnsubscribeLinks | null }
 
@@ -82,9 +85,12 @@ class ThreadRenderer implements Renderer {
     const here = import.meta.url;
     // Run from the sources (tests, tsx), the worker is TypeScript: it is loaded through tsx's
     // loader, registered inside the thread (a worker cannot take --import).
+    // A small young generation: a thread's garbage is short-lived message buffers, and V8's default
+    // (up to 48 MB per thread) would mostly be resident memory held for nothing.
+    const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
     const worker = here.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./render-worker.ts', here).href)}); });`, { eval: true })
-      : new Worker(new URL('./render-worker.js', here));
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./render-worker.ts', here).href)}); });`, { eval: true, resourceLimits })
+      : new Worker(new URL('./render-worker.js', here), { resourceLimits });
     const thread: Thread = { worker, busy: 0, startedAt: Date.now(), alive: true };
     worker.on('message', (r: RenderReply) => {
       const p = this.pending.get(r.id);
