@@ -69,6 +69,8 @@ export async function startSendingServer(roles: string, extraEnv: Record<string,
   };
   const cli = join(ROOT, 'dist/cli/main.js');
   const prof = process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : [];
+  // BENCH_NODE_FLAGS: extra flags for the server's node (e.g. --trace-gc), for investigations.
+  prof.push(...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []));
   // BENCH_SERVER_LOG names a file for the server's log (otherwise it is not kept).
   const logTo = process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'w') : 'ignore';
   const server = spawn(process.execPath, [...prof, cli, 'serve', '--roles', roles], { env, stdio: ['ignore', logTo, 'inherit'] });

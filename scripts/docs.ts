@@ -100,7 +100,9 @@ const NOTES: Partial<Record<ActionName, string>> = {
   CreateReceiverDetail: 'Synchronous: the counts are final when it answers. Repeats (in the call or already in the group) are not added again. Up to `SESAME_RECEIVER_MAX_RECIPIENTS` (1,000,000) addresses per group. See "Recipient groups" below.',
   CreateReceiverDetailWithData: 'As CreateReceiverDetail; an invalid address is kept as invalid (not refused with `ReceiverEmailInvalid`). Data problems refuse the whole call.',
   ListReceiverDetails: '`ValidCount` and `InvalidCount` are the whole group\'s. `CreateTimeBegin`/`End` take a day or a time; an end day includes that day.',
-  DeleteReceiver: 'Refused (`OperationDenied.ReceiverIsOperating`) while the group takes an upload.',
+  DeleteReceiver: 'Refused (`OperationDenied.ReceiverIsOperating`) while the group takes an upload or a task that is not over uses it.',
+  BatchSendEmail: 'Times in `SESAME_TIMEZONE`. Skipped recipients (blocklisted, unsubscribed) show in GetSendEmailStatus as dropped. Pause, resume and end with the `UpdateSendTask` extension. See "Batch tasks" below.',
+  ListSendTasks: '`RequestCount` adds up each run of a recurring task. `Template`, `CycleParam`, `TimedParam` are `null` when not set.',
   GetSendEmailStatus: '`RequestDate` within `SESAME_STATUS_RETENTION_DAYS` (30); a future date answers `InvalidParameterValue.WrongDate`.',
 };
 

@@ -3,6 +3,7 @@
  * The `sesame` command: serve, migrate, account, template, config. Configuration comes from the
  * environment (and SESAME_CONFIG); a bad setting stops the command before anything starts.
  */
+import { setFlagsFromString } from 'node:v8';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -131,7 +132,17 @@ async function withServices(fn: (s: Services) => Promise<void>): Promise<void> {
   }
 }
 
+/**
+ * V8 lets the old generation grow to several times what is live before it collects (on a machine
+ * with much memory, by hundreds of MB): a server whose requests briefly hold many objects (a
+ * 20,000-address upload) would keep that garbage resident. Collecting once the heap has grown by a
+ * fifth keeps resident memory near what is in use, at the cost of more frequent (short) collections
+ * of a heap that stays small by design.
+ */
+const HEAP_GROWING_PERCENT = 20;
+
 async function serve(roles: Role[]): Promise<void> {
+  setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const c = config();
   const log = createLogger(c.logLevel);
   const app = await startApp(c, { roles, log });
