@@ -152,9 +152,7 @@ export class MailService {
 
   /** Subject and bodies, from a template and its data or from the Simple content. */
   private async body(accountId: number, req: SendEmailRequest): Promise<Body> {
-    if ([...req.Subject].length < 1 || [...req.Subject].length > SUBJECT_MAX || /[\r\n]/.test(req.Subject)) {
-      fail('InvalidParameterValue.SubjectLengthError', `Subject must be one line of 1 to ${SUBJECT_MAX} characters.`);
-    }
+    checkSubject(req.Subject);
     if (req.Template) {
       const t = await this.d.templates.get(accountId, req.Template.TemplateID);
       if (!t || t.status !== TemplateStatus.Approved) {
@@ -167,23 +165,7 @@ export class MailService {
       }
       return { ...renderTemplated({ subject: req.Subject, html: t.html, text: t.text }, data), templateId: t.id };
     }
-    if (req.Simple) {
-      const account = await this.d.accounts.get(accountId);
-      if (!account || account.simple_allowed !== 1) {
-        fail('FailedOperation.WithOutPermission', 'This account may only send from templates; use Template instead of Simple.');
-      }
-      const decode = (field: 'Html' | 'Text'): string | null => {
-        const v = req.Simple?.[field];
-        if (v === undefined || v === '') return null;
-        const d = decodeBase64Utf8(v);
-        if (!d) fail('InvalidParameterValue.EmailContentIsWrong', `Simple.${field} is not base64-encoded UTF-8 text.`);
-        return d.text;
-      };
-      const html = decode('Html');
-      const text = decode('Text');
-      if (html === null && text === null) fail('FailedOperation.MissingEmailContent', 'Simple needs Html or Text (base64).');
-      return { subject: req.Subject, html, text, templateId: null };
-    }
+    if (req.Simple) return { subject: req.Subject, ...(await simpleContent(this.d.accounts, accountId, req.Simple)), templateId: null };
     fail('FailedOperation.MissingEmailContent', 'The request needs Template (or Simple) content.');
   }
 
@@ -223,6 +205,32 @@ export class MailService {
 }
 
 const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1);
+
+/** A subject: one line of 1 to SUBJECT_MAX characters. */
+export function checkSubject(subject: string): void {
+  if ([...subject].length < 1 || [...subject].length > SUBJECT_MAX || /[\r\n]/.test(subject)) {
+    fail('InvalidParameterValue.SubjectLengthError', `Subject must be one line of 1 to ${SUBJECT_MAX} characters.`);
+  }
+}
+
+/** Simple content (base64 Html and Text), if the account may send it. */
+export async function simpleContent(accounts: AccountStore, accountId: number, simple: { Html?: string; Text?: string }): Promise<{ html: string | null; text: string | null }> {
+  const account = await accounts.get(accountId);
+  if (!account || account.simple_allowed !== 1) {
+    fail('FailedOperation.WithOutPermission', 'This account may only send from templates; use Template instead of Simple.');
+  }
+  const decode = (field: 'Html' | 'Text'): string | null => {
+    const v = simple[field];
+    if (v === undefined || v === '') return null;
+    const d = decodeBase64Utf8(v);
+    if (!d) fail('InvalidParameterValue.EmailContentIsWrong', `Simple.${field} is not base64-encoded UTF-8 text.`);
+    return d.text;
+  };
+  const html = decode('Html');
+  const text = decode('Text');
+  if (html === null && text === null) fail('FailedOperation.MissingEmailContent', 'Simple needs Html or Text (base64).');
+  return { html, text };
+}
 
 export function parseFrom(text: string): Mailbox {
   const m = parseMailbox(text);

@@ -12,7 +12,6 @@ import { newMessageId, newMessageIdHeader } from '../domain/message-id.js';
 import { checkPageLimit } from '../domain/paging.js';
 import { dailyQuotaOf } from '../domain/reputation.js';
 import { findVariables, parseTemplateData, TemplateStatus } from '../domain/template.js';
-import { decodeBase64Utf8 } from '../domain/base64.js';
 import { CodedError, fail } from '../errors/coded-error.js';
 import { formatDate, formatDateTime, nextDay, parseDate, parseDateTime } from '../lib/time.js';
 import type { AttachmentContent, BatchContent } from '../mail/content.js';
@@ -23,7 +22,7 @@ import { ReceiverStatus, receiverStatusAt, type ReceiverStore } from '../store/r
 import { TaskLeaseLost, TaskStatus, type TaskRow, type TaskStore } from '../store/tasks.js';
 import type { TemplateStore } from '../store/templates.js';
 import type { BlocklistService } from './blocklists.js';
-import { checkAttachments, checkReplyTo, parseFrom, SUBJECT_MAX } from './mail.js';
+import { checkAttachments, checkReplyTo, checkSubject, parseFrom, simpleContent } from './mail.js';
 import type { UnsubscribeSettingService } from './unsubscribe-settings.js';
 
 /** TaskType values. */
@@ -104,9 +103,7 @@ export class TaskService {
     if (!sender || !domain || domain.verified !== 1) {
       fail('OperationDenied.SendAddressStatusError', `${from.address.address} is not a sender address of this account on a domain that verifies.`);
     }
-    if ([...req.Subject].length < 1 || [...req.Subject].length > SUBJECT_MAX || /[\r\n]/.test(req.Subject)) {
-      fail('InvalidParameterValue.SubjectLengthError', `Subject must be one line of 1 to ${SUBJECT_MAX} characters.`);
-    }
+    checkSubject(req.Subject);
     if (![1, 2, 3].includes(req.TaskType)) fail('InvalidParameterValue', 'TaskType must be 1 (now), 2 (scheduled) or 3 (recurring).');
     const group = await this.d.receivers.get(account.id, req.ReceiverId);
     if (!group) fail('OperationDenied.ReceiverNotExist', `There is no recipient group with ReceiverId ${req.ReceiverId} in this account.`);
@@ -131,16 +128,7 @@ export class TaskService {
         fail('InvalidParameterValue.TemplateNotMatchData', `Neither the group's data nor TemplateData gives ${missing.map((m) => `{{${m}}}`).join(', ')}.`);
       }
     } else if (req.Simple) {
-      const a = await this.d.accounts.get(account.id);
-      if (!a || a.simple_allowed !== 1) fail('FailedOperation.WithOutPermission', 'This account may only send from templates; use Template instead of Simple.');
-      const decode = (v: string | undefined, field: string): string | null => {
-        if (v === undefined || v === '') return null;
-        const d = decodeBase64Utf8(v);
-        if (!d) fail('InvalidParameterValue.EmailContentIsWrong', `Simple.${field} is not base64-encoded UTF-8 text.`);
-        return d.text;
-      };
-      simple = { html: decode(req.Simple.Html, 'Html'), text: decode(req.Simple.Text, 'Text') };
-      if (simple.html === null && simple.text === null) fail('FailedOperation.MissingEmailContent', 'Simple needs Html or Text (base64).');
+      simple = await simpleContent(this.d.accounts, account.id, req.Simple);
     } else {
       fail('MissingParameter.SendParamNecessary', 'A batch task needs Template (or Simple) content.');
     }
