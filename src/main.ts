@@ -136,7 +136,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         messages: messageStore,
         blocklists,
         unsubscribeSettings,
-        policy: { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: 500, maxPending: 5000 },
+        policy: { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: 500, maxPending: config.taskMaxPending },
         accepted: () => accepted.notify(),
         changed: () => taskChanged.notify(),
       }),

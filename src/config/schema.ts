@@ -222,6 +222,10 @@ export const SCHEMA = {
     check: isTimeZone,
   }),
   templateLimit: integer('SESAME_TEMPLATE_LIMIT', 1000, { description: 'Templates per account (FailedOperation.ExceedTemplateLimit beyond).', min: 1 }),
+  taskMaxPending: integer('SESAME_TASK_MAX_PENDING', 5000, {
+    description: 'Messages one batch task may have queued and not yet delivered; it queues more as they go (back-pressure, so a large group never floods the queue).',
+    min: 10,
+  }),
   receiverLimit: integer('SESAME_RECEIVER_LIMIT', 1000, { description: 'Recipient groups per account (LimitExceeded.ExceedReceiverLimit beyond).', min: 1 }),
   receiverMaxRecipients: integer('SESAME_RECEIVER_MAX_RECIPIENTS', 1000000, {
     description: 'Addresses one recipient group may hold, valid and invalid (LimitExceeded.ReceiverDetailCountLimit beyond).',
