@@ -69,7 +69,8 @@ describe.each(STORES)('batch tasks on %s', (store) => {
     const emails = Array.from({ length: n }, (_, i) => `r${i}@${RECIPIENT_DOMAIN}`);
     const group = await groupWithData(f, 'thousands', emails);
     const before = f.mx1.received.length;
-    const { TaskId } = await batch({ receiverId: group, extra: { ADLocation: 1, Unsubscribe: '1' } });
+    // The task's TemplateData gives values too; each recipient's own win.
+    const { TaskId } = await batch({ receiverId: group, extra: { ADLocation: 1, Unsubscribe: '1', Template: { TemplateID: f.templateId, TemplateData: '{"name":"Everyone","code":"ALL"}' } } });
     const got = (await f.mx1.waitFor(before + n, 90_000)).slice(before);
     expect(new Set(got.map((g) => g.to[0])).size).toBe(n);
     expect(got.every((g) => g.to.length === 1)).toBe(true);
@@ -88,6 +89,7 @@ describe.each(STORES)('batch tasks on %s', (store) => {
     expect(new Set(ids).size).toBe(50);
     const t = await taskWhen(f, TaskId, (x) => x.TaskStatus === 10);
     expect(t).toMatchObject({ RequestCount: n, SendCount: n, CacheCount: 0, TaskType: 1, ReceiversName: 'thousands', Subject: '(AD) News for {{name}}' });
+    expect(got.some((g) => g.raw.toString().includes('Everyone'))).toBe(false);
   });
 
   it('skips blocklisted and unsubscribed recipients, and shows them dropped with their SendStatus', async () => {
