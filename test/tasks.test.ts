@@ -156,6 +156,15 @@ describe.each(STORES)('batch tasks on %s', (store) => {
     const t = await taskWhen(f, TaskId, (x) => x.TaskStatus === 7);
     expect(t.ErrMsg).toMatch(/template/i);
     expect(t.SendCount).toBe(0);
+    // A template changed to use a variable nobody gives: the run does not start.
+    const tpl2 = (await f.call('CreateEmailTemplate', { TemplateName: 'changing', TemplateContent: { Text: b64('Hi {{name}}') } })).TemplateID;
+    const second = await f.call('BatchSendEmail', {
+      FromEmailAddress: f.sender, ReceiverId: group, Subject: 'Hi', TaskType: 2,
+      Template: { TemplateID: tpl2, TemplateData: '{}' }, TimedParam: { BeginTime: formatDateTime(Date.now() + 3_600_000, TZ) },
+    });
+    await f.call('UpdateEmailTemplate', { TemplateID: tpl2, TemplateName: 'changing', TemplateContent: { Text: b64('Hi {{name}}, {{nickname}}') } });
+    await dueNow(f, second.TaskId);
+    expect((await taskWhen(f, second.TaskId, (x) => x.TaskStatus === 7)).ErrMsg).toMatch(/\{\{nickname\}\}/);
   });
 
   it('pauses, resumes and ends tasks with UpdateSendTask (a Sesame extension)', async () => {
@@ -262,5 +271,25 @@ describe.each(STORES)('batch tasks at the daily quota on %s', (store) => {
     expect(done).toMatchObject({ RequestCount: 40, SendCount: 40, CacheCount: 0 });
     const got = (await f.mx1.waitFor(before + 40)).slice(before);
     expect(new Set(got.map((g) => g.to[0])).size).toBe(40);
+  });
+});
+
+describe('batch tasks and a domain that defers', () => {
+  let f: SendingFixture;
+  beforeAll(async () => {
+    f = await startSending('sqlite', { SESAME_TIMEZONE: TZ, SESAME_DAILY_QUOTA: 'unlimited', SESAME_FREQUENCY_LIMIT: '0', SESAME_TASK_MAX_PENDING: '20' });
+  }, 60_000);
+  afterAll(async () => { await f?.stop(); });
+
+  it('does not let mail a domain defers hold the rest of the group back', async () => {
+    for (const mx of [f.mx1, f.mx2]) mx.mode = { kind: 'defer' };
+    const group = await groupWithData(f, 'greylisted', Array.from({ length: 100 }, (_, i) => `g${i}@${RECIPIENT_DOMAIN}`));
+    const { TaskId } = await f.call('BatchSendEmail', {
+      FromEmailAddress: f.sender, ReceiverId: group, Subject: 'Hi {{name}}', TaskType: 1, Template: { TemplateID: f.templateId, TemplateData: '{}' },
+    });
+    // Queued 20 at a time; each 20, once tried and deferred, makes room for the next.
+    expect(await taskWhen(f, TaskId, (x) => x.TaskStatus === 10)).toMatchObject({ RequestCount: 100, SendCount: 100 });
+    expect(f.mx1.received.length + f.mx2.received.length).toBe(0);
+    expect(f.mx1.attempts + f.mx2.attempts).toBeGreaterThanOrEqual(100);
   });
 });

@@ -376,7 +376,7 @@ export class DeliveryEngine {
 
   private async render(c: ClaimedDelivery, content: Loaded): Promise<Buffer> {
     const keys = (await this.keysOf(content.domainId)).keys;
-    const whole = content.kind === 'batch' ? personalise(content, { id: c.id, recipient: c.recipient, templateData: c.template_data }) : content;
+    const whole = content.kind === 'batch' ? personalise(content, { id: c.id, recipient: c.recipient, templateData: c.template_data, queuedAt: c.created_at }) : content;
     if (content.unsubscribeLanguage === '0') {
       // Without an unsubscribe link nothing in the message depends on the recipient (the VERP
       // address is in the envelope only): it is composed and signed once for all of them. A batch

@@ -1,13 +1,13 @@
 /**
  * A batch run's message for one recipient: addressed to them alone, with their template data
- * substituted (theirs wins over the task's), and a Message-ID of its own that stays the same
- * across delivery attempts.
+ * substituted (theirs wins over the task's), and a Message-ID and Date of its own that stay the
+ * same across delivery attempts.
  */
 import { renderTemplated } from '../domain/template.js';
 import type { BatchContent, ComposedContent } from './content.js';
 
 /** The recipient's message of a batch run. */
-export function personalise(c: BatchContent, delivery: { id: number; recipient: string; templateData: string | null }): ComposedContent {
+export function personalise(c: BatchContent, delivery: { id: number; recipient: string; templateData: string | null; queuedAt: number }): ComposedContent {
   // The data was checked when the group was uploaded: a JSON object of text.
   const own = delivery.templateData ? (JSON.parse(delivery.templateData) as Record<string, string>) : {};
   const at = c.messageIdHeader.lastIndexOf('@');
@@ -15,7 +15,8 @@ export function personalise(c: BatchContent, delivery: { id: number; recipient: 
     domain: c.domain,
     bounceDomain: c.bounceDomain,
     messageIdHeader: `<${delivery.id}.${c.messageIdHeader.slice(1, at)}${c.messageIdHeader.slice(at)}`,
-    date: c.date,
+    // When this recipient's message was queued: a run held back by the quota may span days.
+    date: delivery.queuedAt,
     unsubscribeLanguage: c.unsubscribeLanguage,
     triggerType: 0,
     from: c.from,

@@ -21,8 +21,6 @@ const PROGRESS_MS = 10_000;
 
 /** Runs due batch tasks. */
 export class TaskRunner {
-  /** This runner's token in the tasks' lease_owner. */
-  private readonly owner = randomInt(1, 2 ** 47);
   private running = false;
   private readonly active = new Map<number, Promise<void>>();
   private wake: (() => void) | null = null;
@@ -53,10 +51,14 @@ export class TaskRunner {
       let claimed = false;
       if (this.active.size < this.o.concurrency) {
         try {
-          const t = await this.tasks.claim(this.owner, this.o.leaseMs);
+          // A token of its own for each claim: should this runner's lease on a task lapse while it
+          // still works on it and the task be claimed again (by anyone, this runner included), the
+          // first holder's next step finds the token changed and stops.
+          const token = randomInt(1, 2 ** 47);
+          const t = await this.tasks.claim(token, this.o.leaseMs, [...this.active.keys()]);
           if (t) {
             claimed = true;
-            const work = this.work(t.id).finally(() => {
+            const work = this.work(t.id, token).finally(() => {
               this.active.delete(t.id);
               this.poke();
             });
@@ -79,17 +81,17 @@ export class TaskRunner {
   }
 
   /** Steps through one task until it is done for now, renewing the lease as it goes. */
-  private async work(taskId: number): Promise<void> {
+  private async work(taskId: number, token: number): Promise<void> {
     let renewedAt = Date.now();
     let reportedAt = Date.now();
     try {
       while (this.running) {
-        const r = await this.tasks.step(taskId, this.owner);
+        const r = await this.tasks.step(taskId, token);
         if (r.kind === 'release') break;
         if (r.kind === 'wait') await new Promise((resolve) => setTimeout(resolve, r.ms));
         const now = Date.now();
         if (now - renewedAt > this.o.leaseMs / 3) {
-          if (!(await this.tasks.renew(taskId, this.owner, this.o.leaseMs))) return;
+          if (!(await this.tasks.renew(taskId, token, this.o.leaseMs))) return;
           renewedAt = now;
         }
         if (now - reportedAt > PROGRESS_MS) {
@@ -98,10 +100,13 @@ export class TaskRunner {
         }
       }
     } catch (err) {
-      this.log.error({ err, task: taskId }, 'batch task step failed; it is retried when its lease ends');
+      // Not a rule of the task (those end it with an ErrMsg): the store failing, say. It is tried
+      // again after a lease period, not at once.
+      this.log.error({ err, task: taskId }, 'batch task step failed; retrying after a lease period');
+      await this.tasks.postpone(taskId, token, this.o.leaseMs).catch(() => undefined);
       return;
     }
-    await this.tasks.release(taskId, this.owner).catch((err: unknown) => this.log.warn({ err, task: taskId }, 'releasing a batch task failed'));
+    await this.tasks.release(taskId, token).catch((err: unknown) => this.log.warn({ err, task: taskId }, 'releasing a batch task failed'));
     this.log.info({ task: taskId, ...(await this.tasks.progress(taskId).catch(() => ({}))) }, 'batch task step done');
   }
 }

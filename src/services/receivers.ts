@@ -103,7 +103,8 @@ export class ReceiverService {
         : { email, templateData: e.data, status: 2, reason: 'not a valid email address' });
     }
     const now = Date.now();
-    const refused = await this.store.beginUpload(accountId, receiverId, now + UPLOAD_MARK_MS, (r) => {
+    const mark = now + UPLOAD_MARK_MS;
+    const refused = await this.store.beginUpload(accountId, receiverId, mark, (r) => {
       if (receiverStatusAt(r, now) === ReceiverStatus.Uploading) return 'busy' as const;
       if (r.data_keys !== null && r.data_keys !== keys) return 'inconsistent' as const;
       if (r.count + details.length > this.limits.perGroup) return 'full' as const;
@@ -113,13 +114,14 @@ export class ReceiverService {
     if (refused === 'busy') fail('OperationDenied.ReceiverIsOperating', `Recipient group ${receiverId} is taking another upload; try again when it ends.`);
     if (refused === 'inconsistent') inconsistent(keys === '[]' ? 'this group\'s recipients have template data, and this upload has none' : 'this upload\'s variable names differ from the group\'s');
     if (refused === 'full') fail('LimitExceeded.ReceiverDetailCountLimit', `A recipient group holds at most ${this.limits.perGroup} addresses; this upload would take it past that.`);
-    let added: { valid: number; invalid: number };
+    let added: { valid: number; invalid: number } | null;
     try {
-      added = await this.store.finishUpload(accountId, receiverId, details, keys, now);
+      added = await this.store.finishUpload(accountId, receiverId, mark, details, keys, now);
     } catch (e) {
-      await this.store.abandonUpload(accountId, receiverId).catch(() => undefined);
+      await this.store.abandonUpload(accountId, receiverId, mark).catch(() => undefined);
       throw e;
     }
+    if (!added) fail('OperationDenied.ReceiverIsOperating', `Recipient group ${receiverId}'s upload took too long and lost its turn; upload again.`);
     counts.valid = added.valid;
     // Addresses the group already held are repeats too.
     counts.repeat += details.length - added.valid - added.invalid;

@@ -122,8 +122,7 @@ export class TaskService {
         fail('OperationDenied.TemplateStatusError', `Template ${req.Template.TemplateID} does not exist in this account or is not approved.`);
       }
       data = taskData(req.Template.TemplateData);
-      const given = new Set([...Object.keys(data), ...(JSON.parse(group.data_keys ?? '[]') as string[])]);
-      const missing = findVariables(`${subject}\n${t.html ?? ''}\n${t.text ?? ''}`).filter((v) => !given.has(v));
+      const missing = missingFrom(`${subject}\n${t.html ?? ''}\n${t.text ?? ''}`, data, group.data_keys);
       if (missing.length) {
         fail('InvalidParameterValue.TemplateNotMatchData', `Neither the group's data nor TemplateData gives ${missing.map((m) => `{{${m}}}`).join(', ')}.`);
       }
@@ -171,6 +170,7 @@ export class TaskService {
       term_cycle: termCycle,
       next_run_at: Math.max(beginAt ?? now, now),
     }, now);
+    if (id === null) fail('OperationDenied.ReceiverNotExist', `Recipient group ${group.id} was deleted.`);
     this.d.changed();
     return id;
   }
@@ -212,9 +212,14 @@ export class TaskService {
   }
 
   /** Leases the next due task to a runner. */
-  claim(owner: number, leaseMs: number): Promise<TaskRow | null> {
+  claim(owner: number, leaseMs: number, exclude: readonly number[] = []): Promise<TaskRow | null> {
     const now = Date.now();
-    return this.d.tasks.claim(now, owner, now + leaseMs);
+    return this.d.tasks.claim(now, owner, now + leaseMs, exclude);
+  }
+
+  /** Lets go of a task whose step failed inside Sesame; it is due again after `ms`. */
+  postpone(taskId: number, owner: number, ms: number): Promise<void> {
+    return this.d.tasks.postpone(taskId, owner, Date.now() + ms);
   }
 
   renew(taskId: number, owner: number, leaseMs: number): Promise<boolean> {
@@ -253,7 +258,7 @@ export class TaskService {
 
   /** Checks what the task needs still holds, and starts a run over the group as it is now. */
   private async beginRun(t: TaskRow, owner: number, now: number): Promise<StepResult> {
-    const { content, domain } = await this.prerequisites(t);
+    const { content, domain, group } = await this.prerequisites(t);
     const account = await this.d.accounts.get(t.account_id);
     if (!account) throw new Error(`account ${t.account_id} is missing`);
     const c = JSON.parse(t.content) as TaskContent;
@@ -261,6 +266,9 @@ export class TaskService {
     if (t.template_id !== null) {
       const tpl = await this.d.templates.get(t.account_id, t.template_id);
       body = { html: tpl?.html ?? null, text: tpl?.text ?? null, templateId: t.template_id };
+      // The template may have changed since the task was created: every variable must still be given.
+      const missing = missingFrom(`${content.subject}\n${body.html ?? ''}\n${body.text ?? ''}`, content.data, group.data_keys);
+      if (missing.length) fail('InvalidParameterValue.TemplateNotMatchData', `The template now uses ${missing.map((m) => `{{${m}}}`).join(', ')}, which neither the group's data nor TemplateData gives.`);
     }
     const batch: BatchContent = {
       kind: 'batch',
@@ -346,8 +354,9 @@ export class TaskService {
       const tpl = await this.d.templates.get(t.account_id, t.template_id);
       if (!tpl || tpl.status !== TemplateStatus.Approved) fail('OperationDenied.TemplateStatusError', `Template ${t.template_id} was deleted or is no longer approved.`);
     }
-    if (!(await this.d.receivers.get(t.account_id, t.receiver_id))) fail('OperationDenied.ReceiverNotExist', `Recipient group ${t.receiver_id} was deleted.`);
-    return { content, domain };
+    const group = await this.d.receivers.get(t.account_id, t.receiver_id);
+    if (!group) fail('OperationDenied.ReceiverNotExist', `Recipient group ${t.receiver_id} was deleted.`);
+    return { content, domain, group };
   }
 
   private beginTime(text: string, field: string, now: number): number {
@@ -370,6 +379,12 @@ export class TaskService {
       errMsg: r.err_msg,
     };
   }
+}
+
+/** Variables of `text` that neither the task's data nor the group's data (its keys, JSON) gives. */
+function missingFrom(text: string, data: Record<string, string>, groupKeys: string | null): string[] {
+  const given = new Set([...Object.keys(data), ...(JSON.parse(groupKeys ?? '[]') as string[])]);
+  return findVariables(text).filter((v) => !given.has(v));
 }
 
 /** The task's Template.TemplateData: a JSON object of text, or nothing. */

@@ -88,10 +88,17 @@ export class ReceiverStore {
   /**
    * Adds addresses to a group marked as uploading (an address already in the group is not added
    * again), updates its counts and data keys, and ends the upload: all in one transaction. Returns
-   * how many valid and invalid addresses were added.
+   * how many valid and invalid addresses were added, or null when the group no longer carries this
+   * upload's mark (`mark`, its end time).
    */
-  finishUpload(accountId: number, id: number, details: readonly NewDetail[], dataKeys: string | null, now: number): Promise<{ valid: number; invalid: number }> {
+  finishUpload(accountId: number, id: number, mark: number, details: readonly NewDetail[], dataKeys: string | null, now: number): Promise<{ valid: number; invalid: number } | null> {
     return this.db.tx(async (q) => {
+      // Still this upload's mark (one that outlived it could have let another upload begin): else nothing.
+      const held = await q.get(
+        `SELECT id FROM receivers WHERE account_id = ? AND id = ? AND status = ? AND upload_until = ?${this.db.dialect.forUpdate}`,
+        [accountId, id, ReceiverStatus.Uploading, mark],
+      );
+      if (!held) return null;
       let valid = 0;
       let invalid = 0;
       for (let i = 0; i < details.length; i += INSERT_CHUNK) {
@@ -115,12 +122,12 @@ export class ReceiverStore {
     });
   }
 
-  /** Ends an upload that failed, leaving the group as its rows say. */
-  async abandonUpload(accountId: number, id: number): Promise<void> {
+  /** Ends an upload that failed (if its mark is still there), leaving the group as its rows say. */
+  async abandonUpload(accountId: number, id: number, mark: number): Promise<void> {
     await this.db.run(
       `UPDATE receivers SET status = CASE WHEN count > 0 THEN ${ReceiverStatus.Uploaded} ELSE ${ReceiverStatus.Empty} END, upload_until = NULL
-       WHERE account_id = ? AND id = ?`,
-      [accountId, id],
+       WHERE account_id = ? AND id = ? AND status = ${ReceiverStatus.Uploading} AND upload_until = ?`,
+      [accountId, id, mark],
     );
   }
 

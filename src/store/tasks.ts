@@ -66,17 +66,23 @@ export class TaskLeaseLost extends Error {
 export class TaskStore {
   constructor(private readonly db: Db, private readonly messages: MessageStore) {}
 
-  /** Inserts a task; its id. */
-  async create(accountId: number, t: NewTask, now: number): Promise<number> {
-    const row = await this.db.tx((q) => q.get<{ id: number }>(
-      `INSERT INTO send_tasks (account_id, receiver_id, receivers_name, from_address, subject, task_type, status, content, template_id,
-         template_data, begin_at, interval_hours, term_cycle, next_run_at, created_at, updated_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-      [accountId, t.receiver_id, t.receivers_name, t.from_address, t.subject, t.task_type, TaskStatus.Waiting, t.content, t.template_id,
-        t.template_data, t.begin_at, t.interval_hours, t.term_cycle, t.next_run_at, now, now],
-    ));
-    if (!row) throw new Error('task insert returned nothing');
-    return row.id;
+  /**
+   * Inserts a task; its id, or null when its group is gone. The group's row is locked first:
+   * DeleteReceiver locks it too, so a delete either sees this task or comes before it.
+   */
+  async create(accountId: number, t: NewTask, now: number): Promise<number | null> {
+    return this.db.tx(async (q) => {
+      if (!(await q.get(`SELECT id FROM receivers WHERE account_id = ? AND id = ?${this.db.dialect.forUpdate}`, [accountId, t.receiver_id]))) return null;
+      const row = await q.get<{ id: number }>(
+        `INSERT INTO send_tasks (account_id, receiver_id, receivers_name, from_address, subject, task_type, status, content, template_id,
+           template_data, begin_at, interval_hours, term_cycle, next_run_at, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+        [accountId, t.receiver_id, t.receivers_name, t.from_address, t.subject, t.task_type, TaskStatus.Waiting, t.content, t.template_id,
+          t.template_data, t.begin_at, t.interval_hours, t.term_cycle, t.next_run_at, now, now],
+      );
+      if (!row) throw new Error('task insert returned nothing');
+      return row.id;
+    });
   }
 
   /** One task of the account. */
@@ -111,16 +117,22 @@ export class TaskStore {
     );
   }
 
-  /** Leases the due task waiting longest to `owner` until `until`; null when none is due. */
-  async claim(now: number, owner: number, until: number): Promise<TaskRow | null> {
+  /** Leases the due task waiting longest (not among `exclude`) to `owner` until `until`; null when none is due. */
+  async claim(now: number, owner: number, until: number, exclude: readonly number[] = []): Promise<TaskRow | null> {
+    const not = exclude.length ? ` AND id NOT IN (${exclude.map(() => '?').join(', ')})` : '';
     const rows = await this.db.tx((q) => q.all<TaskRow>(
       `UPDATE send_tasks SET lease_owner = ?, lease_until = ? WHERE id IN (
-         SELECT id FROM send_tasks WHERE next_run_at IS NOT NULL AND next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)
+         SELECT id FROM send_tasks WHERE next_run_at IS NOT NULL AND next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?)${not}
          ORDER BY next_run_at LIMIT 1${this.db.dialect.skipLocked})
        RETURNING ${COLUMNS}`,
-      [owner, until, now, now],
+      [owner, until, now, now, ...exclude],
     ));
     return rows[0] ?? null;
+  }
+
+  /** Lets go of a task `owner` holds and makes it due at `at`. */
+  async postpone(id: number, owner: number, at: number): Promise<void> {
+    await this.db.run('UPDATE send_tasks SET lease_owner = NULL, lease_until = NULL, next_run_at = ? WHERE id = ? AND lease_owner = ? AND next_run_at IS NOT NULL', [at, id, owner]);
   }
 
   /** Extends `owner`'s lease; false when it no longer holds the task. */
@@ -135,11 +147,15 @@ export class TaskStore {
 
   /**
    * Runs `fn` in a transaction that first checks (and locks) that `owner` still holds the task and
-   * that it is still in the state the runner saw: the owner may have paused or ended it meanwhile.
+   * that it is still as the runner saw it (status, run and cursor): the owner may have paused or
+   * ended it meanwhile, and nothing else may have moved it on.
    */
   private held<T>(t: TaskRow, owner: number, fn: (q: Queryable) => Promise<T>): Promise<T> {
     return this.db.tx(async (q) => {
-      const row = await q.get(`SELECT id FROM send_tasks WHERE id = ? AND lease_owner = ? AND status = ?${this.db.dialect.forUpdate}`, [t.id, owner, t.status]);
+      const row = await q.get(
+        `SELECT id FROM send_tasks WHERE id = ? AND lease_owner = ? AND status = ? AND run_cursor = ? AND runs = ?${this.db.dialect.forUpdate}`,
+        [t.id, owner, t.status, t.run_cursor, t.runs],
+      );
       if (!row) throw new TaskLeaseLost(t.id);
       return fn(q);
     });
@@ -157,9 +173,15 @@ export class TaskStore {
     });
   }
 
-  /** Undelivered deliveries of the task: what its back-pressure counts. */
+  /**
+   * Deliveries of the task queued and not yet attempted: what its back-pressure counts. Those
+   * deferred by a slow or greylisting domain do not count (they may wait for days; the rest of the
+   * group need not).
+   */
   async pending(taskId: number): Promise<number> {
-    return (await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM deliveries WHERE task_id = ? AND next_attempt_at IS NOT NULL', [taskId]))?.n ?? 0;
+    return (await this.db.get<{ n: number }>(
+      'SELECT COUNT(*) AS n FROM deliveries WHERE task_id = ? AND next_attempt_at IS NOT NULL AND attempts = 0', [taskId],
+    ))?.n ?? 0;
   }
 
   /**
