@@ -223,7 +223,7 @@ export const SCHEMA = {
   }),
   templateLimit: integer('SESAME_TEMPLATE_LIMIT', 1000, { description: 'Templates per account (FailedOperation.ExceedTemplateLimit beyond).', min: 1 }),
   taskMaxPending: integer('SESAME_TASK_MAX_PENDING', 5000, {
-    description: 'Messages one batch task may have queued and not yet delivered; it queues more as they go (back-pressure, so a large group never floods the queue).',
+    description: 'Messages one batch task may have queued and not yet tried; it queues more as they go (back-pressure, so a large group never floods the queue; mail a domain defers does not count).',
     min: 10,
   }),
   receiverLimit: integer('SESAME_RECEIVER_LIMIT', 1000, { description: 'Recipient groups per account (LimitExceeded.ExceedReceiverLimit beyond).', min: 1 }),

@@ -266,7 +266,7 @@ export const MIGRATIONS: readonly Migration[] = [
       // template data (the group may change or go; the mail accepted stays as accepted).
       `ALTER TABLE deliveries ADD COLUMN task_id ${d.bigint}`,
       `ALTER TABLE deliveries ADD COLUMN template_data TEXT`,
-      `CREATE INDEX deliveries_task_pending ON deliveries (task_id) WHERE task_id IS NOT NULL AND next_attempt_at IS NOT NULL`,
+      `CREATE INDEX deliveries_task_pending ON deliveries (task_id, attempts) WHERE task_id IS NOT NULL AND next_attempt_at IS NOT NULL`,
     ],
   },
 ];
