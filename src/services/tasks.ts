@@ -261,8 +261,7 @@ export class TaskService {
     const { content, domain, group } = await this.prerequisites(t);
     const account = await this.d.accounts.get(t.account_id);
     if (!account) throw new Error(`account ${t.account_id} is missing`);
-    const c = JSON.parse(t.content) as TaskContent;
-    let body: { html: string | null; text: string | null; templateId: number | null } = { html: c.simple?.html ?? null, text: c.simple?.text ?? null, templateId: null };
+    let body: { html: string | null; text: string | null; templateId: number | null } = { html: content.simple?.html ?? null, text: content.simple?.text ?? null, templateId: null };
     if (t.template_id !== null) {
       const tpl = await this.d.templates.get(t.account_id, t.template_id);
       body = { html: tpl?.html ?? null, text: tpl?.text ?? null, templateId: t.template_id };
