@@ -13,25 +13,10 @@ describe('batch tasks with two workers on postgres', () => {
   let f: SendingFixture;
   let second: TestApp;
   beforeAll(async () => {
+    // A task queues 200 at a time, so its expansion is still under way when the first instance stops.
     f = await startSending('postgres', { SESAME_DAILY_QUOTA: 'unlimited', SESAME_DELIVERY_LEASE_SECONDS: '3', SESAME_TASK_MAX_PENDING: '200' });
-    const c = f.t.config;
-    second = await startTestApp('postgres', {
-      SESAME_DATABASE_URL: c.databaseUrl!.href,
-      SESAME_DATA_DIR: c.dataDir,
-      SESAME_DNS_SERVERS: f.t.dns.address,
-      SESAME_HOSTNAME: 'mta.sesame.test',
-      SESAME_OUTBOUND_PORT: String(f.mx1.port),
-      SESAME_DAILY_QUOTA: 'unlimited',
-      SESAME_DELIVERY_LEASE_SECONDS: '3',
-      // A task queues 200 at a time, so its expansion is still under way when the first instance stops.
-      SESAME_TASK_MAX_PENDING: '200',
-      SESAME_HTTP_PORT: '0',
-      SESAME_MX_PORT: '0',
-      SESAME_SMTP_PORT: '0',
-      SESAME_SMTPS_PORT: '0',
-      SESAME_LISTEN_HOST: '127.0.0.1',
-      SESAME_LOG_LEVEL: 'info',
-    }, { env: {}, cleanup: async () => {} }, ['api', 'worker']);
+    // A second instance on the first one's store and data folder (so the same master key).
+    second = await startTestApp('postgres', {}, { env: f.t.env, cleanup: async () => {} }, ['api', 'worker']);
   }, 60_000);
   afterAll(async () => {
     await second?.stop();
@@ -40,15 +25,14 @@ describe('batch tasks with two workers on postgres', () => {
 
   it('runs each task on one worker at a time, hands it over when that worker stops, and serves every recipient once', async () => {
     const per = 2000;
-    const tasks: number[] = [];
     for (const name of ['a', 'b', 'c']) {
       const { ReceiverId } = await f.call('CreateReceiver', { ReceiversName: name });
       await f.call('CreateReceiverDetailWithData', {
         ReceiverId, Datas: Array.from({ length: per }, (_, i) => ({ Email: `${name}${i}@${RECIPIENT_DOMAIN}`, TemplateData: `{"name":"${name}","code":"${i}"}` })),
       });
-      tasks.push((await f.call('BatchSendEmail', {
+      await f.call('BatchSendEmail', {
         FromEmailAddress: f.sender, ReceiverId, Subject: 'Hi {{name}}', TaskType: 1, Template: { TemplateID: f.templateId, TemplateData: '{}' },
-      })).TaskId);
+      });
     }
     // The first instance stops while the tasks run; the second carries on.
     await eventually(async () => f.mx1.received.length >= per / 2, 60_000, 'some mail delivered');

@@ -19,6 +19,8 @@ export const STORES: readonly StoreKind[] = ['sqlite', 'postgres'];
 export interface TestApp {
   app: App;
   config: Config;
+  /** The settings it runs with (another app given these as its TestEnv shares its store and data folder). */
+  env: Record<string, string>;
   /** `127.0.0.1:port`, as an SDK endpoint. */
   endpoint: string;
   url: string;
@@ -67,7 +69,8 @@ export async function createTestEnv(store: StoreKind, extra: Record<string, stri
 /** Starts the api role (and others when asked) in this process. */
 export async function startTestApp(store: StoreKind, extra: Record<string, string> = {}, shared?: TestEnv, roles: Role[] = ['api']): Promise<TestApp> {
   const te = shared ?? (await createTestEnv(store, extra));
-  const config = loadConfig({ ...te.env, ...extra });
+  const env = { ...te.env, ...extra };
+  const config = loadConfig(env);
   const lines: string[] = [];
   const log = createLogger(config.logLevel, { write: (s: string) => { lines.push(s); } });
   const app = await startApp(config, { roles, log });
@@ -80,6 +83,7 @@ export async function startTestApp(store: StoreKind, extra: Record<string, strin
   return {
     app,
     config,
+    env,
     endpoint,
     url: `http://${endpoint}/`,
     creds,
