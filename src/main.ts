@@ -94,11 +94,11 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     const taskChanged = new Signal();
     const receiverStore = new ReceiverStore(db);
     const taskStore = new TaskStore(db, messageStore);
-    const receivers = new ReceiverService(receiverStore, { groups: config.receiverLimit, perGroup: config.receiverMaxRecipients, timezone: config.timezone });
-    receivers.inUse = async (accountId, receiverId, q) => {
-      const t = await taskStore.activeForGroup(q, accountId, receiverId);
-      return t ? `task ${t.id} sends to it (end the task first)` : null;
-    };
+    const receivers = new ReceiverService(receiverStore, { groups: config.receiverLimit, perGroup: config.receiverMaxRecipients, timezone: config.timezone },
+      async (accountId, receiverId, q) => {
+        const t = await taskStore.activeForGroup(q, accountId, receiverId);
+        return t ? `task ${t.id} sends to it (end the task first)` : null;
+      });
     return {
       db,
       box,

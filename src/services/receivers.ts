@@ -43,10 +43,8 @@ export type GroupInUse = (accountId: number, receiverId: number, q: Queryable) =
 
 /** Recipient group rules over the receiver store. */
 export class ReceiverService {
-  /** Set once batch tasks exist: DeleteReceiver is refused while one sends to the group. */
-  inUse: GroupInUse = async () => null;
-
-  constructor(private readonly store: ReceiverStore, private readonly limits: ReceiverLimits) {}
+  /** `inUse` says whether a batch task still sends to a group: DeleteReceiver is refused while one does. */
+  constructor(private readonly store: ReceiverStore, private readonly limits: ReceiverLimits, private readonly inUse: GroupInUse) {}
 
   /** Creates an empty group. */
   async create(accountId: number, name: string, desc: string | undefined): Promise<number> {

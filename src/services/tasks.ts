@@ -75,7 +75,7 @@ export interface TaskDeps {
 /** A task as ListSendTasks shows it. */
 export interface TaskView {
   id: number; from: string; receiverId: number; receiversName: string; status: number; taskType: number;
-  requestCount: number; sendCount: number; cacheCount: number; skipCount: number; createTime: string; updateTime: string;
+  requestCount: number; sendCount: number; cacheCount: number; createTime: string; updateTime: string;
   subject: string; template: { TemplateID: number; TemplateData: string } | null;
   cycle: { BeginTime: string; IntervalTime: number; TermCycle: number } | null; timed: { BeginTime: string } | null; errMsg: string;
 }
@@ -370,7 +370,7 @@ export class TaskService {
     const at = (ms: number | null): string => (ms === null ? '' : formatDateTime(ms, tz));
     return {
       id: r.id, from: r.from_address, receiverId: r.receiver_id, receiversName: r.receivers_name, status: r.status, taskType: r.task_type,
-      requestCount: r.request_count, sendCount: r.send_count, cacheCount: r.cache_count, skipCount: r.skip_count,
+      requestCount: r.request_count, sendCount: r.send_count, cacheCount: r.cache_count,
       createTime: at(r.created_at), updateTime: at(r.updated_at), subject: r.subject,
       template: r.template_id === null ? null : { TemplateID: r.template_id, TemplateData: r.template_data ?? '' },
       cycle: r.task_type === TaskType.Recurring ? { BeginTime: at(r.begin_at), IntervalTime: r.interval_hours ?? 0, TermCycle: r.term_cycle } : null,
