@@ -166,7 +166,6 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
   const pool = new SmtpPool({
     ehloName: config.hostname,
     tls,
-    verifyCertificate: tls === 'required',
     extraCa: config.outboundTlsCa ? readPem(config.outboundTlsCa, 'SESAME_OUTBOUND_TLS_CA') : undefined,
     perTarget: config.connectionsPerHost,
     messagesPerConnection: config.messagesPerConnection,

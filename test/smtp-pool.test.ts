@@ -25,7 +25,7 @@ describe('SMTP connection pool', () => {
     const port = await freePort();
     const mx = await startMx('127.0.0.7', port, { kind: 'accept' }, mxOptions);
     const pool = new SmtpPool({
-      ehloName: 'mta.sesame.test', tls: 'opportunistic', verifyCertificate: false, perTarget: 2, messagesPerConnection: 100, idleMs: 30_000,
+      ehloName: 'mta.sesame.test', tls: 'opportunistic', perTarget: 2, messagesPerConnection: 100, idleMs: 30_000,
       timeouts: { queueMs: 10_000 }, ...poolOptions,
     }, log);
     stops.push(() => mx.stop(), () => pool.close());
@@ -71,7 +71,7 @@ describe('SMTP connection pool', () => {
     const server = await startRawSmtp('127.0.0.8', port, { greetDelayMs: 1500, dataReply: '250 2.0.0 queued as late' });
     stops.push(() => server.stop());
     const pool = new SmtpPool({
-      ehloName: 'mta.sesame.test', tls: 'none', verifyCertificate: false, perTarget: 1, messagesPerConnection: 10, idleMs: 1000,
+      ehloName: 'mta.sesame.test', tls: 'none', perTarget: 1, messagesPerConnection: 10, idleMs: 1000,
       timeouts: { connectMs: 500, greetingMs: 5000 },
     }, log);
     stops.push(() => pool.close());

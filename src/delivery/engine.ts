@@ -24,8 +24,6 @@ import { SendStatus, type ClaimedDelivery, type MessageStore, type Outcome } fro
 import type { Route, RouteHost, Router } from './route.js';
 import type { SmtpPool } from './smtp-pool.js';
 
-/** SendStatus of a delivery refused after acceptance (FACTS §3.2). */
-
 /** How the worker delivers. */
 export interface EnginePolicy {
   /** `mx`: the recipients' MX hosts; `relay`: one relay for everything; `capture`: record as delivered, send nothing. */
@@ -380,8 +378,8 @@ export class DeliveryEngine {
     if (content.unsubscribeLanguage === '0') {
       // Without an unsubscribe link nothing in the message depends on the recipient (the VERP
       // address is in the envelope only): it is composed and signed once for all of them. A batch
-      // message is each recipient's own.
-      if (content.kind === 'batch') return this.d.renderer.render({ content: whole, keys, links: null });
+      // message is each recipient's own, and one with a single recipient is not worth keeping.
+      if (content.kind === 'batch' || content.recipients === 1) return this.d.renderer.render({ content: whole, keys, links: null });
       return this.rendered.load(c.message_row, () => this.d.renderer.render({ content: whole, keys, links: null }), (m) => ({ weight: m.length }));
     }
     const token = this.d.unsubscribeTokens.sign(c.id);

@@ -22,8 +22,6 @@ export interface PoolOptions {
   ehloName: string;
   /** STARTTLS: used whenever offered, required, or never. */
   tls: 'opportunistic' | 'required' | 'none';
-  /** Check the server's certificate against its host name (and refuse to send when it does not match). */
-  verifyCertificate: boolean;
   /** Certificate authorities trusted besides the system's (PEM). */
   extraCa?: string;
   /** Connections per target at most. */
@@ -227,7 +225,8 @@ export class SmtpPool {
   private async connect(t: Target): Promise<PooledConnection> {
     const socket = await openSocket(t, this.timeouts.connectMs);
     const to = this.timeouts;
-    const verify = this.opts.verifyCertificate && this.opts.tls !== 'none';
+    // Required TLS is checked TLS; opportunistic TLS takes what the host offers.
+    const verify = this.opts.tls === 'required';
     // SNI carries host names only (RFC 6066 §3); a target named by its address gets none.
     const servername = isIP(t.hostname) ? undefined : t.hostname;
     const conn = new SMTPConnection({
@@ -410,14 +409,14 @@ function failure(e: SmtpError, afterData: boolean, connection: boolean): SendRes
   // STARTTLS refused or failed where TLS is required: a connection failure, whatever the reply
   // code (another host, or a later try, may do better), and said so.
   if (e.command === 'STARTTLS') {
-    return { kind: 'failed', permanent: false, code: null, response: `STARTTLS failed, and TLS is required: ${e.response ?? e.message}`.slice(0, 1000), stage, afterData: false, connection: true };
+    return { kind: 'failed', permanent: false, code: null, response: `STARTTLS failed, and TLS is required: ${e.response ?? e.message}`, stage, afterData: false, connection: true };
   }
   const code = typeof e.responseCode === 'number' ? e.responseCode : null;
   return {
     kind: 'failed',
     permanent: code !== null && code >= 500 && code < 600,
     code,
-    response: (e.response ?? `${e.code ?? 'ERROR'}: ${e.message}`).slice(0, 1000),
+    response: e.response ?? `${e.code ?? 'ERROR'}: ${e.message}`,
     stage,
     afterData,
     connection: connection || code === null,

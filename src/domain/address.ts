@@ -51,6 +51,11 @@ export function parseAddress(input: string): Address | null {
   return { local: local.toLowerCase(), domain, address };
 }
 
+/** The domain part of an address already parsed (what follows its last `@`). */
+export function domainOf(address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1);
+}
+
 /** An address in the form it is stored and compared: parsed if it parses, else trimmed and lower-cased. */
 export function normalizeAddress(input: string): string {
   return parseAddress(input)?.address ?? input.trim().toLowerCase();

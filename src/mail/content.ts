@@ -19,6 +19,8 @@ interface ContentBase {
   /** Unsubscribe link language, "0" for none. */
   unsubscribeLanguage: string;
   triggerType: number;
+  /** How many recipients share this message (unset: a batch run's, or stored before this was kept). */
+  recipients?: number;
 }
 
 /** The composition input of one message accepted by SendEmail. */

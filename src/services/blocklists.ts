@@ -122,7 +122,3 @@ export class BlocklistService {
   }
 }
 
-function checkLimit(limit: number): void {
-  checkPageLimit(limit);
-}
-

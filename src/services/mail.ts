@@ -4,7 +4,7 @@
  */
 import type { SendEmailRequest } from '../api/schema/ses.js';
 import type { DailyQuota } from '../config/schema.js';
-import { normalizeAddress, parseAddress, parseMailbox, type Mailbox } from '../domain/address.js';
+import { domainOf, normalizeAddress, parseAddress, parseMailbox, type Mailbox } from '../domain/address.js';
 import {
   ATTACHMENT_MAX_BYTES, ATTACHMENTS_MAX, ATTACHMENTS_TOTAL_MAX_BYTES, attachmentType,
 } from '../domain/attachment.js';
@@ -99,13 +99,12 @@ export class MailService {
 
   /**
    * One SMTP recipient, checked as it is named (RCPT TO): valid, not blocklisted, not unsubscribed
-   * from the sender's domain. Returns the address in the form it is stored.
+   * from the sender's domain.
    */
-  async checkSubmissionRecipient(accountId: number, sender: string, recipient: string): Promise<string> {
+  async checkSubmissionRecipient(accountId: number, sender: string, recipient: string): Promise<void> {
     const a = parseAddress(recipient);
     if (!a) fail('FailedOperation.IncorrectEmail', `${JSON.stringify(recipient)} is not a valid email address.`);
     await this.checkRecipientsMaySend(accountId, domainOf(sender), [a.address]);
-    return a.address;
   }
 
   /**
@@ -188,7 +187,7 @@ export class MailService {
     const frequency = this.d.policy.frequencyLimit;
     const messageId = newMessageId(account.appId, now);
     const r = await this.d.messages.accept(account.id, {
-      messageId, domainId: domain.id, sender, content: JSON.stringify(content), now, priority: content.triggerType === 1 ? 1 : 0,
+      messageId, domainId: domain.id, sender, content: JSON.stringify({ ...content, recipients: recipients.length }), now, priority: content.triggerType === 1 ? 1 : 0,
     }, recipients.map((e) => ({ recipient: e, recipientDomain: domainOf(e) })), {
       daily: { day: formatDate(now, this.d.policy.timezone), quota },
       frequency: frequency > 0 ? { since: now - 3_600_000, limit: frequency } : null,
@@ -203,8 +202,6 @@ export class MailService {
     return messageId;
   }
 }
-
-const domainOf = (address: string): string => address.slice(address.lastIndexOf('@') + 1);
 
 /** A subject: one line of 1 to SUBJECT_MAX characters. */
 export function checkSubject(subject: string): void {

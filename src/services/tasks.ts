@@ -7,6 +7,7 @@
  */
 import type { BatchSendEmailRequest } from '../api/schema/ses.js';
 import type { DailyQuota } from '../config/schema.js';
+import { domainOf } from '../domain/address.js';
 import { bounceDomainOf } from '../domain/dns-records.js';
 import { newMessageId, newMessageIdHeader } from '../domain/message-id.js';
 import { checkPageLimit } from '../domain/paging.js';
@@ -346,7 +347,7 @@ export class TaskService {
   private async prerequisites(t: TaskRow) {
     const content = JSON.parse(t.content) as TaskContent;
     const sender = await this.d.domains.getSender(t.account_id, content.from.address);
-    const domain = await this.d.domains.get(t.account_id, content.from.address.slice(content.from.address.lastIndexOf('@') + 1));
+    const domain = await this.d.domains.get(t.account_id, domainOf(content.from.address));
     if (!sender) fail('OperationDenied.SendAddressStatusError', `The sender address ${content.from.address} was deleted.`);
     if (!domain || domain.verified !== 1) fail('OperationDenied.SendAddressStatusError', `The sender domain of ${content.from.address} no longer verifies.`);
     if (t.template_id !== null) {

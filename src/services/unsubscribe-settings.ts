@@ -22,9 +22,9 @@ export class UnsubscribeSettingService {
 
   /** Creates the setting of one of the account's sender addresses. */
   async create(accountId: number, address: string, language: string, status: number): Promise<void> {
-    const a = (await this.senders.get(accountId, address)).address;
+    const a = normalizeAddress(address);
+    // The store looks the sender up under a lock, in the same transaction as the insert.
     const r = await this.store.create(accountId, a, checkLanguage(language), checkStatus(status), Date.now());
-    // Deleted since the look-up above: the same answer as if it had never been there.
     if (r === 'no-sender') noSuchSender(address);
     if (r === 'exists') {
       fail('InvalidParameterValue.RepeatCreation', `${a} already has an unsubscribe setting; change it with UpdateAddressUnsubscribeConfig.`);

@@ -3,6 +3,7 @@
  * the sender domain) under an HMAC, so no one can unsubscribe anyone else or forge a link.
  */
 import type { Logger } from 'pino';
+import { domainOf } from '../domain/address.js';
 import type { TokenSigner } from '../lib/tokens.js';
 import type { MessageStore } from '../store/messages.js';
 
@@ -29,7 +30,7 @@ export class UnsubscribeService {
     if (id === null) return false;
     const d = await this.messages.deliveryForUnsubscribe(id);
     if (!d) return false;
-    const domain = d.sender.slice(d.sender.lastIndexOf('@') + 1);
+    const domain = domainOf(d.sender);
     await this.messages.unsubscribe(id, d.account_id, domain, d.recipient, Date.now());
     this.log.info({ delivery: id, domain, via }, 'recipient unsubscribed');
     return true;

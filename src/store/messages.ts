@@ -247,28 +247,16 @@ export class MessageStore {
     return this.db.tx(async (q) => {
       const recorded = new Set<number>();
       for (const { id, outcome: o } of outcomes) {
-        const reply = storableText(o.reply);
-        const owned = 'AND lease_owner = ? AND next_attempt_at IS NOT NULL';
-        let n: number;
-        switch (o.kind) {
-          case 'delivered':
-            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL, lease_owner = NULL WHERE id = ? ${owned}`,
-              [DeliverStatus.Delivered, reply, o.at, id, owner]);
-            break;
-          case 'deferred':
-            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, next_attempt_at = ?, lease_owner = NULL WHERE id = ? ${owned}`,
-              [DeliverStatus.Deferred, reply, o.retryAt, id, owner]);
-            break;
-          case 'bounced':
-            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL, lease_owner = NULL WHERE id = ? ${owned}`,
-              [DeliverStatus.Bounced, reply, o.at, id, owner]);
-            break;
-          case 'dropped':
-            n = await q.run(`UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = ?, next_attempt_at = NULL, lease_owner = NULL,
-                send_status = COALESCE(?, send_status) WHERE id = ? ${owned}`,
-              [DeliverStatus.Dropped, reply, o.at, o.sendStatus ?? null, id, owner]);
-            break;
-        }
+        // A deferral waits for its next attempt and keeps its time; every other outcome is final.
+        const [status, time, next] = o.kind === 'deferred'
+          ? [DeliverStatus.Deferred, null, o.retryAt]
+          : [{ delivered: DeliverStatus.Delivered, bounced: DeliverStatus.Bounced, dropped: DeliverStatus.Dropped }[o.kind], o.at, null];
+        const n = await q.run(
+          `UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = COALESCE(?, deliver_time), next_attempt_at = ?,
+             send_status = COALESCE(?, send_status), lease_owner = NULL
+           WHERE id = ? AND lease_owner = ? AND next_attempt_at IS NOT NULL`,
+          [status, storableText(o.reply), time, next, o.kind === 'dropped' ? o.sendStatus ?? null : null, id, owner],
+        );
         if (n > 0) recorded.add(id);
       }
       if (also) await also(q, recorded);

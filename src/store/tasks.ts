@@ -5,6 +5,7 @@
  * deliveries of a chunk, the task's cursor and counters, and the domain's day count move together,
  * so a crash never loses a chunk or queues one twice.
  */
+import { domainOf } from '../domain/address.js';
 import type { Db, Param, Queryable } from './db.js';
 import type { MessageStore, NewDelivery, NewMessage } from './messages.js';
 
@@ -206,7 +207,7 @@ export class TaskStore {
       let cursor = t.run_cursor;
       let paused = false;
       for (const r of chunk) {
-        const recipientDomain = r.email.slice(r.email.lastIndexOf('@') + 1);
+        const recipientDomain = domainOf(r.email);
         if (r.skip) {
           skipped++;
           rows.push({ recipient: r.email, recipientDomain, dropped: r.skip });
