@@ -23,7 +23,7 @@ const body = `${`${line}\r\n`.repeat(66)}`;
 /** Runs the SMTP intake benchmark and prints its figures. */
 export async function smtpBenchmark(): Promise<{ results: Record<string, RunResult | number>; peakRssMb: number }> {
   const smtpsPort = await freePort();
-  const s = await startSendingServer('api,smtp', { SESAME_SMTPS_PORT: String(smtpsPort), SESAME_SMTP_PORT: String(await freePort()), SESAME_SMTP_RATE_LIMIT: '0' });
+  const s = await startSendingServer('api,smtp', { SESAME_SMTPS_PORT: String(smtpsPort), SESAME_SMTP_PORT: String(await freePort()), SESAME_MX_PORT: String(await freePort()), SESAME_SMTP_RATE_LIMIT: '0' });
   try {
     await s.call('UpdateEmailSmtpPassWord', { EmailAddress: s.sender, Password: PASSWORD });
     const transport = nodemailer.createTransport({

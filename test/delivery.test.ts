@@ -263,6 +263,10 @@ describe.each(STORES)('delivery under pressure on %s', (store) => {
     await statusesOf(f, fast, (l) => l[0].DeliverStatus === 1);
     expect(f.mx2.received.slice(before).map((r) => r.to[0])).toEqual(['urgent@fast.test']);
     expect(f.mx1.holding).toBe(1);
+    // The cap itself: of the 6 slots, the stuck destination holds at most 2 (one sending, one ready).
+    const held = await db().get<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE recipient_domain = 'dest.test' AND lease_owner IS NOT NULL");
+    expect(held!.n).toBeGreaterThanOrEqual(1);
+    expect(held!.n).toBeLessThanOrEqual(2);
     f.mx1.mode = { kind: 'accept' };
     release();
     for (const id of stuck) await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);

@@ -277,6 +277,7 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     ]);
   });
 
+  // The race it guards against exists on PostgreSQL only: SQLite runs one writer at a time.
   it('frequency limit holds under concurrent sends, with or without a daily quota', async () => {
     const messages = new MessageStore(db);
     for (const quota of [null, 1000]) {
