@@ -5,6 +5,7 @@
  * period has passed since its last failure. A success clears the address's count.
  * Counts live in this process (each SMTP process counts its own share), in a bounded table.
  */
+import { TtlCache } from '../lib/ttl-cache.js';
 
 /** How the throttle is set up. */
 export interface ThrottleOptions {
@@ -16,8 +17,6 @@ export interface ThrottleOptions {
   now?: () => number;
 }
 
-interface Entry { failures: number; last: number }
-
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 5000;
 
@@ -26,19 +25,17 @@ export type Standing = { kind: 'ok'; delayMs: number } | { kind: 'locked'; who: 
 
 /** Failure counts by client address and by user name. */
 export class AuthThrottle {
-  private readonly entries = new Map<string, Entry>();
-  private readonly now: () => number;
-  private readonly maxEntries: number;
+  /** Failures by key; each count lives `lockoutMs` after its last failure (the cache's time to live). */
+  private readonly counts: TtlCache<string, number>;
 
   constructor(private readonly o: ThrottleOptions) {
-    this.now = o.now ?? Date.now;
-    this.maxEntries = o.maxEntries ?? 100_000;
+    this.counts = new TtlCache({ ttlMs: o.lockoutMs, maxEntries: o.maxEntries ?? 100_000 }, o.now ?? Date.now);
   }
 
   /** Whether an attempt from `address` as `user` may go on, and how long its answer waits. */
   standing(address: string, user: string): Standing {
-    const a = this.current(`a:${address}`);
-    const u = this.current(`u:${user.toLowerCase()}`);
+    const a = this.counts.get(`a:${address}`) ?? 0;
+    const u = this.counts.get(`u:${user.toLowerCase()}`) ?? 0;
     if (a >= this.o.maxFailures) return { kind: 'locked', who: 'address' };
     if (u >= this.o.maxFailures) return { kind: 'locked', who: 'user' };
     const n = Math.max(a, u);
@@ -47,16 +44,7 @@ export class AuthThrottle {
 
   /** Counts a failed attempt. */
   failed(address: string, user: string): void {
-    for (const key of [`a:${address}`, `u:${user.toLowerCase()}`]) {
-      const failures = this.current(key) + 1;
-      this.entries.delete(key);
-      this.entries.set(key, { failures, last: this.now() });
-    }
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
+    for (const key of [`a:${address}`, `u:${user.toLowerCase()}`]) this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
   }
 
   /**
@@ -65,16 +53,6 @@ export class AuthThrottle {
    * every message would otherwise hand a guesser a fresh allowance each time.
    */
   succeeded(address: string): void {
-    this.entries.delete(`a:${address}`);
-  }
-
-  private current(key: string): number {
-    const e = this.entries.get(key);
-    if (!e) return 0;
-    if (this.now() - e.last >= this.o.lockoutMs) {
-      this.entries.delete(key);
-      return 0;
-    }
-    return e.failures;
+    this.counts.delete(`a:${address}`);
   }
 }
