@@ -7,7 +7,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildRegistry, type ActionServices } from '../src/api/actions/index.js';
-import { ACTION_NAMES, type ActionName } from '../src/api/schema/ses.js';
+import { ACTION_NAMES, type ActionName } from '../src/schema/ses.js';
 import { SCHEMA } from '../src/config/schema.js';
 import type { Setting } from '../src/config/settings.js';
 import { ERROR_CATALOGUE, type ErrorCode } from '../src/errors/catalogue.js';

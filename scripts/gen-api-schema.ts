@@ -1,5 +1,5 @@
 /**
- * Generates `src/api/schema/ses.ts` from the specification: the action list and models of
+ * Generates `src/schema/ses.ts` from the specification: the action list and models of
  * `ses-2020-10-02.json`, refined by the field list of FACTS.md §3.0 (required markers and the
  * exact Tencent types uint64/int64/date/datetime, plus fields newer than the JSON snapshot).
  *
@@ -17,7 +17,7 @@ interface JsonSpec {
 interface Field { name: string; scalar: string | null; model: string | null; array: boolean; required: boolean; desc: string }
 
 const specDir = process.argv[2] ?? '../shared/spec';
-const out = process.argv[3] ?? 'src/api/schema/ses.ts';
+const out = process.argv[3] ?? 'src/schema/ses.ts';
 const spec = JSON.parse(readFileSync(join(specDir, 'ses-2020-10-02.json'), 'utf8')) as JsonSpec;
 const facts = readFileSync(join(specDir, 'FACTS.md'), 'utf8');
 

@@ -30,9 +30,15 @@ import { TemplateStore } from './store/templates.js';
 import { ReceiverStore } from './store/receivers.js';
 import { TaskStore } from './store/tasks.js';
 import { TaskService } from './services/tasks.js';
+import { TaskRuns } from './services/task-runs.js';
+import { SendingRules } from './services/sending-rules.js';
+import { AcceptanceStore } from './store/acceptance.js';
+import { DeliveryQueue } from './store/queue.js';
+import { SendCounts } from './store/send-counts.js';
+import { StatusStore } from './store/statuses.js';
+import { UnsubscriptionStore } from './store/unsubscriptions.js';
 import { TaskRunner } from './scheduler/task-runner.js';
 import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
-import { MessageStore } from './store/messages.js';
 import { MailService } from './services/mail.js';
 import { StatusService } from './services/statuses.js';
 import { UnsubscribeService } from './services/unsubscribe.js';
@@ -51,6 +57,15 @@ export const ROLES = ['api', 'smtp', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
 
 
+/** Recipients a batch task's run queues per step. */
+const TASK_CHUNK = 500;
+/** The task runner: tasks one process works on at once, and how often it looks for due ones unprompted. */
+const TASK_RUNNER = { concurrency: 4, pollMs: 1000 };
+/** MX answers: addresses tried per delivery at most, how long an answer and a failed lookup are kept. */
+const ROUTE_CACHE = { maxAddresses: 10, cacheMs: 60_000, failureCacheMs: 5_000 };
+/** An idle outbound SMTP connection is closed after this long. */
+const POOL_IDLE_MS = 30_000;
+
 /** File name of the embedded database inside the data folder. */
 export const SQLITE_FILE = 'sesame.db';
 
@@ -67,12 +82,14 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   db: Db;
   accounts: AccountService;
   unsubscribes: UnsubscribeService;
+  /** The runs of batch tasks (the worker's task runner steps through them). */
+  taskRuns: TaskRuns;
   /** Notified after each accepted message (the delivery worker listens). */
   accepted: Signal;
   /** Notified when a batch task is created or changed (the task runner listens). */
   taskChanged: Signal;
   /** Store access the delivery worker needs. */
-  stores: { messages: MessageStore; domains: DomainStore };
+  stores: { queue: DeliveryQueue; domains: DomainStore; unsubscriptions: UnsubscriptionStore; counts: SendCounts };
   box: SecretBox;
 }
 
@@ -86,25 +103,28 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     await checkMasterKey(box, accountStore);
     const domainStore = new DomainStore(db, accountStore);
     const templateStore = new TemplateStore(db, accountStore);
-    const messageStore = new MessageStore(db);
+    const counts = new SendCounts(db);
+    const unsubscriptions = new UnsubscriptionStore(db);
+    const rules = new SendingRules({ accounts: accountStore, domains: domainStore, templates: templateStore });
     const blocklists = new BlocklistService(new BlocklistStore(db), { timezone: config.timezone, bounceDays: config.blocklistDays });
     const senders = new SenderService(domainStore, { perDomain: config.senderLimit });
     const unsubscribeSettings = new UnsubscribeSettingService(new UnsubscribeSettingStore(db), senders);
     const accepted = new Signal();
     const taskChanged = new Signal();
     const receiverStore = new ReceiverStore(db);
-    const taskStore = new TaskStore(db, messageStore);
+    const taskStore = new TaskStore(db, counts);
     const receivers = new ReceiverService(receiverStore, { groups: config.receiverLimit, perGroup: config.receiverMaxRecipients, timezone: config.timezone },
       async (accountId, receiverId, q) => {
         const t = await taskStore.activeForGroup(q, accountId, receiverId);
         return t ? `task ${t.id} sends to it (end the task first)` : null;
       });
+    const taskPolicy = { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: TASK_CHUNK, maxPending: config.taskMaxPending };
     return {
       db,
       box,
       accepted,
       taskChanged,
-      stores: { messages: messageStore, domains: domainStore },
+      stores: { queue: new DeliveryQueue(db), domains: domainStore, unsubscriptions, counts },
       accounts: new AccountService(accountStore, box, { templateReview: config.templateReview }),
       templates: new TemplateService(templateStore, { perAccount: config.templateLimit, maxBytes: config.templateMaxBytes }),
       identities: identityService(config, domainStore, box, log),
@@ -112,10 +132,9 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       blocklists,
       unsubscribeSettings,
       mail: new MailService({
-        accounts: accountStore,
-        messages: messageStore,
-        domains: domainStore,
-        templates: templateStore,
+        acceptance: new AcceptanceStore(db, counts),
+        unsubscriptions,
+        rules,
         blocklists,
         unsubscribeSettings,
         policy: {
@@ -130,18 +149,23 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       tasks: new TaskService({
         tasks: taskStore,
         receivers: receiverStore,
-        domains: domainStore,
-        templates: templateStore,
-        accounts: accountStore,
-        messages: messageStore,
-        blocklists,
+        rules,
         unsubscribeSettings,
-        policy: { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: 500, maxPending: config.taskMaxPending },
-        accepted: () => accepted.notify(),
+        policy: taskPolicy,
         changed: () => taskChanged.notify(),
       }),
-      statuses: new StatusService(messageStore, { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
-      unsubscribes: new UnsubscribeService(messageStore, { link: unsubscribeTokens(box), address: unsubscribeAddressTokens(box) }, log),
+      taskRuns: new TaskRuns({
+        tasks: taskStore,
+        receivers: receiverStore,
+        accounts: accountStore,
+        unsubscriptions,
+        rules,
+        blocklists,
+        policy: taskPolicy,
+        accepted: () => accepted.notify(),
+      }),
+      statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
+      unsubscribes: new UnsubscribeService(unsubscriptions, { link: unsubscribeTokens(box), address: unsubscribeAddressTokens(box) }, log),
     };
   } catch (e) {
     await db.close();
@@ -169,16 +193,17 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     extraCa: config.outboundTlsCa ? readPem(config.outboundTlsCa, 'SESAME_OUTBOUND_TLS_CA') : undefined,
     perTarget: config.connectionsPerHost,
     messagesPerConnection: config.messagesPerConnection,
-    idleMs: 30_000,
+    idleMs: POOL_IDLE_MS,
     auth,
     secure: relay?.protocol === 'smtps:',
   }, log);
   return new DeliveryEngine({
-    messages: s.stores.messages,
+    queue: s.stores.queue,
     domains: s.stores.domains,
+    unsubscriptions: s.stores.unsubscriptions,
     identities: s.identities,
     blocklists: s.blocklists,
-    router: new Router(dns, { maxAddresses: 10, cacheMs: 60_000, failureCacheMs: 5_000 }),
+    router: new Router(dns, ROUTE_CACHE),
     pool,
     renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads),
     unsubscribeTokens: unsubscribeTokens(s.box),
@@ -303,7 +328,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const recheck = new DomainRecheck(services.identities, log);
       recheck.start();
       stops.push(() => recheck.stop());
-      const runner = new TaskRunner(services.tasks, log, { concurrency: 4, leaseMs: config.deliveryLeaseSeconds * 1000, pollMs: 1000 });
+      const runner = new TaskRunner(services.taskRuns, log, { ...TASK_RUNNER, leaseMs: config.deliveryLeaseSeconds * 1000 });
       const unlistenTasks = services.taskChanged.on(() => runner.poke());
       runner.start();
       stops.push(async () => { unlistenTasks(); await runner.stop(); });

@@ -10,7 +10,7 @@ import { formatDate } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
 import { b64, errorCode, sdkClient } from './helpers/sdk.js';
 import { SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
-import type { SendEmailRequest } from '../src/api/schema/ses.js';
+import type { SendEmailRequest } from '../src/schema/ses.js';
 
 const today = (): string => formatDate(Date.now(), 'UTC');
 
@@ -138,7 +138,8 @@ describe.each(STORES)('SendEmail on %s', (store) => {
     expect(await errorCode(send({ Attachments: attachments }))).toBe('RequestSizeLimitExceeded');
     const app = await f.t.app.services.accounts.byAppId(f.t.creds.AppId);
     await expect(f.t.app.services.mail.send({ id: app!.id, appId: app!.app_id }, {
-      FromEmailAddress: f.sender, Destination: [rcpt()], Subject: 's', Template: { TemplateID: f.templateId, TemplateData: '{"name":"a","code":"b"}' }, Attachments: attachments,
+      from: f.sender, to: [rcpt()], cc: [], bcc: [], subject: 's', template: { id: f.templateId, data: '{"name":"a","code":"b"}' },
+      attachments: attachments.map((a) => ({ fileName: a.FileName, content: a.Content })),
     })).rejects.toMatchObject({ code: 'FailedOperation.AttachContentToolarge' });
   });
 
@@ -182,7 +183,7 @@ describe.each(STORES)('SendEmail on %s', (store) => {
     const accountId = (await f.t.app.services.accounts.byAppId(f.t.creds.AppId))!.id;
     await f.t.app.services.blocklists.recordHardBounce(accountId, 'bounced@dest.test', '550 5.1.1 no such user');
     expect(await errorCode(send({ Destination: ['bounced@dest.test'] }))).toBe('FailedOperation.EmailAddrInBlacklist');
-    await f.t.app.services.stores.messages.unsubscribe(0, accountId, SENDER_DOMAIN, 'gone@dest.test', Date.now());
+    await f.t.app.services.stores.unsubscriptions.record(0, accountId, SENDER_DOMAIN, 'gone@dest.test', Date.now());
     expect(await errorCode(send({ Destination: ['gone@dest.test'] }))).toBe('FailedOperation.ReceiverHasUnsubscribed');
   });
 
@@ -197,7 +198,7 @@ describe.each(STORES)('SendEmail on %s', (store) => {
   it('holds the daily quota (SESAME_DAILY_QUOTA=60) and refuses the sender domain that stops verifying', async () => {
     const accountId = (await f.t.app.services.accounts.byAppId(f.t.creds.AppId))!.id;
     const domain = await f.t.app.services.stores.domains.get(accountId, SENDER_DOMAIN);
-    const used = await f.t.app.services.stores.messages.sentOn(domain!.id, formatDate(Date.now(), 'UTC'));
+    const used = await f.t.app.services.stores.counts.sentOn(domain!.id, formatDate(Date.now(), 'UTC'));
     const left = 60 - used;
     expect(left).toBeGreaterThan(2);
     const batch = Array.from({ length: left - 1 }, (_, i) => `q${i}@dest.test`);

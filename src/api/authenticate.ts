@@ -12,7 +12,7 @@ import { ReplayGuard } from './protocol/replay.js';
 import { parseTc3Authorization, TC3_ALGORITHM, utcDate, verifyTc3 } from './protocol/tc3.js';
 import { verifyV1 } from './protocol/v1.js';
 import type { Registry } from './registry.js';
-import type { ActionName } from './schema/actions.js';
+import type { ActionName } from '../schema/actions.js';
 
 export const API_VERSION = '2020-10-02';
 /** Allowed clock difference between client and server (FACTS §1.4). */

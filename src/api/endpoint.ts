@@ -12,9 +12,9 @@ import type { ApiKey } from '../services/accounts.js';
 import { API_VERSION, Authenticator, type AuthenticatorDeps, type Seen, type Verified } from './authenticate.js';
 import { ClientGoneError, SIZE_LIMITS } from './protocol/body.js';
 import { decodeFlatParams, decodeJsonParams } from './protocol/params.js';
-import { RateLimiter } from './protocol/rate-limit.js';
+import { RateLimiter } from '../lib/rate-limit.js';
 import type { ActionContext } from './registry.js';
-import type { ActionName } from './schema/actions.js';
+import type { ActionName } from '../schema/actions.js';
 
 /** An unread body up to this size is drained to keep the connection; a larger one closes it. */
 const UNREAD_BODY_KEEP = 64 * 1024;

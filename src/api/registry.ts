@@ -1,9 +1,9 @@
 /**
- * The action registry: each of the 36 actions (and Sesame's extensions, schema/actions.ts) is
+ * The action registry: each of the 36 actions (and Sesame's extensions, src/schema/actions.ts) is
  * declared once, with its request model from the schema; handlers are added by category. Actions without a handler answer
  * UnsupportedOperation, so the API's surface is complete from the first day.
  */
-import { ACTION_NAMES, ACTIONS, type ActionName, type ModelName, type Requests, type Responses } from './schema/actions.js';
+import { ACTION_NAMES, ACTIONS, type ActionName, type ModelName, type Requests, type Responses } from '../schema/actions.js';
 
 /** Who is calling, established by the protocol layer before any handler runs. */
 export interface ActionContext {

@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
-import { ACTION_NAMES } from '../api/schema/ses.js';
+import { ACTION_NAMES } from '../schema/ses.js';
 import {
   custom, flag, integer, list, numberMap, oneOf, port, SettingValueError, text, textWithDefault, url, urlWithDefault,
 } from './settings.js';

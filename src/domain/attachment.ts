@@ -26,5 +26,7 @@ export function attachmentType(fileName: string): string | null {
   if (/[\s?\\*|"<>:/\u0000-\u001f\u007f]/.test(fileName)) return null;
   const dot = fileName.lastIndexOf('.');
   if (dot <= 0) return null;
-  return ATTACHMENT_TYPES[fileName.slice(dot + 1).toLowerCase()] ?? null;
+  const ext = fileName.slice(dot + 1).toLowerCase();
+  // Own entries only: `a.constructor` or `a.__proto__` must not find what every object inherits.
+  return Object.hasOwn(ATTACHMENT_TYPES, ext) ? ATTACHMENT_TYPES[ext] : null;
 }

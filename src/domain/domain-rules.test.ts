@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { condemnsRecipient, enhancedStatus } from './bounce.js';
 import { normalizeDomain, parseAddress } from './address.js';
+import { attachmentType } from './attachment.js';
 import { expectedRecords, matchDkim, matchDmarc, matchMx, matchSpf, parseTags } from './dns-records.js';
 import { dailyLimitOfLevel } from './reputation.js';
 import { isAcceptableSmtpPassword } from './smtp-password.js';
@@ -19,6 +20,14 @@ describe('names and addresses', () => {
     expect(parseAddress('John.Doe+tag@Example.COM')).toEqual({ local: 'john.doe+tag', domain: 'example.com', address: 'john.doe+tag@example.com' });
     for (const bad of ['a', '@x.com', 'a@', 'a@b', '.a@x.com', 'a.@x.com', 'a..b@x.com', '"q"@x.com', 'a b@x.com', 'a@x.com\r\nBcc: y@z.com']) {
       expect(parseAddress(bad), bad).toBeNull();
+    }
+  });
+
+  it('knows attachment types by their own names only', () => {
+    expect(attachmentType('report.PDF')).toBe('application/pdf');
+    // Names every object inherits are not file types (they once passed as one).
+    for (const bad of ['a.constructor', 'a.__proto__', 'a.toString', 'a.hasOwnProperty', 'a.exe', 'noext', 'a b.pdf']) {
+      expect(attachmentType(bad), bad).toBeNull();
     }
   });
 

@@ -38,10 +38,10 @@ export interface DecodedContent {
   variables: string[];
 }
 
-/** Decodes `{Html, Text}` (base64 UTF-8), requires one of them, enforces the size limit, finds variables. */
-export function decodeTemplateContent(content: { Html?: string; Text?: string }, maxBytes: number): DecodedContent {
+/** Decodes TemplateContent's Html and Text (base64 UTF-8), requires one of them, enforces the size limit, finds variables. */
+export function decodeTemplateContent(content: { html?: string; text?: string }, maxBytes: number): DecodedContent {
   const decode = (field: 'Html' | 'Text'): { text: string; bytes: number } | null => {
-    const v = content[field];
+    const v = field === 'Html' ? content.html : content.text;
     if (v === undefined || v === '') return null;
     const d = decodeBase64Utf8(v);
     if (d === null) {

@@ -1,12 +1,12 @@
 /**
  * The batch task runner of the worker role: claims due tasks under a lease (so across processes
- * exactly one runner works on each), steps through each (services/tasks.ts) while renewing its
+ * exactly one runner works on each), steps through each (services/task-runs.ts) while renewing its
  * lease, and lets go when the task is done for now. A new task wakes it at once; otherwise it looks
  * for due ones every second. Progress of each task is logged as it goes.
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { TaskService } from '../services/tasks.js';
+import type { TaskRuns } from '../services/task-runs.js';
 
 /** How the runner works. */
 export interface TaskRunnerOptions {
@@ -26,7 +26,7 @@ export class TaskRunner {
   private wake: (() => void) | null = null;
   private loopDone: Promise<void> = Promise.resolve();
 
-  constructor(private readonly tasks: TaskService, private readonly log: Logger, private readonly o: TaskRunnerOptions) {}
+  constructor(private readonly tasks: TaskRuns, private readonly log: Logger, private readonly o: TaskRunnerOptions) {}
 
   start(): void {
     this.running = true;

@@ -68,14 +68,14 @@ export class ReceiverService {
   }
 
   /** Adds addresses, each with its template data: JSON objects of strings, all with the same variable names. */
-  addWithData(accountId: number, receiverId: number, datas: readonly { Email: string; TemplateData: string }[]): Promise<UploadCounts> {
+  addWithData(accountId: number, receiverId: number, datas: readonly { email: string; templateData: string }[]): Promise<UploadCounts> {
     let keys: string | null = null;
     const entries = datas.map((d, i) => {
-      const data = checkRecipientData(d.TemplateData, i);
+      const data = checkRecipientData(d.templateData, i);
       const k = JSON.stringify(Object.keys(data).sort());
       if (keys === null) keys = k;
       else if (k !== keys) inconsistent(`Datas.${i}.TemplateData names ${k}, but Datas.0 names ${keys}`);
-      return { email: d.Email, data: JSON.stringify(data) };
+      return { email: d.email, data: JSON.stringify(data) };
     });
     return this.upload(accountId, receiverId, entries, keys ?? '[]');
   }

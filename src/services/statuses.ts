@@ -2,12 +2,12 @@
 import { fail } from '../errors/coded-error.js';
 import { normalizeAddress } from '../domain/address.js';
 import { formatDate, nextDay, parseDate } from '../lib/time.js';
-import type { MessageStore, StatusRow } from '../store/messages.js';
+import type { StatusRow, StatusStore } from '../store/statuses.js';
 import { checkPageLimit } from '../domain/paging.js';
 
 /** Reads delivery statuses. */
 export class StatusService {
-  constructor(private readonly messages: MessageStore, private readonly opts: { timezone: string; retentionDays: number }) {}
+  constructor(private readonly store: StatusStore, private readonly opts: { timezone: string; retentionDays: number }) {}
 
   /** Statuses of the account's mail requested on `requestDate` (a day in SESAME_TIMEZONE), oldest first. */
   async list(accountId: number, q: { requestDate: string; offset: number; limit: number; messageId?: string; toEmailAddress?: string }): Promise<StatusRow[]> {
@@ -23,6 +23,6 @@ export class StatusService {
     checkPageLimit(q.limit);
     const to = parseDate(nextDay(q.requestDate), tz) as number;
     const recipient = q.toEmailAddress ? normalizeAddress(q.toEmailAddress) : undefined;
-    return this.messages.statuses(accountId, { from, to, messageId: q.messageId || undefined, recipient, limit: q.limit, offset: q.offset });
+    return this.store.statuses(accountId, { from, to, messageId: q.messageId || undefined, recipient, limit: q.limit, offset: q.offset });
   }
 }

@@ -36,7 +36,7 @@ export class TemplateService {
   constructor(private readonly store: TemplateStore, private readonly limits: TemplateLimits) {}
 
   /** Creates a template; it is approved at once unless the account requires review. */
-  async create(accountId: number, name: string, content: { Html?: string; Text?: string }): Promise<number> {
+  async create(accountId: number, name: string, content: { html?: string; text?: string }): Promise<number> {
     const row = this.prepare(name, content);
     const id = await this.store.create(accountId, row, this.limits.perAccount);
     if (id === null) {
@@ -46,7 +46,7 @@ export class TemplateService {
   }
 
   /** Replaces a template's name and content; a reviewed account's template goes back to pending. */
-  async update(accountId: number, id: number, name: string, content: { Html?: string; Text?: string }): Promise<void> {
+  async update(accountId: number, id: number, name: string, content: { html?: string; text?: string }): Promise<void> {
     const row = this.prepare(name, content);
     if (!(await this.store.update(accountId, id, row))) notFound(id);
   }
@@ -81,7 +81,7 @@ export class TemplateService {
     return (await this.store.pending(accountId)).map(view);
   }
 
-  private prepare(name: string, content: { Html?: string; Text?: string }) {
+  private prepare(name: string, content: { html?: string; text?: string }) {
     const checkedName = checkTemplateName(name);
     const decoded: DecodedContent = decodeTemplateContent(content, this.limits.maxBytes);
     return {

@@ -5,11 +5,11 @@
 import type { Logger } from 'pino';
 import { domainOf } from '../domain/address.js';
 import type { TokenSigner } from '../lib/tokens.js';
-import type { MessageStore } from '../store/messages.js';
+import type { UnsubscriptionStore } from '../store/unsubscriptions.js';
 
 /** Records unsubscriptions from links and from mail to the List-Unsubscribe address. */
 export class UnsubscribeService {
-  constructor(private readonly messages: MessageStore, private readonly tokens: { link: TokenSigner; address: TokenSigner }, private readonly log: Logger) {}
+  constructor(private readonly store: UnsubscriptionStore, private readonly tokens: { link: TokenSigner; address: TokenSigner }, private readonly log: Logger) {}
 
   /** Records the unsubscription a link's token asks for; false when the token is not one of ours (nothing changes). */
   unsubscribe(token: string): Promise<boolean> {
@@ -28,10 +28,10 @@ export class UnsubscribeService {
 
   private async record(id: number | null, via: 'link' | 'mail'): Promise<boolean> {
     if (id === null) return false;
-    const d = await this.messages.deliveryForUnsubscribe(id);
+    const d = await this.store.deliveryFor(id);
     if (!d) return false;
     const domain = domainOf(d.sender);
-    await this.messages.unsubscribe(id, d.account_id, domain, d.recipient, Date.now());
+    await this.store.record(id, d.account_id, domain, d.recipient, Date.now());
     this.log.info({ delivery: id, domain, via }, 'recipient unsubscribed');
     return true;
   }

@@ -13,7 +13,7 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
-import { RateLimiter } from '../api/protocol/rate-limit.js';
+import { RateLimiter } from '../lib/rate-limit.js';
 import { CodedError } from '../errors/coded-error.js';
 import { hashPassword, verifyPassword } from '../lib/password-hash.js';
 import type { MailService } from '../services/mail.js';

@@ -14,7 +14,9 @@ import { openSqlite } from './sqlite.js';
 import { TemplateStore, type TemplateContentRow } from './templates.js';
 import { DomainStore } from './domains.js';
 import { BlocklistStore } from './blocklists.js';
-import { MessageStore } from './messages.js';
+import { AcceptanceStore } from './acceptance.js';
+import { DeliveryQueue } from './queue.js';
+import { SendCounts } from './send-counts.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
 
@@ -259,30 +261,33 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
   });
 
   it('queue: triggered mail is claimed before bulk mail, and a claim is leased', async () => {
-    const messages = new MessageStore(db);
+    const counts = new SendCounts(db);
+    const acceptance = new AcceptanceStore(db, counts);
+    const queue = new DeliveryQueue(db);
     const base = { domainId: 1, sender: 's@x.test', content: '{}', now: 1000 };
     const accept = (id: string, priority: number, to: string) =>
-      messages.accept(acc1, { ...base, messageId: id, priority }, [{ recipient: to, recipientDomain: 'y.test' }], { daily: { day: '2026-01-01', quota: null }, frequency: null });
+      acceptance.accept(acc1, { ...base, messageId: id, priority }, [{ recipient: to, recipientDomain: 'y.test' }], { daily: { day: '2026-01-01', quota: null }, frequency: null });
     await accept('bulk-1', 0, 'b1@y.test');
     await accept('bulk-2', 0, 'b2@y.test');
     await accept('code-1', 1, 'c1@y.test');
-    const [first] = await messages.claim(5000, 1, 60_000, 7);
+    const [first] = await queue.claim(5000, 1, 60_000, 7);
     expect(first.recipient).toBe('c1@y.test');
-    const rest = await messages.claim(5000, 10, 60_000, 7);
+    const rest = await queue.claim(5000, 10, 60_000, 7);
     expect(rest.map((r) => r.recipient)).toEqual(['b1@y.test', 'b2@y.test']);
     // All leased: nothing more until the lease ends.
-    expect(await messages.claim(5000, 10, 60_000, 7)).toEqual([]);
-    expect((await messages.claim(65_001, 10, 60_000, 8)).map((r) => [r.recipient, r.attempts])).toEqual([
+    expect(await queue.claim(5000, 10, 60_000, 7)).toEqual([]);
+    expect((await queue.claim(65_001, 10, 60_000, 8)).map((r) => [r.recipient, r.attempts])).toEqual([
       ['c1@y.test', 2], ['b1@y.test', 2], ['b2@y.test', 2],
     ]);
   });
 
   // The race it guards against exists on PostgreSQL only: SQLite runs one writer at a time.
   it('frequency limit holds under concurrent sends, with or without a daily quota', async () => {
-    const messages = new MessageStore(db);
+    const counts = new SendCounts(db);
+    const acceptance = new AcceptanceStore(db, counts);
     for (const quota of [null, 1000]) {
       const to = `often-${quota ?? 'unlimited'}@y.test`;
-      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => messages.accept(acc1,
+      const results = await Promise.all(Array.from({ length: 20 }, (_, i) => acceptance.accept(acc1,
         { domainId: 9, sender: 'f@x.test', content: '{}', now: 10_000 + i, messageId: `freq-${quota}-${i}`, priority: 1 },
         [{ recipient: to, recipientDomain: 'y.test' }],
         { daily: { day: '2026-02-02', quota }, frequency: { since: 0, limit: 3 } })));
@@ -292,35 +297,37 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
   });
 
   it('queue: leases belong to their worker; skipped domains; put back without counting', async () => {
-    const messages = new MessageStore(db);
-    const sentBefore = await messages.sentOn(1, '2026-01-01');
-    const r = await messages.accept(acc1, { domainId: 1, sender: 's@x.test', content: '{}', now: 1000, messageId: 'lease-1', priority: 0 },
+    const counts = new SendCounts(db);
+    const acceptance = new AcceptanceStore(db, counts);
+    const queue = new DeliveryQueue(db);
+    const sentBefore = await counts.sentOn(1, '2026-01-01');
+    const r = await acceptance.accept(acc1, { domainId: 1, sender: 's@x.test', content: '{}', now: 1000, messageId: 'lease-1', priority: 0 },
       [{ recipient: 'a@busy.test', recipientDomain: 'busy.test' }, { recipient: 'b@calm.test', recipientDomain: 'calm.test' }],
       { daily: { day: '2026-01-01', quota: null }, frequency: null });
     if (r.kind !== 'accepted') throw new Error('not accepted');
     const [a, b] = r.deliveryIds;
     // A worker at its cap for busy.test skips it.
-    expect((await messages.claim(2000, 10, 1000, 1, ['busy.test'])).map((c) => c.id)).toEqual([b]);
+    expect((await queue.claim(2000, 10, 1000, 1, ['busy.test'])).map((c) => c.id)).toEqual([b]);
     // Worker 1's lease on b lapses; worker 2 takes it over (and a with it).
-    expect((await messages.claim(3001, 10, 60_000, 2)).map((c) => c.id).sort()).toEqual([a, b].sort());
+    expect((await queue.claim(3001, 10, 60_000, 2)).map((c) => c.id).sort()).toEqual([a, b].sort());
     // Worker 1 can neither renew nor record what it no longer holds; worker 2 can.
-    expect([...await messages.renewLeases([b], 1, 99_000)]).toEqual([]);
-    expect(await messages.recordOutcomes([{ id: b, outcome: { kind: 'delivered', reply: '250 late', at: 4000 } }], 1)).toEqual([b]);
-    expect([...await messages.renewLeases([a, b], 2, 90_000)].sort()).toEqual([a, b].sort());
+    expect([...await queue.renewLeases([b], 1, 99_000)]).toEqual([]);
+    expect(await queue.recordOutcomes([{ id: b, outcome: { kind: 'delivered', reply: '250 late', at: 4000 } }], 1)).toEqual([b]);
+    expect([...await queue.renewLeases([a, b], 2, 90_000)].sort()).toEqual([a, b].sort());
     // A reply with NUL and other control characters is stored cleaned (PostgreSQL refuses NUL).
-    expect(await messages.recordOutcomes([{ id: b, outcome: { kind: 'delivered', reply: '250 ok\u0000 \u0007done', at: 5000 } }], 2)).toEqual([]);
+    expect(await queue.recordOutcomes([{ id: b, outcome: { kind: 'delivered', reply: '250 ok\u0000 \u0007done', at: 5000 } }], 2)).toEqual([]);
     const row = await db.get<{ deliver_message: string; lease_owner: number | null; next_attempt_at: number | null }>(
       'SELECT deliver_message, lease_owner, next_attempt_at FROM deliveries WHERE id = ?', [b]);
     expect(row).toEqual({ deliver_message: '250 ok   done', lease_owner: null, next_attempt_at: null });
     // A settled delivery is not renewed back into the queue.
-    expect([...await messages.renewLeases([b], 2, 99_000)]).toEqual([]);
+    expect([...await queue.renewLeases([b], 2, 99_000)]).toEqual([]);
     // Put back without counting the claim: due at the given time, attempts as before, no owner.
-    await messages.release([a], 2, 7000, true);
+    await queue.release([a], 2, 7000, true);
     const ra = await db.get<{ attempts: number; lease_owner: number | null; next_attempt_at: number }>(
       'SELECT attempts, lease_owner, next_attempt_at FROM deliveries WHERE id = ?', [a]);
     expect(ra).toEqual({ attempts: 0, lease_owner: null, next_attempt_at: 7000 });
     // Two more counted for the day; putting a delivery back does not count it again.
-    expect(await messages.sentOn(1, '2026-01-01')).toBe(sentBefore + 2);
+    expect(await counts.sentOn(1, '2026-01-01')).toBe(sentBefore + 2);
   });
 
   it('survives close and reopen with everything committed, even a transaction queued at close', async () => {

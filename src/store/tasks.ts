@@ -7,7 +7,8 @@
  */
 import { domainOf } from '../domain/address.js';
 import type { Db, Param, Queryable } from './db.js';
-import type { MessageStore, NewDelivery, NewMessage } from './messages.js';
+import { insertDeliveries, insertMessage, type NewDelivery, type NewMessage } from './acceptance.js';
+import type { SendCounts } from './send-counts.js';
 
 /** TaskStatus values (FACTS §3.2). */
 export const TaskStatus = { Waiting: 1, Sending: 5, Paused: 6, Error: 7, Sent: 10 } as const;
@@ -65,7 +66,7 @@ export class TaskLeaseLost extends Error {
 
 /** Reads and writes batch tasks. */
 export class TaskStore {
-  constructor(private readonly db: Db, private readonly messages: MessageStore) {}
+  constructor(private readonly db: Db, private readonly counts: SendCounts) {}
 
   /**
    * Inserts a task; its id, or null when its group is gone. The group's row is locked first:
@@ -165,7 +166,7 @@ export class TaskStore {
   /** Starts a run: its message, where in the group it ends, and the recipients it adds to RequestCount. */
   beginRun(t: TaskRow, owner: number, accountId: number, m: NewMessage, runEnd: number, recipients: number): Promise<void> {
     return this.held(t, owner, async (q) => {
-      const messageRow = await this.messages.insertMessage(q, accountId, m);
+      const messageRow = await insertMessage(q, accountId, m);
       await q.run(
         `UPDATE send_tasks SET status = ?, run_message_row = ?, run_cursor = 0, run_end = ?, runs = runs + 1, request_count = request_count + ?,
          cache_count = 0, err_msg = '', updated_at = ? WHERE id = ?`,
@@ -194,13 +195,7 @@ export class TaskStore {
     sender: string; domainId: number; day: string; quota: number | null; now: number; resumeAt: number; pauseNote: string;
   }): Promise<ExpandResult> {
     return this.held(t, owner, async (q) => {
-      let allowed = Infinity;
-      if (o.quota !== null) {
-        await q.run('INSERT INTO send_counts (account_id, domain_id, day, sent) VALUES (?, ?, ?, 0) ON CONFLICT (domain_id, day) DO NOTHING',
-          [t.account_id, o.domainId, o.day]);
-        const c = await q.get<{ sent: number }>(`SELECT sent FROM send_counts WHERE domain_id = ? AND day = ?${this.db.dialect.forUpdate}`, [o.domainId, o.day]);
-        allowed = Math.max(0, o.quota - (c?.sent ?? 0));
-      }
+      const allowed = o.quota === null ? Infinity : Math.max(0, o.quota - await this.counts.lock(q, t.account_id, o.domainId, o.day));
       const rows: NewDelivery[] = [];
       let sent = 0;
       let skipped = 0;
@@ -218,14 +213,8 @@ export class TaskStore {
         }
         cursor = r.detailId;
       }
-      if (rows.length) await this.messages.insertDeliveries(q, t.account_id, t.run_message_row!, { sender: o.sender, priority: 0, now: o.now }, rows, t.id);
-      if (sent) {
-        await q.run(
-          `INSERT INTO send_counts (account_id, domain_id, day, sent) VALUES (?, ?, ?, ?)
-           ON CONFLICT (domain_id, day) DO UPDATE SET sent = send_counts.sent + excluded.sent`,
-          [t.account_id, o.domainId, o.day, sent],
-        );
-      }
+      if (rows.length) await insertDeliveries(q, t.account_id, t.run_message_row!, { sender: o.sender, priority: 0, now: o.now }, rows, t.id);
+      if (sent) await this.counts.add(q, t.account_id, o.domainId, o.day, sent);
       const send = t.send_count + sent;
       const skip = t.skip_count + skipped;
       await q.run(

@@ -3,8 +3,8 @@
  * POST by default, HmacSHA1, TC3) and `tencentcloud-sdk-nodejs-ses` (v4, TC3 over JSON).
  */
 import { createRequire } from 'node:module';
-import type { Requests, Responses, ActionName } from '../../src/api/schema/ses.js';
-import type { ExtensionActionName, Requests as AllRequests, Responses as AllResponses } from '../../src/api/schema/actions.js';
+import type { Requests, Responses, ActionName } from '../../src/schema/ses.js';
+import type { ExtensionActionName, Requests as AllRequests, Responses as AllResponses } from '../../src/schema/actions.js';
 
 const require = createRequire(import.meta.url);
 // The intl-en SDK ships no type declarations; this is the small surface the tests use.

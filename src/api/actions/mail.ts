@@ -8,7 +8,24 @@ const seconds = (ms: number | null): number => (ms === null ? 0 : Math.floor(ms 
 /** Handlers of SendEmail and GetSendEmailStatus. */
 export function mailActions(mail: MailService, statuses: StatusService): Handlers {
   return {
-    SendEmail: async (ctx, req) => ({ MessageId: await mail.send({ id: ctx.accountId, appId: ctx.appId }, req) }),
+    SendEmail: async (ctx, req) => ({
+      MessageId: await mail.send({ id: ctx.accountId, appId: ctx.appId }, {
+        from: req.FromEmailAddress,
+        to: req.Destination ?? [],
+        cc: req.Cc ?? [],
+        bcc: req.Bcc ?? [],
+        subject: req.Subject,
+        template: req.Template ? { id: req.Template.TemplateID, data: req.Template.TemplateData } : undefined,
+        simple: req.Simple ? { html: req.Simple.Html, text: req.Simple.Text } : undefined,
+        attachments: (req.Attachments ?? []).map((a) => ({ fileName: a.FileName, content: a.Content })),
+        replyTo: req.ReplyToAddresses,
+        headerFrom: req.HeaderFrom,
+        smtpHeaders: req.SmtpHeaders,
+        smtpMessageId: req.SmtpMessageId,
+        unsubscribe: req.Unsubscribe,
+        triggerType: req.TriggerType,
+      }),
+    }),
 
     GetSendEmailStatus: async (ctx, req) => {
       const rows = await statuses.list(ctx.accountId, {

@@ -16,7 +16,7 @@ export function receiverActions(receivers: ReceiverService): Handlers {
 
     CreateReceiverDetail: async (ctx, req) => counts(await receivers.addEmails(ctx.accountId, req.ReceiverId, req.Emails)),
 
-    CreateReceiverDetailWithData: async (ctx, req) => counts(await receivers.addWithData(ctx.accountId, req.ReceiverId, req.Datas)),
+    CreateReceiverDetailWithData: async (ctx, req) => counts(await receivers.addWithData(ctx.accountId, req.ReceiverId, req.Datas.map((d) => ({ email: d.Email, templateData: d.TemplateData })))),
 
     ListReceivers: async (ctx, req) => {
       const page = await receivers.list(ctx.accountId, { offset: req.Offset, limit: req.Limit, status: req.Status, keyword: req.KeyWord });

@@ -9,11 +9,11 @@ const unixSeconds = (ms: number): number => Math.floor(ms / 1000);
 export function templateActions(templates: TemplateService): Handlers {
   return {
     CreateEmailTemplate: async (ctx, req) => ({
-      TemplateID: await templates.create(ctx.accountId, req.TemplateName, req.TemplateContent),
+      TemplateID: await templates.create(ctx.accountId, req.TemplateName, { html: req.TemplateContent.Html, text: req.TemplateContent.Text }),
     }),
 
     UpdateEmailTemplate: async (ctx, req) => {
-      await templates.update(ctx.accountId, req.TemplateID, req.TemplateName, req.TemplateContent);
+      await templates.update(ctx.accountId, req.TemplateID, req.TemplateName, { html: req.TemplateContent.Html, text: req.TemplateContent.Text });
       return {};
     },
 

@@ -4,8 +4,8 @@
  * the same object. Every error names the parameter and what was wrong.
  */
 import { CodedError } from '../../errors/coded-error.js';
-import type { FieldSpec } from '../schema/ses.js';
-import { MODELS, type ModelName } from '../schema/actions.js';
+import type { FieldSpec } from '../../schema/ses.js';
+import { MODELS, type ModelName } from '../../schema/actions.js';
 
 /** More array elements than any action accepts; refusing earlier keeps `Emails.99999999=x` cheap. */
 const MAX_ARRAY_INDEX = 100_000;

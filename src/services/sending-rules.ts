@@ -1,0 +1,65 @@
+/**
+ * The rules every way of sending shares (SendEmail, BatchSendEmail and each run of its task, SMTP
+ * submission, and the delivery worker's last look before it sends), each written once:
+ * - a sender domain may send only while it verifies (its DKIM and SPF records are published);
+ * - a sender address sends only as an address of its account, on such a domain;
+ * - a template is used only when approved, with a value for every variable it uses;
+ * - free content (Simple, or a whole message over SMTP) only where the account allows it.
+ * The callers choose the error code their action answers with; the rule itself is here.
+ */
+import type { Address } from '../domain/address.js';
+import { findVariables, TemplateStatus } from '../domain/template.js';
+import type { AccountStore } from '../store/accounts.js';
+import type { DomainRow, DomainStore, SenderRow } from '../store/domains.js';
+import type { TemplateRow, TemplateStore } from '../store/templates.js';
+
+/** A sender address that may send, with its domain; or why it may not. */
+export type SenderCheck =
+  | { ok: true; sender: SenderRow; domain: DomainRow }
+  | { ok: false; problem: 'no-sender' | 'not-verified' };
+
+/** A template that may be used; or why not (with the variables nobody gives). */
+export type TemplateCheck =
+  | { ok: true; template: TemplateRow }
+  | { ok: false; problem: 'not-approved' }
+  | { ok: false; problem: 'missing'; names: string[] };
+
+/** Whether a sender domain may send now: it exists and verifies. */
+export function maySend(domain: DomainRow | undefined): domain is DomainRow {
+  return domain !== undefined && domain.verified === 1;
+}
+
+/** The rules, over the stores they read. */
+export class SendingRules {
+  constructor(private readonly d: { accounts: AccountStore; domains: DomainStore; templates: TemplateStore }) {}
+
+  /** The account's sender address, on a domain of the account that verifies. */
+  async sender(accountId: number, address: Address): Promise<SenderCheck> {
+    const sender = await this.d.domains.getSender(accountId, address.address);
+    if (!sender) return { ok: false, problem: 'no-sender' };
+    const domain = await this.d.domains.get(accountId, address.domain);
+    return maySend(domain) ? { ok: true, sender, domain } : { ok: false, problem: 'not-verified' };
+  }
+
+  /** The account's domain of this name, if it may send. */
+  async domain(accountId: number, name: string): Promise<DomainRow | undefined> {
+    const domain = await this.d.domains.get(accountId, name);
+    return maySend(domain) ? domain : undefined;
+  }
+
+  /**
+   * The account's template, if approved and every variable of `subject` and its bodies is among
+   * `given` (the request's data, and for a batch task also the group's).
+   */
+  async template(accountId: number, id: number, subject: string, given: ReadonlySet<string>): Promise<TemplateCheck> {
+    const template = await this.d.templates.get(accountId, id);
+    if (!template || template.status !== TemplateStatus.Approved) return { ok: false, problem: 'not-approved' };
+    const names = findVariables(`${subject}\n${template.html ?? ''}\n${template.text ?? ''}`).filter((v) => !given.has(v));
+    return names.length ? { ok: false, problem: 'missing', names } : { ok: true, template };
+  }
+
+  /** Whether the account may send content of its own (Simple), not only approved templates. */
+  async freeContent(accountId: number): Promise<boolean> {
+    return (await this.d.accounts.get(accountId))?.simple_allowed === 1;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The delivery queue. A delivery waits while `next_attempt_at` is set; a claim pushes that time
+ * ahead by a lease and writes the claiming worker's token in `lease_owner`, so the deliveries of a
+ * worker that dies come due again, and a worker whose lease has passed to another cannot overwrite
+ * what the other records.
+ */
+import { DeliverStatus } from '../domain/delivery-status.js';
+import { storableText } from '../lib/text.js';
+import type { Db, Queryable } from './db.js';
+
+/** A delivery claimed by a worker. */
+export interface ClaimedDelivery {
+  id: number;
+  account_id: number;
+  message_row: number;
+  sender: string;
+  recipient: string;
+  recipient_domain: string;
+  attempts: number;
+  created_at: number;
+  /** A batch recipient's own template data (JSON), or null. */
+  template_data: string | null;
+}
+
+/** What happened to a delivery attempt. */
+export type Outcome =
+  | { kind: 'delivered'; reply: string; at: number }
+  | { kind: 'deferred'; reply: string; retryAt: number }
+  | { kind: 'bounced'; reply: string; at: number; /** The reply says the address is bad: blocklist it. */ blocklist: boolean }
+  | { kind: 'dropped'; reply: string; at: number; sendStatus?: number };
+
+const CLAIM_COLUMNS = 'id, account_id, message_row, sender, recipient, recipient_domain, attempts, created_at, template_data';
+/** Rows per statement that names ids. */
+const CHUNK = 500;
+/** Due deliveries a claim looks through when it passes over busy domains. */
+const CLAIM_WINDOW = 1000;
+
+/** Claims, renews, releases and settles deliveries. A worker's store: it spans accounts by design. */
+export class DeliveryQueue {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Claims up to `limit` due deliveries for `leaseMs`, as `owner` (a worker's token: renewals and
+   * outcomes only touch rows the worker still owns), triggered mail first, then oldest first.
+   *
+   * Recipient domains in `skipDomains` (those the worker already holds its cap of) are passed over,
+   * among the first `CLAIM_WINDOW` due deliveries only: looking past one busy domain's whole backlog
+   * on every claim would cost more than it saves. Triggered mail sorts first, so it is always seen.
+   */
+  async claim(now: number, limit: number, leaseMs: number, owner: number, skipDomains: readonly string[] = []): Promise<ClaimedDelivery[]> {
+    const due = 'SELECT id, recipient_domain FROM deliveries WHERE next_attempt_at IS NOT NULL AND next_attempt_at <= ? ORDER BY priority DESC, next_attempt_at';
+    const pick = skipDomains.length
+      ? `SELECT id FROM (${due} LIMIT ${CLAIM_WINDOW}${this.db.dialect.skipLocked}) head
+         WHERE recipient_domain NOT IN (${skipDomains.map(() => '?').join(', ')}) LIMIT ?`
+      : `SELECT id FROM (${due} LIMIT ?${this.db.dialect.skipLocked}) head`;
+    const rows = await this.db.tx((q) => q.all<ClaimedDelivery & { priority: number }>(
+      `UPDATE deliveries SET next_attempt_at = ?, attempts = attempts + 1, lease_owner = ? WHERE id IN (${pick})
+       RETURNING ${CLAIM_COLUMNS}, priority`,
+      [now + leaseMs, owner, now, ...skipDomains, limit],
+    ));
+    // RETURNING gives no order: triggered mail first, then oldest first.
+    return rows.sort((a, b) => b.priority - a.priority || a.id - b.id);
+  }
+
+  /** Extends the lease of deliveries `owner` still holds; answers those it still holds. */
+  async renewLeases(ids: readonly number[], owner: number, until: number): Promise<Set<number>> {
+    const held = new Set<number>();
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const rows = await this.db.tx((q) => q.all<{ id: number }>(
+        `UPDATE deliveries SET next_attempt_at = ? WHERE lease_owner = ? AND next_attempt_at IS NOT NULL
+         AND id IN (${chunk.map(() => '?').join(', ')}) RETURNING id`,
+        [until, owner, ...chunk],
+      ));
+      for (const r of rows) held.add(Number(r.id));
+    }
+    return held;
+  }
+
+  /**
+   * Gives claimed deliveries back to the queue, due at `at`: a worker stopping without sending
+   * them. With `uncount` the claim does not count as an attempt (nothing was tried).
+   */
+  async release(ids: readonly number[], owner: number, at: number, uncount = false): Promise<void> {
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      await this.db.run(
+        `UPDATE deliveries SET next_attempt_at = ?, lease_owner = NULL${uncount ? ', attempts = attempts - 1' : ''}
+         WHERE lease_owner = ? AND next_attempt_at IS NOT NULL AND id IN (${chunk.map(() => '?').join(', ')})`,
+        [at, owner, ...chunk],
+      );
+    }
+  }
+
+  /** The composition input of a message. */
+  async content(messageRow: number): Promise<{ message_id: string; domain_id: number; content: string } | undefined> {
+    return this.db.get('SELECT message_id, domain_id, content FROM messages WHERE id = ?', [messageRow]);
+  }
+
+  /**
+   * Records what happened to deliveries `owner` holds, all in one transaction; `also` runs in it
+   * too (e.g. blocklisting) with the ids that were recorded. Answers the ids that were not: their
+   * lease had passed to someone else (or back to the queue), whose outcome counts instead.
+   */
+  recordOutcomes(outcomes: readonly { id: number; outcome: Outcome }[], owner: number, also?: (q: Queryable, recorded: Set<number>) => Promise<void>): Promise<number[]> {
+    return this.db.tx(async (q) => {
+      const recorded = new Set<number>();
+      for (const { id, outcome: o } of outcomes) {
+        // A deferral waits for its next attempt and keeps its time; every other outcome is final.
+        const [status, time, next] = o.kind === 'deferred'
+          ? [DeliverStatus.Deferred, null, o.retryAt]
+          : [{ delivered: DeliverStatus.Delivered, bounced: DeliverStatus.Bounced, dropped: DeliverStatus.Dropped }[o.kind], o.at, null];
+        const n = await q.run(
+          `UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = COALESCE(?, deliver_time), next_attempt_at = ?,
+             send_status = COALESCE(?, send_status), lease_owner = NULL
+           WHERE id = ? AND lease_owner = ? AND next_attempt_at IS NOT NULL`,
+          [status, storableText(o.reply), time, next, o.kind === 'dropped' ? o.sendStatus ?? null : null, id, owner],
+        );
+        if (n > 0) recorded.add(id);
+      }
+      if (also) await also(q, recorded);
+      return outcomes.filter((o) => !recorded.has(o.id)).map((o) => o.id);
+    });
+  }
+}
