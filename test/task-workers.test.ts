@@ -38,6 +38,9 @@ describe('batch tasks with two workers on postgres', () => {
     await eventually(async () => f.mx1.received.length >= per / 2, 60_000, 'some mail delivered');
     await f.t.app.close();
     const call = sdkClient('v4:TC3', second.endpoint, f.t.creds);
+    // The first instance is gone with work left: whatever finishes from here on, the second does.
+    const left = (await call('ListSendTasks', { Offset: 0, Limit: 10 })).Data.filter((t) => t.TaskStatus !== 10);
+    expect(left.length).toBeGreaterThan(0);
     await f.mx1.waitFor(3 * per, 120_000);
     const done = await eventually(async () => {
       const r = await call('ListSendTasks', { Offset: 0, Limit: 10 });
@@ -48,7 +51,5 @@ describe('batch tasks with two workers on postgres', () => {
     for (const g of f.mx1.received) for (const to of g.to) copies.set(to, (copies.get(to) ?? 0) + 1);
     expect(copies.size).toBe(3 * per);
     expect([...copies.values()].every((n) => n === 1)).toBe(true);
-    // The second instance ran at least one of the tasks to its end.
-    expect(second.logs().some((l) => l.msg === 'batch task step done' && l.status === 10)).toBe(true);
   }, 180_000);
 });

@@ -126,6 +126,8 @@ export const ERROR_CATALOGUE = {
   'RequestLimitExceeded.GlobalRegionUinLimitExceeded': { scope: 'common', message: 'This account has exceeded its request rate limit across all regions; retry later.' },
   'RequestLimitExceeded.IPLimitExceeded': { scope: 'common', message: 'Too many requests have come from this IP address; retry later.' },
   'RequestLimitExceeded.UinLimitExceeded': { scope: 'common', message: 'Too many requests have come from this account; retry later.' },
+  // Not in the API's lists: Tencent answers it over SMTP only (FACTS §2, SMTP error codes).
+  'RequestLimitExceeded.SmtpRateLimit': { scope: 'ses', message: 'This account is sending over SMTP faster than its limit allows; slow down and retry shortly.' },
   RequestSizeLimitExceeded: { scope: 'common', message: 'The request is larger than the maximum allowed size.' },
   ResourceInUse: { scope: 'common', message: 'The resource is currently in use.' },
   ResourceInsufficient: { scope: 'common', message: 'There are not enough resources to complete the request.' },

@@ -14,6 +14,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPServerOptions, SMTPServerSession } from 'smtp-server';
 import { RateLimiter } from '../lib/rate-limit.js';
+import type { ErrorCode } from '../errors/catalogue.js';
 import { CodedError } from '../errors/coded-error.js';
 import { hashPassword, verifyPassword } from '../lib/password-hash.js';
 import type { MailService } from '../services/mail.js';
@@ -272,7 +273,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
 }
 
 /** Tencent's SMTP form of a business error: the API's error object, inside the reply text. */
-function sesJson(code: string, message: string): string {
+function sesJson(code: ErrorCode, message: string): string {
   return `##SES-response-json: ${JSON.stringify({ Response: { RequestId: randomUUID(), QcloudError: { Error: { Code: code, Message: message } } } })}`;
 }
 
