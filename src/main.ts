@@ -285,9 +285,17 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         regions: config.regions,
         rateLimit: config.apiRateLimit,
         rateLimits: config.apiRateLimits,
+        preauthBytesPerClient: config.httpPreauthBytesPerIp,
         log,
       });
-      const httpServer = createHttpServer({ api, unsubscribes: services.unsubscribes, health: () => services.db.ping(), log });
+      const httpServer = createHttpServer({
+        api, unsubscribes: services.unsubscribes, health: () => services.db.ping(), log,
+        limits: {
+          maxConnectionsPerClient: config.httpMaxConnectionsPerIp,
+          bodyIdleMs: config.httpBodyIdleSeconds * 1000,
+          requestTimeoutMs: config.httpRequestTimeoutSeconds * 1000,
+        },
+      });
       httpPort = await listen(httpServer, config.listenHost, config.httpPort);
       stops.push(() => stopServer(httpServer, config.shutdownTimeoutMs));
       log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');

@@ -1,7 +1,8 @@
 /**
  * Unsubscribe links end to end on both stores: the link and List-Unsubscribe headers in the mail
- * that arrives, the RFC 8058 one-click POST, the GET page in the link's language, forged tokens,
- * and later sends refused. Also: dual DKIM signatures (RSA and Ed25519) verified by mailauth.
+ * that arrives, the RFC 8058 one-click POST (both encodings), the GET/HEAD confirmation page in the
+ * link's language that changes nothing (link scanners fetch every link) and its form's POST, hostile
+ * language options, forged tokens, and later sends refused. Also: dual DKIM signatures (RSA and Ed25519) verified by mailauth.
  */
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
@@ -10,6 +11,28 @@ import { STORES } from './helpers/app.js';
 import { send as httpSend } from './helpers/raw.js';
 import { errorCode } from './helpers/sdk.js';
 import { eventually, rawHeader, startSending, statusesOf, unsubscribeLinkFor, type SendingFixture } from './helpers/sending.js';
+
+/** The security headers every unsubscribe page carries. */
+function expectPageHeaders(h: Record<string, string | string[] | undefined>): void {
+  const csp = String(h['content-security-policy']);
+  expect(csp).toContain("default-src 'none'");
+  expect(csp).toContain("form-action 'self'");
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toMatch(/script-src|unsafe-eval/);
+  expect(h['cache-control']).toBe('no-store');
+  expect(h['referrer-policy']).toBe('no-referrer');
+  expect(h['x-frame-options']).toBe('DENY');
+}
+
+/** The one form of a page: its method, its action (as written) and its hidden fields. */
+function formOf(html: string): { method: string; action: string; fields: Map<string, string> } {
+  const unescape = (s: string): string => s.replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+  const forms = [...html.matchAll(/<form\b([^>]*)>/gi)];
+  expect(forms).toHaveLength(1);
+  const attr = (name: string): string => unescape(new RegExp(`\\b${name}="([^"]*)"`, 'i').exec(forms[0][1])?.[1] ?? '');
+  const fields = new Map([...html.matchAll(/<input\b[^>]*\bname="([^"]*)"[^>]*\bvalue="([^"]*)"/gi)].map((m) => [unescape(m[1]), unescape(m[2])] as [string, string]));
+  return { method: attr('method').toLowerCase(), action: attr('action'), fields };
+}
 
 describe.each(STORES)('unsubscribe links on %s', (store) => {
   let f: SendingFixture;
@@ -56,16 +79,103 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     await f.call('SendEmail', { FromEmailAddress: 'hi@other.shop.test', Destination: ['oneclick@dest.test'], Subject: 'Other list', Template: { TemplateID: f.templateId, TemplateData: '{"name":"A","code":"1"}' } });
   });
 
-  it('GET answers a page in the link\'s language and unsubscribes too', async () => {
+  it('GET and HEAD only ask: a page in the link\'s language with a button; the form\'s POST unsubscribes', async () => {
     const before = f.mx1.received.length;
-    await send('reader2@dest.test', '2');
+    const id = await send('reader2@dest.test', '2');
     const { url } = await linkFor('reader2@dest.test', before);
-    const r = await httpSend(url, { method: 'GET' });
-    expect(r.status).toBe(200);
-    expect(r.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(r.text).toContain('lang="zh-Hans"');
-    expect(r.text).toContain('您已成功退订');
+    // What a link scanner does: fetch (and HEAD) the link, more than once.
+    const page = await httpSend(url, { method: 'GET' });
+    expect(page.status).toBe(200);
+    // Still subscribed: the status says so and a new mail to the address is accepted.
+    const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect((s as { UserUnsubscribed?: boolean }).UserUnsubscribed).toBe(false);
+    await send('reader2@dest.test', '2');
+    for (let i = 0; i < 2; i++) {
+      const head = await httpSend(url, { method: 'HEAD' });
+      expect(head.status).toBe(200);
+      expect(head.text).toBe('');
+      expect(head.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(head.headers['content-length']).toBe(String(Buffer.byteLength(page.text)));
+    }
+    expect((await httpSend(url, { method: 'GET' })).status).toBe(200);
+    const [still] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect((still as { UserUnsubscribed?: boolean }).UserUnsubscribed).toBe(false);
+    await send('reader2@dest.test', '2');
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(page.text).toContain('lang="zh-Hans"');
+    expect(page.text).toContain('确定不再接收该发件人的邮件吗？');
+    expect(page.text).toContain('确认退订');
+    expect(page.text).not.toContain('您已成功退订');
+    expectPageHeaders(page.headers);
+
+    // The page's form, submitted as a browser would: a POST of its fields to its action, the link itself.
+    const form = formOf(page.text);
+    expect(form.method).toBe('post');
+    expect(new URL(form.action, url).href).toBe(url);
+    expect(form.fields.get('List-Unsubscribe')).toBe('One-Click');
+    const done = await httpSend(new URL(form.action, url).href, {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams([...form.fields]).toString(),
+    });
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('lang="zh-Hans"');
+    expect(done.text).toContain('您已成功退订');
+    expectPageHeaders(done.headers);
+    const [after] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect((after as { UserUnsubscribed?: boolean }).UserUnsubscribed).toBe(true);
     expect(await errorCode(send('reader2@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
+  });
+
+  it('one-click POST as multipart/form-data (RFC 8058\'s SHOULD) unsubscribes; a POST without the one-click pair does not', async () => {
+    const before = f.mx1.received.length;
+    const id = await send('multipart@dest.test', '1');
+    const { url } = await linkFor('multipart@dest.test', before);
+    for (const body of ['', 'List-Unsubscribe=Yes', 'unsubscribe=1']) {
+      const r = await httpSend(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
+      expect(r.status, body).toBe(400);
+    }
+    expect((await httpSend(url, { method: 'POST', headers: { 'Content-Type': 'text/plain' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(400);
+    expect((await httpSend(url, { method: 'PUT', body: 'List-Unsubscribe=One-Click' })).status).toBe(405);
+    const [s] = await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    expect((s as { UserUnsubscribed?: boolean }).UserUnsubscribed).toBe(false);
+    await send('multipart@dest.test', '1');
+    // fetch (undici) encodes FormData as multipart/form-data with a boundary of its own.
+    const data = new FormData();
+    data.append('List-Unsubscribe', 'One-Click');
+    const r = await fetch(url, { method: 'POST', body: data });
+    expect(r.status).toBe(200);
+    expect(await r.text()).toBe('');
+    expect(await errorCode(send('multipart@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
+  });
+
+  it('a language option that is not one (?l=__proto__ and the like) gives the English pages, never a server error', async () => {
+    const before = f.mx1.received.length;
+    await send('lang@dest.test', '1');
+    const { url } = await linkFor('lang@dest.test', before);
+    const forged = url.replace(/unsubscribe\/[^?]+/, 'unsubscribe/garbage');
+    const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', '', '0', '12', '01', '1.0', ' 1', '%00', 'x'.repeat(20_000)];
+    for (const l of odd) {
+      const link = url.replace(/\?l=.*$/, `?l=${encodeURIComponent(l)}`);
+      const page = await httpSend(link, { method: 'GET' });
+      expect(page.status, l).toBe(200);
+      expect(page.text, l).toContain('lang="en"');
+      expect(page.text, l).toContain('Do you want to stop receiving emails from this sender?');
+      const bad = await httpSend(forged.replace(/\?l=.*$/, `?l=${encodeURIComponent(l)}`), { method: 'GET' });
+      expect(bad.status, l).toBe(400);
+      expect(bad.text, l).toContain('This unsubscribe link is not valid.');
+      const post = await httpSend(forged.replace(/\?l=.*$/, `?l=${encodeURIComponent(l)}`), {
+        method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click&reply=page',
+      });
+      expect(post.status, l).toBe(400);
+      expect(post.text, l).toContain('This unsubscribe link is not valid.');
+    }
+    // No link at all is English too; and a form POST under an odd option answers the English page.
+    expect((await httpSend(url.replace(/\?l=.*$/, ''), { method: 'GET' })).text).toContain('lang="en"');
+    const done = await httpSend(url.replace(/\?l=.*$/, '?l=__proto__'), {
+      method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click&reply=page',
+    });
+    expect(done.status).toBe(200);
+    expect(done.text).toContain('You have been unsubscribed');
+    expect(f.t.logs().some((l) => Number(l.level) >= 50)).toBe(false);
   });
 
   it('mail to the List-Unsubscribe address unsubscribes, whatever the case it arrives in', async () => {
@@ -114,6 +224,11 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
       const page = await httpSend(forged, { method: 'GET' });
       expect(page.status).toBe(400);
       expect(page.text).toContain('not valid');
+      expect(page.text).not.toContain('<form');
+      expect((await httpSend(forged, { method: 'HEAD' })).status).toBe(400);
+      const form = await httpSend(forged, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click&reply=page' });
+      expect(form.status).toBe(400);
+      expect(form.text).toContain('not valid');
     }
     // Still subscribed: a new mail goes out.
     await send('victim@dest.test');

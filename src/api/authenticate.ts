@@ -6,8 +6,9 @@
 import type { IncomingMessage } from 'node:http';
 import { decodeBase64 } from '../domain/base64.js';
 import { CodedError } from '../errors/coded-error.js';
+import { clientKey } from '../lib/client-address.js';
 import type { ApiKey } from '../services/accounts.js';
-import { BodyBudget, readBody, SIZE_LIMITS } from './protocol/body.js';
+import { BodyBudget, ClientBodyBudget, readBody, SIZE_LIMITS } from './protocol/body.js';
 import { ReplayGuard } from './protocol/replay.js';
 import { parseTc3Authorization, TC3_ALGORITHM, utcDate, verifyTc3 } from './protocol/tc3.js';
 import { verifyV1 } from './protocol/v1.js';
@@ -25,6 +26,8 @@ export interface AuthenticatorDeps {
   registry: Registry;
   findKey(secretId: string): Promise<ApiKey | undefined>;
   regions: readonly string[];
+  /** Bytes of v1 bodies one client address may have in flight before their signatures are checked (SESAME_HTTP_PREAUTH_BYTES_PER_IP). */
+  preauthBytesPerClient: number;
   now?: () => number;
 }
 
@@ -48,10 +51,12 @@ interface Target { action: string; version: string; region: string | undefined; 
 export class Authenticator {
   private readonly replays = new ReplayGuard(SIGNATURE_WINDOW_SECONDS);
   private readonly budget = new BodyBudget(BODY_BUDGET_BYTES);
+  private readonly preauth: ClientBodyBudget;
   private readonly now: () => number;
 
   constructor(private readonly deps: AuthenticatorDeps) {
     this.now = deps.now ?? Date.now;
+    this.preauth = new ClientBodyBudget(deps.preauthBytesPerClient);
   }
 
   /** The verified caller and request, or the protocol error that refuses it. */
@@ -61,7 +66,11 @@ export class Authenticator {
 
   /**
    * TC3: everything but the signature itself is in the headers, so the key is found before the body
-   * is read; a caller without a valid SecretId never gets 10 MB of memory.
+   * is read; a caller without a valid SecretId never gets 10 MB of memory. The body counts against
+   * the global budget only, not against a per-address share: whoever sends it has named an existing
+   * SecretId (its account is in the log line, and the key can be revoked), and a legitimate client
+   * sends TC3 bodies of up to 10 MB, often several at once from one address (an application server,
+   * or every client behind a reverse proxy), which a share small enough to matter would refuse.
    */
   private async verifyTc3(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, seen: Seen): Promise<Verified> {
     const header = (name: string): string => {
@@ -99,7 +108,12 @@ export class Authenticator {
     return { key, action, region: target.region, language: String(req.headers['x-tc-language'] ?? 'en-US'), params };
   }
 
-  /** HmacSHA1/HmacSHA256: the common parameters travel with the others, in the query or the form body. */
+  /**
+   * HmacSHA1/HmacSHA256: the common parameters travel with the others, in the query or the form body.
+   * A POST's body must therefore be read before anything about its sender is checked: anyone may send
+   * one, so its bytes count against the client address's share (ClientBodyBudget) as well as the
+   * global budget, and one address trickling many bodies cannot take the memory every tenant shares.
+   */
   private async verifyV1(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, seen: Seen): Promise<Verified> {
     if (req.headers.authorization) {
       throw new CodedError('AuthFailure.InvalidAuthorization', `The Authorization header must start with ${TC3_ALGORITHM}.`);
@@ -109,7 +123,8 @@ export class Authenticator {
       throw new CodedError('AuthFailure.InvalidAuthorization',
         `A POST with Content-Type ${JSON.stringify(contentType)} must be signed with ${TC3_ALGORITHM}; HmacSHA1/HmacSHA256 requests are form-encoded.`);
     }
-    const text = method === 'POST' ? (await readBody(req, SIZE_LIMITS.v1Post, this.budget)).toString('utf8') : rawQuery;
+    const share = { budget: this.preauth, client: clientKey(req.socket.remoteAddress) };
+    const text = method === 'POST' ? (await readBody(req, SIZE_LIMITS.v1Post, this.budget, share)).toString('utf8') : rawQuery;
     const entries = parseForm(text);
     const common = (name: string): string => {
       const v = entries.get(name);

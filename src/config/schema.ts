@@ -40,6 +40,22 @@ export const SCHEMA = {
     check: isHostPort,
   }),
   httpPort: port('SESAME_HTTP_PORT', 8080, { description: 'HTTP port: the API at /, the console at /console, tracking links, /healthz.' }),
+  httpMaxConnectionsPerIp: integer('SESAME_HTTP_MAX_CONNECTIONS_PER_IP', 256, {
+    description: 'HTTP connections open at once from one client address (an IPv6 client is its /64); beyond, a request is refused (RequestLimitExceeded.IPLimitExceeded at /, 503 elsewhere) and its connection closed. Behind a reverse proxy every client has the proxy\'s address: raise this to what the proxy may open.',
+    min: 1,
+  }),
+  httpPreauthBytesPerIp: integer('SESAME_HTTP_PREAUTH_BYTES_PER_IP', 4194304, {
+    description: 'Bytes of HmacSHA1/HmacSHA256 request bodies one client address may have in flight before their signatures are checked (RequestLimitExceeded.IPLimitExceeded beyond). Behind a reverse proxy this is shared by every client: raise it with the connection limit.',
+    min: 1048576,
+  }),
+  httpBodyIdleSeconds: integer('SESAME_HTTP_BODY_IDLE_SECONDS', 10, {
+    description: 'A request body that stops arriving for this long has its connection closed (and the memory it held released).',
+    min: 1,
+  }),
+  httpRequestTimeoutSeconds: integer('SESAME_HTTP_REQUEST_TIMEOUT_SECONDS', 60, {
+    description: 'Longest time to receive a whole HTTP request, headers and body (headers alone: 20 s). A 10 MB TC3 body needs about 170 KB/s to arrive in 60 s.',
+    min: 20,
+  }),
   smtpPort: port('SESAME_SMTP_PORT', 2587, { description: 'SMTP submission port, plain with STARTTLS.' }),
   smtpsPort: port('SESAME_SMTPS_PORT', 2465, { description: 'SMTP submission port with TLS from the first byte (like Tencent\'s 465).' }),
   mxPort: port('SESAME_MX_PORT', 2525, { description: 'Inbound SMTP port (smtp role), where the bounce domains\' MX points: unsubscribe requests by mail today, bounces and complaints later.' }),

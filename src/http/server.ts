@@ -1,7 +1,9 @@
 /**
  * The HTTP listener, shared by the edges that speak HTTP: the API at `/`, the unsubscribe links,
- * `GET /healthz` (and later tracking and the console). Stopping
- * it refuses new connections and lets requests in flight finish, up to a deadline.
+ * `GET /healthz` (and later tracking and the console). It bounds what one client can hold before any
+ * handler knows who it is: connections per address (connection-limit.ts), pauses in a body
+ * (body-watch.ts), the time to send headers and a whole request. Stopping it refuses new connections
+ * and lets requests in flight finish, up to a deadline.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,9 +13,23 @@ import { CodedError } from '../errors/coded-error.js';
 import type { ApiEndpoint } from '../api/endpoint.js';
 import type { UnsubscribeService } from '../services/unsubscribe.js';
 import { handleUnsubscribe } from '../tracking/unsubscribe.js';
+import { BodyWatch } from './body-watch.js';
+import { ConnectionLimit } from './connection-limit.js';
 
 /** Headers may hold a GET query of 32 KB (FACTS §1.2) and then some. */
 const MAX_HEADER_BYTES = 64 * 1024;
+/** Slow senders cannot hold a connection (and its buffers) for long while sending headers. */
+const HEADERS_TIMEOUT_MS = 20_000;
+
+/** What one client may hold (SESAME_HTTP_* settings). */
+export interface HttpLimits {
+  /** Connections open at once from one client address (an IPv6 client is its /64). */
+  maxConnectionsPerClient: number;
+  /** Longest pause while a request body arrives. */
+  bodyIdleMs: number;
+  /** Longest time to receive a whole request, headers and body (at least HEADERS_TIMEOUT_MS). */
+  requestTimeoutMs: number;
+}
 
 /** What the listener serves. */
 export interface HttpDeps {
@@ -22,35 +38,71 @@ export interface HttpDeps {
   /** Resolves when the store answers. */
   health(): Promise<void>;
   log: Logger;
+  limits: HttpLimits;
 }
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(deps: HttpDeps): Server {
+  const { limits } = deps;
+  const connections = new ConnectionLimit(limits.maxConnectionsPerClient);
+  const bodies = new BodyWatch(limits.bodyIdleMs);
   const server = createServer({
     maxHeaderSize: MAX_HEADER_BYTES,
     keepAliveTimeout: 65_000,
-    // Slow senders cannot hold a connection (and its buffers) for long.
-    headersTimeout: 20_000,
-    requestTimeout: 120_000,
+    headersTimeout: HEADERS_TIMEOUT_MS,
+    requestTimeout: Math.max(limits.requestTimeoutMs, HEADERS_TIMEOUT_MS),
+    // How often Node checks those two timeouts (30 s by default, which would let a request run on
+    // for half a minute past its deadline).
+    connectionsCheckingInterval: 5_000,
   }, (req, res) => {
+    if (connections.isRefused(req.socket)) {
+      refuseConnection(req, res, limits.maxConnectionsPerClient);
+      return;
+    }
+    bodies.watch(req, res);
     route(deps, req, res).catch((err: unknown) => {
       deps.log.error({ err }, 'unhandled error in HTTP handler');
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   });
+  server.on('connection', (socket: Socket) => connections.admit(socket));
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
     if (!socket.writable) return;
     // Too much header data: answer in the API's own terms before closing.
     if (err.code === 'HPE_HEADER_OVERFLOW') {
       const e = new CodedError('RequestSizeLimitExceeded', `The request's URL and headers exceed ${MAX_HEADER_BYTES} bytes.`);
-      const body = JSON.stringify({ Response: { Error: { Code: e.code, Message: e.message }, RequestId: randomUUID() } });
+      const body = envelope(e);
       socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+      return;
+    }
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      socket.end('HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n');
       return;
     }
     socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
   });
   return server;
+}
+
+/** The Tencent envelope of an error, for answers given before the API's endpoint sees the request. */
+function envelope(e: CodedError): string {
+  return JSON.stringify({ Response: { Error: { Code: e.code, Message: e.message }, RequestId: randomUUID() } });
+}
+
+/**
+ * The answer on a connection beyond its client's limit, then the connection is closed: in the API's
+ * terms at `/` (the SDKs read `RequestLimitExceeded.IPLimitExceeded`), a plain 503 elsewhere.
+ */
+function refuseConnection(req: IncomingMessage, res: ServerResponse, max: number): void {
+  const message = `Too many connections from your address (at most ${max} at once); retry when one of them has closed.`;
+  if ((req.url ?? '/').split('?')[0] === '/') {
+    res.writeHead(200, { 'Content-Type': 'application/json', Connection: 'close' });
+    res.end(envelope(new CodedError('RequestLimitExceeded.IPLimitExceeded', message)));
+    return;
+  }
+  res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1', Connection: 'close', 'Cache-Control': 'no-store' });
+  res.end(message);
 }
 
 async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {

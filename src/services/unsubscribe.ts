@@ -16,6 +16,12 @@ export class UnsubscribeService {
     return this.record(this.tokens.link.verify(token), 'link');
   }
 
+  /** Whether a link's token names a delivery of ours, so that a POST of it would unsubscribe; changes nothing. */
+  async canUnsubscribe(token: string): Promise<boolean> {
+    const id = this.tokens.link.verify(token);
+    return id !== null && (await this.store.deliveryFor(id)) !== undefined;
+  }
+
   /** Whether `unsubscribe-<token>@…` is an address of ours (mail to it will unsubscribe). */
   isAddressToken(token: string): boolean {
     return this.tokens.address.verify(token) !== null;

@@ -15,12 +15,12 @@ const Sign = require('tencentcloud-sdk-nodejs-intl-en/tencentcloud/common/sign.j
 /** A raw HTTP answer. */
 export interface RawResponse { status: number; headers: Record<string, string | string[] | undefined>; text: string; json: { Response: Record<string, unknown> & { Error?: { Code: string; Message: string }; RequestId: string } } }
 
-/** Sends bytes as they are. */
-export function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string }): Promise<RawResponse> {
+/** Sends bytes as they are (from `localAddress` when given, e.g. 127.0.0.2: loopback takes any 127/8 source). */
+export function send(url: string, opts: { method?: string; headers?: Record<string, string>; body?: Buffer | string; localAddress?: string }): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     // Content-Length always: Node sends DELETE bodies unframed otherwise.
     const length = opts.body === undefined ? {} : { 'Content-Length': String(Buffer.byteLength(opts.body)) };
-    const req = request(url, { method: opts.method ?? 'POST', headers: { ...length, ...opts.headers }, agent: false }, (res) => {
+    const req = request(url, { method: opts.method ?? 'POST', headers: { ...length, ...opts.headers }, agent: false, localAddress: opts.localAddress }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
@@ -54,6 +54,8 @@ export interface Tc3Options {
   extraHeaders?: Record<string, string>;
   /** Sign with X-TC-Content-SHA256: UNSIGNED-PAYLOAD instead of the body's hash. */
   unsignedPayload?: boolean;
+  /** Source address of the connection. */
+  localAddress?: string;
 }
 
 /** The headers of a TC3-signed request, computed by the SDK's signer over the exact body. */
@@ -88,7 +90,7 @@ export function tc3Headers(o: Tc3Options): Record<string, string> {
 
 /** Signs with TC3 using the SDK's signer over the exact body bytes, then sends. */
 export function sendTc3(o: Tc3Options): Promise<RawResponse> {
-  return send(o.url, { method: o.method ?? 'POST', headers: tc3Headers(o), body: o.method === 'GET' ? undefined : o.body });
+  return send(o.url, { method: o.method ?? 'POST', headers: tc3Headers(o), body: o.method === 'GET' ? undefined : o.body, localAddress: o.localAddress });
 }
 
 /** Options of a v1-signed request. */
@@ -103,6 +105,8 @@ export interface V1Options {
   nonce?: number;
   /** The host string to sign (default: host:port as the intl SDK does). */
   signedHost?: string;
+  /** Source address of the connection. */
+  localAddress?: string;
 }
 
 /** Builds the signed v1 parameters (common parameters included). */
@@ -127,8 +131,8 @@ export function signV1(o: V1Options): Record<string, string> {
 export function sendV1(o: V1Options): Promise<RawResponse> {
   const params = signV1(o);
   const form = new URLSearchParams(params).toString();
-  if ((o.method ?? 'POST') === 'GET') return send(`${o.url}?${form}`, { method: 'GET' });
-  return send(o.url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form });
+  if ((o.method ?? 'POST') === 'GET') return send(`${o.url}?${form}`, { method: 'GET', localAddress: o.localAddress });
+  return send(o.url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: form, localAddress: o.localAddress });
 }
 
 /** HMAC helper for tests that build a signature by hand. */

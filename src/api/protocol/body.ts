@@ -23,11 +23,41 @@ export class BodyBudget {
   }
 }
 
+/**
+ * Bytes of request bodies held in memory per client (lib/client-address.ts), for bodies read before
+ * anything proves who sent them. Without it a few hundred connections announcing large bodies and
+ * trickling them would hold the whole BodyBudget, and every tenant's POST would be refused; with it
+ * they hold at most this much per client, and other clients are unaffected.
+ */
+export class ClientBodyBudget {
+  private readonly used = new Map<string, number>();
+  constructor(readonly maxPerClient: number) {}
+  /** Takes `n` bytes for `client`; false when that would pass its maximum. */
+  take(client: string, n: number): boolean {
+    const now = this.used.get(client) ?? 0;
+    if (now + n > this.maxPerClient) return false;
+    this.used.set(client, now + n);
+    return true;
+  }
+  give(client: string, n: number): void {
+    const left = (this.used.get(client) ?? 0) - n;
+    // Only clients with bytes held are kept: the map cannot grow with every address ever seen.
+    if (left > 0) this.used.set(client, left); else this.used.delete(client);
+  }
+}
+
+/** A body also counted against its client's share. */
+export interface ClientShare { budget: ClientBodyBudget; client: string }
+
 const tooLarge = (limit: number): CodedError =>
   new CodedError('RequestSizeLimitExceeded', `The request is larger than ${limit} bytes, the most this kind of request may carry.`);
 
-/** The whole body, or RequestSizeLimitExceeded as soon as it is known to exceed `limit`. */
-export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget): Promise<Buffer> {
+/**
+ * The whole body, or RequestSizeLimitExceeded as soon as it is known to exceed `limit`. Every byte
+ * received counts against `budget` (and the client's share, when given) until the body is complete
+ * or refused, or the client goes away (which includes being cut for a stalled body, http/body-watch.ts).
+ */
+export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget, share?: ClientShare): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
@@ -39,11 +69,18 @@ export function readBody(req: IncomingMessage, limit: number, budget: BodyBudget
       settled = true;
       req.off('data', onData);
       budget.give(size);
+      share?.budget.give(share.client, size);
       if (error) { chunks.length = 0; reject(error); } else resolve(Buffer.concat(chunks, size));
     };
     const onData = (c: Buffer): void => {
       if (size + c.length > limit) { settle(tooLarge(limit)); return; }
+      if (share && !share.budget.take(share.client, c.length)) {
+        settle(new CodedError('RequestLimitExceeded.IPLimitExceeded',
+          `Your address is sending too many request bodies at once (at most ${share.budget.maxPerClient} bytes before their signatures are checked); retry shortly.`));
+        return;
+      }
       if (!budget.take(c.length)) {
+        share?.budget.give(share.client, c.length);
         settle(new CodedError('RequestLimitExceeded', 'The server is receiving too many large requests at once; retry shortly.'));
         return;
       }
