@@ -90,6 +90,8 @@ export const TASK_OPERATIONS = ['pause', 'resume', 'end'] as const;
 /** BeginTime may be this far in the past (the clocks of client and server differ a little). */
 const BEGIN_GRACE_MS = 60_000;
 const HOUR = 3_600_000;
+/** How often a task of a suspended account is looked at again (an enabled account's tasks resume within this). */
+const SUSPENDED_RECHECK_MS = 30_000;
 
 /** Batch task rules. */
 export class TaskService {
@@ -237,6 +239,11 @@ export class TaskService {
     if (!t || t.lease_owner !== owner) return { kind: 'release' };
     const now = Date.now();
     if (t.next_run_at === null || t.next_run_at > now) return { kind: 'release' };
+    // A suspended account's task starts no run and queues no chunk; it is looked at again later.
+    if (!(await this.d.accounts.isActive(t.account_id))) {
+      await this.d.tasks.postpone(t.id, owner, now + SUSPENDED_RECHECK_MS);
+      return { kind: 'release' };
+    }
     try {
       switch (t.status) {
         case TaskStatus.Waiting: return await this.beginRun(t, owner, now);

@@ -261,9 +261,9 @@ export class DomainStore {
    * The sender address an SMTP client logs in as, with its account: addresses are unique across
    * accounts, so the address alone names the account (SMTP AUTH, before any account is known).
    */
-  senderForLogin(address: string): Promise<{ account_id: number; app_id: number; address: string; smtp_password_hash: string | null } | undefined> {
+  senderForLogin(address: string): Promise<{ account_id: number; app_id: number; address: string; smtp_password_hash: string | null; disabled_at: number | null } | undefined> {
     return this.db.get(
-      'SELECT s.account_id, a.app_id, s.address, s.smtp_password_hash FROM sender_addresses s JOIN accounts a ON a.id = s.account_id WHERE s.address = ?',
+      'SELECT s.account_id, a.app_id, s.address, s.smtp_password_hash, a.disabled_at FROM sender_addresses s JOIN accounts a ON a.id = s.account_id WHERE s.address = ?',
       [address],
     );
   }

@@ -272,7 +272,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 7,
-    name: 'a domain name is held by the account that verifies it',
+    name: 'a domain name is held by the account that verifies it; accounts can be disabled',
     up: (d) => [
       // A name unique across accounts let any account claim a domain it never verified and lock
       // its owner out (CreatedByOther for ever). Now each account may claim a name once, and only
@@ -280,6 +280,8 @@ export const MIGRATIONS: readonly Migration[] = [
       ...dropDomainNameUnique(d),
       'CREATE UNIQUE INDEX domains_name_account ON domains (name, account_id)',
       'CREATE UNIQUE INDEX domains_verified_name ON domains (name) WHERE verified = 1',
+      // Set while an operator has suspended the account (`sesame account disable`).
+      `ALTER TABLE accounts ADD COLUMN disabled_at ${d.bigint}`,
     ],
   },
 ];

@@ -117,6 +117,7 @@ describe.each(ADAPTERS)('upgrading a database at version 6: $name', (adapter) =>
       expect((await domains.create(acc2, d('kept.test'), 10)).kind).toBe('taken');
       expect((await domains.create(acc1, d('kept.test'), 10)).kind).toBe('exists');
       await expect(db.run("UPDATE domains SET verified = 1 WHERE name = 'other.test'")).rejects.toThrow();
+      expect((await new AccountStore(db).get(acc1))?.disabled_at).toBeNull();
     } finally {
       await env.db.close();
       await env.cleanup();
@@ -236,6 +237,23 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(await accounts.update(1300000002, { templateReview: true, apiRateLimit: 7 })).toBe(true);
     expect(await accounts.byAppId(1300000002)).toMatchObject({ template_review: 1, api_rate_limit: 7 });
     expect(await accounts.update(1, { templateReview: true })).toBe(false);
+    // Keys: added, listed without secrets, unique across accounts, revoked only by their account.
+    expect(await accounts.createKey(acc2, 'AKID-two-b', 'sealed-b', 5)).toBe(true);
+    expect(await accounts.createKey(acc2, 'AKID-one', 'x', 6)).toBe(false);
+    expect(await accounts.listKeys(acc2)).toEqual([{ secret_id: 'AKID-two', created_at: expect.any(Number) }, { secret_id: 'AKID-two-b', created_at: 5 }]);
+    expect(await accounts.revokeKey(acc1, 'AKID-two-b')).toBe(false);
+    expect(await accounts.revokeKey(acc2, 'AKID-two-b')).toBe(true);
+    expect(await accounts.findKey('AKID-two-b')).toBeUndefined();
+    // Suspension: seen by the key lookup and by isActive; the first suspension time is kept.
+    expect(await accounts.isActive(acc2)).toBe(true);
+    expect(await accounts.setDisabled(1300000002, true, 100)).toBe(true);
+    expect(await accounts.setDisabled(1300000002, true, 200)).toBe(true);
+    expect(await accounts.findKey('AKID-two')).toMatchObject({ account_id: acc2, disabled_at: 100 });
+    expect(await accounts.isActive(acc2)).toBe(false);
+    expect(await accounts.setDisabled(1300000002, false, 300)).toBe(true);
+    expect(await accounts.isActive(acc2)).toBe(true);
+    expect(await accounts.setDisabled(1, true, 1)).toBe(false);
+    expect(await accounts.isActive(999_999)).toBe(false);
     expect(await accounts.putMetaOnce('fp', 'first')).toBe('first');
     expect(await accounts.putMetaOnce('fp', 'second')).toBe('first');
     expect(await accounts.getMeta('fp')).toBe('first');
