@@ -108,6 +108,78 @@ describe('first start and accounts', () => {
   });
 });
 
+describe('API keys and suspended accounts', () => {
+  type Key = { AppId: number; SecretId: string; SecretKey: string };
+  const cli = async (e: TestEnv, args: string[]): Promise<string> => {
+    const r = await runCli(args, e.env);
+    expect(r.code, `sesame ${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r.stdout;
+  };
+
+  it.each(STORES)('a key revoked or an account disabled by another process is refused from the very next request (%s)', async (store) => {
+    const e = await env(store);
+    const s = await serve(e);
+    const first = printedCredentials(s.output())!;
+    const appId = String(first.AppId);
+    const second = JSON.parse(await cli(e, ['account', 'key', 'create', '--app-id', appId])) as Key;
+    expect(second.AppId).toBe(first.AppId);
+    expect(second.SecretId).toMatch(/^AKID[A-Za-z0-9]{32}$/);
+    expect(second.SecretId).not.toBe(first.SecretId);
+    const viaFirst = sdkClient('v4:TC3', `127.0.0.1:${s.port}`, first);
+    const viaSecond = sdkClient('intl:HmacSHA256:POST', `127.0.0.1:${s.port}`, second);
+    const list = { Limit: 10, Offset: 0 };
+    // Both keys work, and the server has just used (and opened) each.
+    await viaFirst('ListEmailTemplates', list);
+    await viaSecond('ListEmailTemplates', list);
+
+    const keys = await cli(e, ['account', 'key', 'list', '--app-id', appId]);
+    expect((JSON.parse(keys) as { SecretId: string; CreatedAt: string }[]).map((k) => k.SecretId)).toEqual([first.SecretId, second.SecretId]);
+    expect(keys).not.toContain(first.SecretKey);
+    expect(keys).not.toContain(second.SecretKey);
+
+    await cli(e, ['account', 'key', 'revoke', '--app-id', appId, '--secret-id', second.SecretId]);
+    await expect(viaSecond('ListEmailTemplates', list)).rejects.toMatchObject({ code: 'AuthFailure.SecretIdNotFound' });
+    await expect(viaFirst('ListEmailTemplates', list)).resolves.toMatchObject({ TotalCount: 0 });
+
+    await cli(e, ['account', 'disable', '--app-id', appId]);
+    await expect(viaFirst('ListEmailTemplates', list)).rejects.toMatchObject({ code: 'AuthFailure.UnauthorizedOperation' });
+    const accounts = JSON.parse(await cli(e, ['account', 'list'])) as { AppId: number; Disabled: boolean }[];
+    expect(accounts.find((a) => a.AppId === first.AppId)?.Disabled).toBe(true);
+    await cli(e, ['account', 'enable', '--app-id', appId]);
+    await expect(viaFirst('ListEmailTemplates', list)).resolves.toMatchObject({ TotalCount: 0 });
+    expect((JSON.parse(await cli(e, ['account', 'list'])) as { Disabled: boolean }[]).every((a) => !a.Disabled)).toBe(true);
+  });
+
+  it('creates keys with a given SecretId, refuses malformed and used ones, and revokes only the account\'s own keys, the last one too', async () => {
+    const e = await env();
+    const a = JSON.parse(await cli(e, ['account', 'create', '--name', 'a'])) as Key;
+    const b = JSON.parse(await cli(e, ['account', 'create', '--name', 'b'])) as Key;
+    const chosen = `AKID${'Zz9'.repeat(10)}xy`;
+    const made = JSON.parse(await cli(e, ['account', 'key', 'create', '--app-id', String(b.AppId), '--secret-id', chosen])) as Key;
+    expect(made).toMatchObject({ AppId: b.AppId, SecretId: chosen });
+    expect(made.SecretKey).toMatch(/^[A-Za-z0-9]{32}$/);
+    for (const bad of [chosen, a.SecretId, `AKID${'x'.repeat(31)}-`]) {
+      const r = await runCli(['account', 'key', 'create', '--app-id', String(b.AppId), '--secret-id', bad], e.env);
+      expect(r.code, bad).toBe(1);
+    }
+    // Another account's key is not found through this account.
+    const other = await runCli(['account', 'key', 'revoke', '--app-id', String(b.AppId), '--secret-id', a.SecretId], e.env);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toContain(a.SecretId);
+    expect((JSON.parse(await cli(e, ['account', 'key', 'list', '--app-id', String(a.AppId)])) as unknown[])).toHaveLength(1);
+    // Every key of an account may go; the account stays, without API access until a key is made.
+    await cli(e, ['account', 'key', 'revoke', '--app-id', String(b.AppId), '--secret-id', b.SecretId]);
+    await cli(e, ['account', 'key', 'revoke', '--app-id', String(b.AppId), '--secret-id', chosen]);
+    expect(JSON.parse(await cli(e, ['account', 'key', 'list', '--app-id', String(b.AppId)]))).toEqual([]);
+    expect((JSON.parse(await cli(e, ['account', 'list'])) as { AppId: number }[]).map((x) => x.AppId)).toContain(b.AppId);
+    for (const args of [['account', 'disable', '--app-id', '1'], ['account', 'key', 'list', '--app-id', '1']]) {
+      const r = await runCli(args, e.env);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('no account');
+    }
+  });
+});
+
 describe('configuration', () => {
   it('refuses bad settings before anything starts, naming each one and what it allows', async () => {
     const e = await env();

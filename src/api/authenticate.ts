@@ -60,8 +60,13 @@ export class Authenticator {
   }
 
   /** The verified caller and request, or the protocol error that refuses it. */
-  verify(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, seen: Seen): Promise<Verified> {
-    return isTc3(req) ? this.verifyTc3(req, method, rawQuery, seen) : this.verifyV1(req, method, rawQuery, seen);
+  async verify(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, seen: Seen): Promise<Verified> {
+    const v = await (isTc3(req) ? this.verifyTc3(req, method, rawQuery, seen) : this.verifyV1(req, method, rawQuery, seen));
+    // After the signature: only a caller holding the key learns that its account is suspended.
+    if (v.key.suspended) {
+      throw new CodedError('AuthFailure.UnauthorizedOperation', 'This account is suspended by the operator of this service: its requests are refused until it is enabled again.');
+    }
+    return v;
   }
 
   /**

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `sesame` command: serve, migrate, account, template, config. Configuration comes from the
+ * The `sesame` command: serve, migrate, account (and its keys), template, config. Configuration comes from the
  * environment (and SESAME_CONFIG); a bad setting stops the command before anything starts.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -8,6 +8,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { ConfigError, describeConfig, loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger, openServices, openStore, ROLES, startApp, StartError, type Role, type Services } from '../main.js';
+import type { AccountRow } from '../store/accounts.js';
 import { DurabilityError } from '../store/db.js';
 import { migrate } from '../store/migrations.js';
 import { CodedError } from '../errors/coded-error.js';
@@ -47,7 +48,44 @@ account.command('list')
   .action(() => withServices(async (s) => {
     out((await s.accounts.list()).map((a) => ({
       AppId: a.app_id, Name: a.name, TemplateReview: a.template_review === 1, RateLimit: a.api_rate_limit, CreatedAt: new Date(a.created_at).toISOString(),
+      Disabled: a.disabled_at !== null, DisabledAt: a.disabled_at === null ? null : new Date(a.disabled_at).toISOString(),
     })));
+  }));
+for (const state of ['disable', 'enable'] as const) {
+  account.command(state)
+    .description(state === 'disable'
+      ? 'Suspend an account: from its next request on, in every process, its API keys answer AuthFailure.UnauthorizedOperation, its SMTP logins are refused and its batch tasks start nothing.'
+      : 'Make a suspended account active again.')
+    .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+    .action((opts: { appId: number }) => withServices(async (s) => {
+      if (!(await s.accounts.setDisabled(opts.appId, state === 'disable'))) throw new UserError(`There is no account with AppId ${opts.appId}.`);
+      out({ AppId: opts.appId, Disabled: state === 'disable' });
+    }));
+}
+
+const key = account.command('key').description('Manage an account\'s API keys (a revoked key is refused from the next request on, in every process).');
+key.command('create')
+  .description('Add an API key to an account; prints its AppId, SecretId and SecretKey as JSON (the SecretKey is shown only once).')
+  .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+  .option('--secret-id <secretId>', 'the SecretId to give it (AKID and 32 letters or digits, not in use); generated when not given')
+  .action((opts: { appId: number; secretId?: string }) => withServices(async (s) => {
+    out(await s.accounts.createKey(await accountOf(s, opts.appId), opts.secretId));
+  }));
+key.command('revoke')
+  .description('Revoke one of an account\'s API keys (its last one too: the account then has no API access until a key is created).')
+  .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+  .requiredOption('--secret-id <secretId>', 'the SecretId of the key')
+  .action((opts: { appId: number; secretId: string }) => withServices(async (s) => {
+    const a = await accountOf(s, opts.appId);
+    if (!(await s.accounts.revokeKey(a.id, opts.secretId))) throw new UserError(`The account with AppId ${opts.appId} has no API key with SecretId ${opts.secretId}.`);
+    out({ AppId: opts.appId, SecretId: opts.secretId, Revoked: true });
+  }));
+key.command('list')
+  .description('List an account\'s API keys: SecretIds and when they were created (never the secrets).')
+  .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+  .action((opts: { appId: number }) => withServices(async (s) => {
+    const a = await accountOf(s, opts.appId);
+    out((await s.accounts.listKeys(a.id)).map((k) => ({ SecretId: k.secret_id, CreatedAt: new Date(k.created_at).toISOString() })));
   }));
 account.command('update')
   .description('Change an account\'s settings.')
@@ -117,10 +155,14 @@ function out(value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
 
-async function accountId(s: Services, appId: number): Promise<number> {
+async function accountOf(s: Services, appId: number): Promise<AccountRow> {
   const a = await s.accounts.byAppId(appId);
   if (!a) throw new UserError(`There is no account with AppId ${appId}.`);
-  return a.id;
+  return a;
+}
+
+async function accountId(s: Services, appId: number): Promise<number> {
+  return (await accountOf(s, appId)).id;
 }
 
 async function withServices(fn: (s: Services) => Promise<void>): Promise<void> {

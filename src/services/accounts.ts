@@ -1,7 +1,9 @@
-/** Accounts and API keys: creation, the first account, and key lookup for request signing. */
+/** Accounts and API keys: creation, the first account, keys and suspension (operator), and key lookup for request signing. */
+import { fail } from '../errors/coded-error.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import { newAppId, newSecretId, newSecretKey } from '../lib/random.js';
-import type { AccountRow, AccountStore } from '../store/accounts.js';
+import { TtlCache } from '../lib/ttl-cache.js';
+import type { AccountRow, AccountStore, KeySummary } from '../store/accounts.js';
 
 /** What the API needs to verify a signature and apply per-account policy. */
 export interface ApiKey {
@@ -11,12 +13,21 @@ export interface ApiKey {
   readonly secretKey: string;
   /** Requests per second per action for this account; null: the configured default. */
   readonly apiRateLimit: number | null;
+  /** The operator has suspended the account: even a correctly signed request is refused. */
+  readonly suspended: boolean;
 }
 
 /** Credentials of a new account, shown once. */
 export interface NewCredentials {
   AppId: number;
   Name: string;
+  SecretId: string;
+  SecretKey: string;
+}
+
+/** A new key of an existing account, shown once. */
+export interface NewKey {
+  AppId: number;
   SecretId: string;
   SecretKey: string;
 }
@@ -30,13 +41,21 @@ export interface AccountOptions {
   secretKey?: string;
 }
 
-/** Keys are cached briefly: a signed request must not cost a decryption and a query each time. */
-const KEY_CACHE_MS = 30_000;
-const KEY_CACHE_MAX = 10_000;
+/** A SecretId shaped like Tencent's (and like the ones Sesame makes). */
+const SECRET_ID = /^AKID[A-Za-z0-9]{32}$/;
 
-/** Creates accounts and finds API keys. */
+/**
+ * Opened SecretKeys are kept, by SecretId and sealed value, so a signed request costs no
+ * decryption. Only the decryption is saved: the key row is read on every request, so a revoked key
+ * or a suspended account is refused from the next request on, in every process; an entry whose row
+ * is gone is never consulted again and leaves when it expires.
+ */
+const OPENED_TTL_MS = 10 * 60_000;
+const OPENED_MAX = 10_000;
+
+/** Creates accounts, manages their API keys and state, and finds keys for request signing. */
 export class AccountService {
-  private readonly cache = new Map<string, { key: ApiKey; until: number }>();
+  private readonly opened = new TtlCache<string, string>({ ttlMs: OPENED_TTL_MS, maxEntries: OPENED_MAX });
 
   constructor(
     private readonly accounts: AccountStore,
@@ -78,30 +97,60 @@ export class AccountService {
     return this.create({ name: 'default', secretId: configured.secretId, secretKey: configured.secretKey });
   }
 
-  /** The API key with this SecretId, or undefined when there is none. */
+  /** The API key with this SecretId, or undefined when there is none (revoked keys included). */
   async findKey(secretId: string): Promise<ApiKey | undefined> {
-    const now = Date.now();
-    const hit = this.cache.get(secretId);
-    if (hit && hit.until > now) return hit.key;
     const row = await this.accounts.findKey(secretId);
-    if (!row) { this.cache.delete(secretId); return undefined; }
-    const key: ApiKey = {
+    if (!row) return undefined;
+    return {
       accountId: row.account_id,
       appId: row.app_id,
       secretId: row.secret_id,
-      secretKey: this.box.open(row.secret_key_sealed, sealPurpose(row.secret_id)),
+      secretKey: this.open(row.secret_id, row.secret_key_sealed),
       apiRateLimit: row.api_rate_limit,
+      suspended: row.disabled_at !== null,
     };
-    if (this.cache.size >= KEY_CACHE_MAX) this.cache.clear();
-    this.cache.set(secretId, { key, until: now + KEY_CACHE_MS });
-    return key;
   }
 
-  /** Changes an account's settings (operator). */
-  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; simpleAllowed?: boolean }): Promise<boolean> {
-    const ok = await this.accounts.update(appId, patch);
-    this.cache.clear();
-    return ok;
+  /** Adds an API key to the account, with the given SecretId (unused, shaped like AKID + 32 letters or digits) or a fresh one. */
+  async createKey(account: { id: number; app_id: number }, secretId?: string): Promise<NewKey> {
+    if (secretId !== undefined && !SECRET_ID.test(secretId)) {
+      fail('InvalidParameterValue', 'A SecretId is AKID followed by 32 letters or digits.');
+    }
+    const id = secretId ?? newSecretId();
+    const secretKey = newSecretKey();
+    if (!(await this.accounts.createKey(account.id, id, this.box.seal(secretKey, sealPurpose(id)), Date.now()))) {
+      fail('InvalidParameterValue', `The SecretId ${id} is already in use.`);
+    }
+    return { AppId: account.app_id, SecretId: id, SecretKey: secretKey };
+  }
+
+  /**
+   * Revokes one of the account's keys: refused from the next request on. Revoking an account's last
+   * key is allowed (a leaked key must go at once, before any replacement exists); the account then
+   * has no API access until a key is created. False when the account has no such key.
+   */
+  revokeKey(accountId: number, secretId: string): Promise<boolean> {
+    return this.accounts.revokeKey(accountId, secretId);
+  }
+
+  /** The account's keys, without their secrets (operator view). */
+  listKeys(accountId: number): Promise<KeySummary[]> {
+    return this.accounts.listKeys(accountId);
+  }
+
+  /** Suspends an account (operator), or makes it active again; false when there is no such account. */
+  setDisabled(appId: number, disabled: boolean): Promise<boolean> {
+    return this.accounts.setDisabled(appId, disabled, Date.now());
+  }
+
+  /** Whether the account may act: it exists and is not suspended (for the workers, which act without a request). */
+  isActive(accountId: number): Promise<boolean> {
+    return this.accounts.isActive(accountId);
+  }
+
+  /** Changes an account's settings (operator); every process sees them from its next request. */
+  update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; simpleAllowed?: boolean }): Promise<boolean> {
+    return this.accounts.update(appId, patch);
   }
 
   /** Every account (operator view). */
@@ -112,6 +161,19 @@ export class AccountService {
   /** The account with this AppId (operator commands name accounts by AppId). */
   byAppId(appId: number): Promise<AccountRow | undefined> {
     return this.accounts.byAppId(appId);
+  }
+
+  /** The SecretKey of a sealed value, opened once. */
+  private open(secretId: string, sealed: string): string {
+    // The SecretId is part of the key: the sealed value is bound to it, and the cache must not
+    // hand out a value under a SecretId it was not sealed for.
+    const id = `${secretId}\n${sealed}`;
+    let key = this.opened.get(id);
+    if (key === undefined) {
+      key = this.box.open(sealed, sealPurpose(secretId));
+      this.opened.set(id, key);
+    }
+    return key;
   }
 }
 

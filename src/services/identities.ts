@@ -12,7 +12,7 @@ import { dailyQuotaOf, MAX_REPUTATION_LEVEL } from '../domain/reputation.js';
 import { DkimOption, generateDkimKeys, type DkimOptionValue } from '../lib/dkim-keys.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import type { DnsClient, Lookup } from '../net/dns.js';
-import type { DomainRow, DomainStore } from '../store/domains.js';
+import type { DomainRow, DomainStore, RemovedClaim } from '../store/domains.js';
 import type { DailyQuota } from '../config/schema.js';
 import type { Logger } from 'pino';
 import type { RenderKey } from '../mail/render.js';
@@ -68,6 +68,9 @@ export interface IdentityPolicy {
 /** A DKIM key ready to sign with (what the renderer takes). */
 export type SigningKey = RenderKey;
 
+/** What a DNS check found: each record's match, and whether the domain may send (null: unknown). */
+type CheckOutcome = { matches: RecordMatch[]; verified: boolean | null };
+
 const isDkimOption = (n: number): n is DkimOptionValue => n === 0 || n === 1 || n === 2;
 
 /** Sender domain rules over the domain store and DNS. */
@@ -86,8 +89,9 @@ export class IdentityService {
     const option = checkOption(dkimOption ?? DkimOption.Rsa2048);
     const checkedTags = checkTags(tags ?? []);
     // Cheap checks first: generating an RSA key costs tens of milliseconds. The store checks again.
-    const owner = await this.store.owner(name);
-    if (owner !== undefined) this.refuse(owner === accountId ? 'exists' : 'taken', name);
+    // Only a name another account holds *verified* is refused: a mere claim blocks nobody.
+    const standing = await this.store.standing(accountId, name);
+    if (standing !== 'free') this.refuse(standing, name);
     const result = await this.store.create(accountId, {
       name,
       dkimOption: option,
@@ -104,7 +108,7 @@ export class IdentityService {
   private refuse(kind: 'exists' | 'taken' | 'limit', name: string): never {
     switch (kind) {
       case 'exists': fail('InvalidParameterValue.RepeatCreation', `${name} is already a sender domain of this account.`);
-      case 'taken': fail('InvalidParameterValue.CreatedByOther', `${name} is a sender domain of another account.`);
+      case 'taken': fail('InvalidParameterValue.CreatedByOther', `${name} is a verified sender domain of another account.`);
       case 'limit': fail('OperationDenied.ExceedDomainLimit', `This account already has ${this.policy.domainLimit} sender domains, the most allowed.`);
     }
   }
@@ -112,7 +116,7 @@ export class IdentityService {
   /** The domain and what DNS holds for each of its records now. */
   async get(accountId: number, identity: string): Promise<IdentityView> {
     const row = await this.find(accountId, identity);
-    return this.view(row, await this.check(row));
+    return this.view(row, await this.checkStill(row));
   }
 
   /** Checks DNS now (after new keys, when `dkimOption` asks for another kind). */
@@ -122,7 +126,7 @@ export class IdentityService {
       await this.store.replaceKeys(accountId, row.id, dkimOption, await this.sealKeys(row.name, dkimOption as DkimOptionValue), Date.now());
       row = await this.find(accountId, identity);
     }
-    return this.view(row, await this.check(row));
+    return this.view(row, await this.checkStill(row));
   }
 
   /** A page of the account's domains, optionally only those carrying every given tag. */
@@ -180,6 +184,7 @@ export class IdentityService {
     const due = await this.store.claimDue(now, batch, this.policy.recheckMs);
     await Promise.all(due.map(async (row) => {
       const outcome = await this.check(row);
+      if (outcome === 'gone') return;
       if (outcome.verified !== null && outcome.verified !== (row.verified === 1)) {
         this.log.warn({ appAccount: row.account_id, domain: row.name, verified: outcome.verified },
           outcome.verified ? 'sender domain verified by the periodic DNS check' : 'sender domain no longer verifies: sending stopped');
@@ -191,6 +196,13 @@ export class IdentityService {
   /** The daily quota of a level under the configured policy, as the API shows it (0: no limit). */
   private dailyQuota(level: number): number {
     return dailyQuotaOf(this.policy.dailyQuota, level) ?? 0;
+  }
+
+  /** Checks a domain the caller asked about; one removed meanwhile (another account verified it) is not found. */
+  private async checkStill(row: DomainRow): Promise<CheckOutcome> {
+    const outcome = await this.check(row);
+    if (outcome === 'gone') notFound(row.name);
+    return outcome;
   }
 
   private async find(accountId: number, identity: string): Promise<DomainRow> {
@@ -222,10 +234,12 @@ export class IdentityService {
   }
 
   /**
-   * Looks every record up, stores the outcome, and returns what each record holds. When a required
-   * lookup fails nothing is stored (the question stays open); a stale outcome is not stored either.
+   * Looks every record up, stores the outcome, and returns what each record holds, or 'gone' when
+   * the domain is no longer the account's. When a required lookup fails nothing is stored (the
+   * question stays open); a stale outcome is not stored either. A domain another account holds
+   * verified is not verified here, whatever DNS holds.
    */
-  private async check(row: DomainRow): Promise<{ matches: RecordMatch[]; verified: boolean | null }> {
+  private async check(row: DomainRow): Promise<CheckOutcome | 'gone'> {
     const startedAt = Date.now();
     const expected = this.expected(row);
     const keys = (JSON.parse(row.dkim_keys) as StoredDkimKey[]);
@@ -245,16 +259,35 @@ export class IdentityService {
     }));
     // A required record whose lookup failed leaves the question open: keep what was known.
     const requiredFailed = expected.some((r, i) => r.requiredForSending && results[i].failed);
-    const verified = requiredFailed ? null : expected.every((r, i) => !r.requiredForSending || results[i].match.ok);
+    let verified = requiredFailed ? null : expected.every((r, i) => !r.requiredForSending || results[i].match.ok);
     if (verified !== null) {
-      await this.store.recordCheck(row.account_id, row.id, {
+      const recorded = await this.store.recordCheck(row.account_id, row.id, {
         verified, keysChecked: row.dkim_keys, startedAt, nextCheckAt: Date.now() + this.policy.recheckMs,
       });
+      if (recorded.kind === 'gone') return 'gone';
+      if (recorded.kind === 'recorded') {
+        verified = recorded.verified;
+        this.reportClaims(row, recorded);
+      }
     }
     return { matches: results.map((r) => r.match), verified };
   }
 
-  private view(row: DomainRow, checked: { matches: RecordMatch[]; verified: boolean | null } | null): IdentityView {
+  /** Says in the log when a verification took a name from other accounts' claims, or was refused one. */
+  private reportClaims(row: DomainRow, r: { heldByOther: boolean; removed: RemovedClaim[] }): void {
+    if (r.removed.length) {
+      this.log.warn({
+        domain: row.name, accountId: row.account_id,
+        removedFrom: r.removed.map((c) => ({ accountId: c.accountId, appId: c.appId, senders: c.senders })),
+      }, 'sender domain verified: the unverified claims of other accounts were removed');
+    }
+    if (r.heldByOther) {
+      this.log.warn({ domain: row.name, accountId: row.account_id },
+        'sender domain records match, but another account holds the domain verified: not verified');
+    }
+  }
+
+  private view(row: DomainRow, checked: CheckOutcome | null): IdentityView {
     const expected = this.expected(row);
     return {
       name: row.name,

@@ -21,6 +21,9 @@ import type { BlocklistService } from './blocklists.js';
 import type { SendingRules } from './sending-rules.js';
 import { givenVariables, plannedStart, TaskType, type TaskContent, type TaskPolicy } from './task-content.js';
 
+/** How often a task of a suspended account is looked at again (an enabled account's tasks resume within this). */
+const SUSPENDED_RECHECK_MS = 30_000;
+
 /** What a runner does after a step: step again now, wait and step again, or let go of the task. */
 export type StepResult = { kind: 'again' } | { kind: 'wait'; ms: number } | { kind: 'release' };
 
@@ -72,6 +75,11 @@ export class TaskRuns {
     if (!t || t.lease_owner !== owner) return { kind: 'release' };
     const now = Date.now();
     if (t.next_run_at === null || t.next_run_at > now) return { kind: 'release' };
+    // A suspended account's task starts no run and queues no chunk; it is looked at again later.
+    if (!(await this.d.accounts.isActive(t.account_id))) {
+      await this.d.tasks.postpone(t.id, owner, now + SUSPENDED_RECHECK_MS);
+      return { kind: 'release' };
+    }
     try {
       switch (t.status) {
         case TaskStatus.Waiting: return await this.beginRun(t, owner, now);

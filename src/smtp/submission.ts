@@ -185,6 +185,12 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
           return;
         }
         throttle.succeeded(from);
+        if (row.disabled_at !== null) {
+          // Said only to a client that gave the right password: it learns why, a guesser learns nothing.
+          o.log.info({ client: from, user, appId: row.app_id }, 'SMTP login of a suspended account refused');
+          cb(smtpError(535, '5.7.1 This account is suspended; logins are refused until the operator enables it again'));
+          return;
+        }
         const u: User = { accountId: row.account_id, appId: row.app_id, address: row.address };
         cb(null, { user: u as unknown as string });
       })().catch((err: unknown) => {

@@ -12,6 +12,8 @@ export interface AccountRow {
   template_count: number;
   /** Whether SendEmail may carry Simple content (not only templates). */
   simple_allowed: number;
+  /** When an operator suspended the account; null while it is active. */
+  disabled_at: number | null;
   created_at: number;
 }
 
@@ -33,7 +35,10 @@ export interface NewAccount {
   now: number;
 }
 
-const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.simple_allowed, a.created_at';
+const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.simple_allowed, a.disabled_at, a.created_at';
+
+/** An API key as operators see it: never its secret. */
+export interface KeySummary { secret_id: string; created_at: number }
 
 /** Reads and writes accounts, API keys and the store's own metadata. */
 export class AccountStore {
@@ -44,7 +49,7 @@ export class AccountStore {
     return this.db.tx(async (q) => {
       const row = await q.get<AccountRow>(
         `INSERT INTO accounts (app_id, name, template_review, api_rate_limit, created_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, simple_allowed, created_at`,
+         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, simple_allowed, disabled_at, created_at`,
         [a.appId, a.name, a.templateReview ? 1 : 0, a.apiRateLimit, a.now],
       );
       if (!row) throw new Error('account insert returned nothing');
@@ -54,13 +59,49 @@ export class AccountStore {
     });
   }
 
-  /** The key with this SecretId and its account. */
+  /**
+   * The key with this SecretId and its account: read for every signed request (one indexed
+   * lookup), so a revoked key or a suspended account is refused from the next request on, in every
+   * process sharing the store.
+   */
   findKey(secretId: string): Promise<KeyRow | undefined> {
     return this.db.get<KeyRow>(
       `SELECT ${ACCOUNT_COLUMNS}, k.account_id, k.secret_id, k.secret_key_sealed
        FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.secret_id = ?`,
       [secretId],
     );
+  }
+
+  /** Adds a key to the account; false when the SecretId is already in use (by any account). */
+  async createKey(accountId: number, secretId: string, secretKeySealed: string, now: number): Promise<boolean> {
+    return (await this.db.run(
+      'INSERT INTO api_keys (account_id, secret_id, secret_key_sealed, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (secret_id) DO NOTHING',
+      [accountId, secretId, secretKeySealed, now],
+    )) > 0;
+  }
+
+  /** Deletes one of the account's keys (its sealed secret with it); false when the account has no such key. */
+  async revokeKey(accountId: number, secretId: string): Promise<boolean> {
+    return (await this.db.run('DELETE FROM api_keys WHERE account_id = ? AND secret_id = ?', [accountId, secretId])) > 0;
+  }
+
+  /** The account's keys, oldest first, without their secrets. */
+  listKeys(accountId: number): Promise<KeySummary[]> {
+    return this.db.all<KeySummary>('SELECT secret_id, created_at FROM api_keys WHERE account_id = ? ORDER BY id', [accountId]);
+  }
+
+  /** Suspends the account (keeping when it first was) or makes it active again; false when there is no such account. */
+  async setDisabled(appId: number, disabled: boolean, now: number): Promise<boolean> {
+    return (await this.db.run(
+      'UPDATE accounts SET disabled_at = CASE WHEN ? = 1 THEN COALESCE(disabled_at, ?) ELSE NULL END WHERE app_id = ?',
+      [disabled ? 1 : 0, now, appId],
+    )) > 0;
+  }
+
+  /** Whether the account exists and is not suspended. */
+  async isActive(id: number): Promise<boolean> {
+    const row = await this.db.get<{ disabled_at: number | null }>('SELECT disabled_at FROM accounts WHERE id = ?', [id]);
+    return row !== undefined && row.disabled_at === null;
   }
 
   /** The account with this id. */

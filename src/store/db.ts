@@ -32,6 +32,11 @@ export interface Dialect {
   readonly ilike: string;
   /** Statement that takes a transaction-scoped lock on `key`, or null where transactions are already exclusive. */
   txLockSql(key: number): string | null;
+  /**
+   * Whether ALTER TABLE can drop a table's constraints in place (PostgreSQL). Where it cannot
+   * (SQLite), a migration that changes a constraint rebuilds the table.
+   */
+  readonly alterConstraints: boolean;
 }
 
 /** A database: queries outside a transaction read committed data only. */

@@ -50,18 +50,40 @@ const SENDER_COLUMNS = 'id, account_id, domain_id, address, sender_name, smtp_pa
 export type CreateDomainResult = { kind: 'created'; row: DomainRow } | { kind: 'exists' } | { kind: 'taken' } | { kind: 'limit' };
 /** Outcome of creating a sender address. */
 export type CreateSenderResult = { kind: 'created'; row: SenderRow } | { kind: 'exists' } | { kind: 'limit' } | { kind: 'domain-not-verified' };
+/** Where a name stands for an account: claimed by it already, held verified by another account, or free to claim. */
+export type NameStanding = 'exists' | 'taken' | 'free';
 
-/** Reads and writes domains and sender addresses. */
+/** A claim of another account removed when a domain was verified. */
+export interface RemovedClaim { accountId: number; appId: number | undefined; senders: string[] }
+
+/** Outcome of recording a DNS check. */
+export type RecordedCheck =
+  /** Written. `verified` false while `heldByOther` although DNS matched: another account holds the name. */
+  | { kind: 'recorded'; verified: boolean; heldByOther: boolean; removed: RemovedClaim[] }
+  /** Not written: the keys were replaced or a later check wrote meanwhile. */
+  | { kind: 'stale' }
+  /** The domain is no longer the account's (deleted, or removed when another account verified it). */
+  | { kind: 'gone' };
+
+/**
+ * Reads and writes domains and sender addresses.
+ *
+ * A name may be claimed by several accounts, each with its own DKIM keys; only the one whose key is
+ * in the name's DNS can verify it. The first to verify holds it: at most one account has it
+ * verified at a time (a partial unique index, and verifications of one name serialised by row
+ * locks), the others' unverified claims are removed when it verifies, and no account may claim a
+ * name another holds verified (CreatedByOther). A name that is merely claimed blocks nobody.
+ */
 export class DomainStore {
   constructor(private readonly db: Db, private readonly accounts: AccountStore) {}
 
-  /** Creates the domain unless it exists (here or in another account) or the account is at `limit`. */
+  /** Creates the domain unless this account has it, another holds it verified, or the account is at `limit`. */
   async create(accountId: number, d: NewDomain, limit: number): Promise<CreateDomainResult> {
     try {
       return await this.db.tx(async (q): Promise<CreateDomainResult> => {
         await this.accounts.lockAccount(q, accountId);
-        const existing = await q.get<{ account_id: number }>('SELECT account_id FROM domains WHERE name = ?', [d.name]);
-        if (existing) return { kind: existing.account_id === accountId ? 'exists' : 'taken' };
+        const standing = await this.standing(accountId, d.name, q);
+        if (standing !== 'free') return { kind: standing };
         const count = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM domains WHERE account_id = ?', [accountId]);
         if ((count?.n ?? 0) >= limit) return { kind: 'limit' };
         const row = await q.get<DomainRow>(
@@ -73,16 +95,21 @@ export class DomainStore {
         return { kind: 'created', row };
       });
     } catch (e) {
-      // Another account created the same name at the same moment: the unique index decided.
-      const again = await this.db.get<{ account_id: number }>('SELECT account_id FROM domains WHERE name = ?', [d.name]);
-      if (again) return { kind: again.account_id === accountId ? 'exists' : 'taken' };
+      // The same account created the same name at the same moment: the unique index decided.
+      const again = await this.standing(accountId, d.name);
+      if (again !== 'free') return { kind: again };
       throw e;
     }
   }
 
-  /** The account that owns a domain name, if any (to refuse early; `create` decides). */
-  async owner(name: string): Promise<number | undefined> {
-    return (await this.db.get<{ account_id: number }>('SELECT account_id FROM domains WHERE name = ?', [name]))?.account_id;
+  /**
+   * Where `name` stands for the account (to refuse early; `create` decides). Looks across accounts
+   * by design: whether another account holds a name verified is a question about every account.
+   */
+  async standing(accountId: number, name: string, q: Queryable = this.db): Promise<NameStanding> {
+    const claims = await q.all<{ account_id: number; verified: number }>('SELECT account_id, verified FROM domains WHERE name = ?', [name]);
+    if (claims.some((c) => c.account_id === accountId)) return 'exists';
+    return claims.some((c) => c.verified === 1) ? 'taken' : 'free';
   }
 
   /** One domain of the account. */
@@ -124,14 +151,53 @@ export class DomainStore {
    * Records a DNS check: whether the domain may send, and when to look again. The write is skipped
    * when it would be stale: the keys it checked were replaced meanwhile, or a check that started
    * later has already written (the latest-started check wins).
+   *
+   * Every claim of the name is locked first, in id order: verifications of one name run one after
+   * the other (in the same order everywhere, so they never wait for each other in a cycle). A check
+   * that passes is not recorded as verified while another account holds the name verified (that
+   * one keeps it until it stops verifying); once recorded, the other accounts' unverified claims
+   * are removed in the same transaction, with their sender addresses and those addresses'
+   * unsubscribe settings.
    */
-  async recordCheck(accountId: number, id: number, c: { verified: boolean; keysChecked: string; startedAt: number; nextCheckAt: number }): Promise<boolean> {
-    return (await this.db.run(
-      `UPDATE domains SET verified = ?, verified_at = CASE WHEN ? = 1 THEN COALESCE(verified_at, ?) ELSE NULL END,
-         checked_at = ?, next_check_at = ?
-       WHERE account_id = ? AND id = ? AND dkim_keys = ? AND (checked_at IS NULL OR checked_at <= ?)`,
-      [c.verified ? 1 : 0, c.verified ? 1 : 0, c.startedAt, c.startedAt, c.nextCheckAt, accountId, id, c.keysChecked, c.startedAt],
-    )) > 0;
+  recordCheck(accountId: number, id: number, c: { verified: boolean; keysChecked: string; startedAt: number; nextCheckAt: number }): Promise<RecordedCheck> {
+    return this.db.tx(async (q): Promise<RecordedCheck> => {
+      const own = await q.get<{ name: string }>('SELECT name FROM domains WHERE account_id = ? AND id = ?', [accountId, id]);
+      if (!own) return { kind: 'gone' };
+      const claims = await q.all<{ id: number; account_id: number; verified: number }>(
+        `SELECT id, account_id, verified FROM domains WHERE name = ? ORDER BY id${this.db.dialect.forUpdate}`, [own.name]);
+      // Removed while this transaction waited for the locks.
+      if (!claims.some((r) => r.id === id && r.account_id === accountId)) return { kind: 'gone' };
+      const others = claims.filter((r) => r.account_id !== accountId);
+      const heldByOther = others.some((r) => r.verified === 1);
+      const verified = c.verified && !heldByOther;
+      const written = await q.run(
+        `UPDATE domains SET verified = ?, verified_at = CASE WHEN ? = 1 THEN COALESCE(verified_at, ?) ELSE NULL END,
+           checked_at = ?, next_check_at = ?
+         WHERE account_id = ? AND id = ? AND dkim_keys = ? AND (checked_at IS NULL OR checked_at <= ?)`,
+        [verified ? 1 : 0, verified ? 1 : 0, c.startedAt, c.startedAt, c.nextCheckAt, accountId, id, c.keysChecked, c.startedAt],
+      );
+      if (written === 0) {
+        const still = await q.get('SELECT id FROM domains WHERE account_id = ? AND id = ?', [accountId, id]);
+        return still ? { kind: 'stale' } : { kind: 'gone' };
+      }
+      const removed: RemovedClaim[] = [];
+      if (verified) for (const claim of others) removed.push(await this.removeClaim(q, claim.account_id, claim.id));
+      return { kind: 'recorded', verified, heldByOther: c.verified && heldByOther, removed };
+    });
+  }
+
+  /**
+   * Deletes another account's unverified claim of a name just verified, with what hangs on it.
+   * Senders go first: a setting being created locks its sender row, so once the sender is deleted
+   * no setting of its address can appear after the settings are deleted.
+   */
+  private async removeClaim(q: Queryable, accountId: number, domainId: number): Promise<RemovedClaim> {
+    const senders = await q.all<{ address: string }>(
+      'DELETE FROM sender_addresses WHERE account_id = ? AND domain_id = ? RETURNING address', [accountId, domainId]);
+    for (const s of senders) await q.run('DELETE FROM unsubscribe_settings WHERE account_id = ? AND address = ?', [accountId, s.address]);
+    await q.run('DELETE FROM domains WHERE account_id = ? AND id = ?', [accountId, domainId]);
+    const account = await q.get<{ app_id: number }>('SELECT app_id FROM accounts WHERE id = ?', [accountId]);
+    return { accountId, appId: account?.app_id, senders: senders.map((s) => s.address) };
   }
 
   /**
@@ -195,9 +261,9 @@ export class DomainStore {
    * The sender address an SMTP client logs in as, with its account: addresses are unique across
    * accounts, so the address alone names the account (SMTP AUTH, before any account is known).
    */
-  senderForLogin(address: string): Promise<{ account_id: number; app_id: number; address: string; smtp_password_hash: string | null } | undefined> {
+  senderForLogin(address: string): Promise<{ account_id: number; app_id: number; address: string; smtp_password_hash: string | null; disabled_at: number | null } | undefined> {
     return this.db.get(
-      'SELECT s.account_id, a.app_id, s.address, s.smtp_password_hash FROM sender_addresses s JOIN accounts a ON a.id = s.account_id WHERE s.address = ?',
+      'SELECT s.account_id, a.app_id, s.address, s.smtp_password_hash, a.disabled_at FROM sender_addresses s JOIN accounts a ON a.id = s.account_id WHERE s.address = ?',
       [address],
     );
   }

@@ -58,6 +58,7 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE accounts ADD COLUMN template_count INTEGER NOT NULL DEFAULT 0',
       'UPDATE accounts SET template_count = (SELECT COUNT(*) FROM templates t WHERE t.account_id = accounts.id)',
       // A domain belongs to one account: the name is unique across accounts (CreatedByOther).
+      // Migration 7 replaces this: one claim per account, at most one verified.
       `CREATE TABLE domains (
         id ${d.idColumn},
         account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
@@ -269,7 +270,66 @@ export const MIGRATIONS: readonly Migration[] = [
       `CREATE INDEX deliveries_task_pending ON deliveries (task_id, attempts) WHERE task_id IS NOT NULL AND next_attempt_at IS NOT NULL`,
     ],
   },
+  {
+    version: 7,
+    name: 'a domain name is held by the account that verifies it; accounts can be disabled',
+    up: (d) => [
+      // A name unique across accounts let any account claim a domain it never verified and lock
+      // its owner out (CreatedByOther for ever). Now each account may claim a name once, and only
+      // one account at a time may hold it verified: the one whose DKIM key is in the name's DNS.
+      ...dropDomainNameUnique(d),
+      'CREATE UNIQUE INDEX domains_name_account ON domains (name, account_id)',
+      'CREATE UNIQUE INDEX domains_verified_name ON domains (name) WHERE verified = 1',
+      // Set while an operator has suspended the account (`sesame account disable`).
+      `ALTER TABLE accounts ADD COLUMN disabled_at ${d.bigint}`,
+    ],
+  },
 ];
+
+const DOMAIN_COLUMNS_V6 = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';
+const SENDER_COLUMNS_V6 = 'id, account_id, domain_id, address, sender_name, smtp_password_hash, created_at';
+
+/**
+ * Removes the UNIQUE constraint on domains.name (migration 2's). PostgreSQL drops it in place.
+ * SQLite cannot drop a column constraint, so the table is rebuilt without it; foreign keys stay on
+ * (the pragma cannot change inside the migration's transaction), so the sender addresses that
+ * reference domains wait in a temporary table while it is replaced, and the AUTOINCREMENT sequence
+ * is carried over (a fresh table would restart after its highest surviving id and reuse the ids of
+ * deleted domains, which messages and send counts still name).
+ */
+function dropDomainNameUnique(d: Dialect): string[] {
+  if (d.alterConstraints) return ['ALTER TABLE domains DROP CONSTRAINT domains_name_key'];
+  return [
+    `CREATE TEMP TABLE m7_sender_addresses AS SELECT ${SENDER_COLUMNS_V6} FROM sender_addresses`,
+    'DELETE FROM sender_addresses',
+    `CREATE TABLE domains_new (
+      id ${d.idColumn},
+      account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+      name TEXT NOT NULL,
+      dkim_option INTEGER NOT NULL,
+      selector TEXT NOT NULL,
+      dkim_keys TEXT NOT NULL,
+      tags TEXT NOT NULL,
+      reputation_level INTEGER NOT NULL,
+      verified INTEGER NOT NULL DEFAULT 0,
+      verified_at ${d.bigint},
+      checked_at ${d.bigint},
+      next_check_at ${d.bigint} NOT NULL,
+      created_at ${d.bigint} NOT NULL
+    )`,
+    `INSERT INTO domains_new (${DOMAIN_COLUMNS_V6}) SELECT ${DOMAIN_COLUMNS_V6} FROM domains`,
+    "DELETE FROM sqlite_sequence WHERE name = 'domains_new'",
+    "INSERT INTO sqlite_sequence (name, seq) SELECT 'domains_new', seq FROM sqlite_sequence WHERE name = 'domains'",
+    'DROP TABLE domains',
+    // The sequence row is renamed with the table.
+    'ALTER TABLE domains_new RENAME TO domains',
+    `INSERT INTO sender_addresses (${SENDER_COLUMNS_V6}) SELECT ${SENDER_COLUMNS_V6} FROM m7_sender_addresses`,
+    'DROP TABLE m7_sender_addresses',
+    // Indexes go with the dropped table.
+    'CREATE INDEX domains_account ON domains (account_id, id)',
+    'CREATE INDEX domains_next_check ON domains (next_check_at)',
+  ];
+}
 
 /** Arbitrary constant: the lock key that serialises migrations across processes. */
 const MIGRATION_LOCK = 0x5e5a3e;

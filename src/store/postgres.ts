@@ -17,6 +17,7 @@ const dialect: Dialect = {
   skipLocked: ' FOR UPDATE SKIP LOCKED',
   ilike: 'ILIKE',
   txLockSql: (key) => `SELECT pg_advisory_xact_lock(${Math.trunc(key)})`,
+  alterConstraints: true,
 };
 
 /** Our numbers are below 2^53: 64-bit integers come back as JavaScript numbers. */

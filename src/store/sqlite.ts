@@ -25,6 +25,7 @@ const dialect: Dialect = {
   skipLocked: '',
   ilike: 'LIKE',
   txLockSql: () => null,
+  alterConstraints: false,
 };
 
 /** Largest number of transactions committed by one fsync. */

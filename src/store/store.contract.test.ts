@@ -80,6 +80,53 @@ describe.each(ADAPTERS)('upgrading a database made by the first release: $name',
   });
 });
 
+describe.each(ADAPTERS)('upgrading a database at version 6: $name', (adapter) => {
+  it('keeps domains, their ids and sender addresses, and lets a name be claimed by several accounts', async () => {
+    const env = await adapter.open();
+    try {
+      await migrate(env.db, MIGRATIONS.slice(0, 6));
+      const db = env.db;
+      const t = Date.now();
+      const account = async (appId: number): Promise<number> => (await db.get<{ id: number }>(
+        "INSERT INTO accounts (app_id, name, template_review, created_at) VALUES (?, 'old', 0, ?) RETURNING id", [appId, t]))!.id;
+      const acc1 = await account(1300000011);
+      const acc2 = await account(1300000012);
+      const domain = async (accountId: number, name: string, verified: number): Promise<number> => (await db.get<{ id: number }>(
+        `INSERT INTO domains (account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, next_check_at, created_at)
+         VALUES (?, ?, 1, 's', '[]', '[]', 1, ?, ?, ?) RETURNING id`, [accountId, name, verified, t, t]))!.id;
+      const kept = await domain(acc1, 'kept.test', 1);
+      const other = await domain(acc2, 'other.test', 0);
+      // The newest domain is deleted: its id must not come back.
+      const deleted = await domain(acc1, 'deleted.test', 0);
+      await db.run('DELETE FROM domains WHERE id = ?', [deleted]);
+      await db.run("INSERT INTO sender_addresses (account_id, domain_id, address, created_at) VALUES (?, ?, 'hi@kept.test', ?)", [acc1, kept, t]);
+      await db.run("INSERT INTO unsubscribe_settings (account_id, address, language, enabled, created_at, updated_at) VALUES (?, 'hi@kept.test', '1', 1, ?, ?)", [acc1, t, t]);
+
+      expect(await migrate(db)).toEqual(MIGRATIONS.slice(6).map((m) => m.version));
+
+      const domains = new DomainStore(db, new AccountStore(db));
+      expect(await domains.get(acc1, 'kept.test')).toMatchObject({ id: kept, verified: 1 });
+      expect(await domains.get(acc2, 'other.test')).toMatchObject({ id: other, verified: 0 });
+      expect(await domains.listSenders(acc1)).toMatchObject([{ address: 'hi@kept.test', domain_id: kept }]);
+      // The sender addresses still reference domains: a domain with senders cannot be dropped from under them.
+      await expect(db.run('DELETE FROM domains WHERE id = ?', [kept])).rejects.toThrow();
+      await expect(db.run("INSERT INTO sender_addresses (account_id, domain_id, address, created_at) VALUES (?, ?, 'x@nowhere.test', ?)", [acc1, deleted, t])).rejects.toThrow();
+      const d = (name: string) => ({ name, dkimOption: 1, selector: 's', dkimKeys: '[]', tags: '[]', reputationLevel: 1, now: t });
+      const next = await domains.create(acc1, d('new.test'), 10);
+      expect(next.kind === 'created' && next.row.id).toBeGreaterThan(deleted);
+      // The new rules hold on the upgraded table.
+      expect((await domains.create(acc1, d('other.test'), 10)).kind).toBe('created');
+      expect((await domains.create(acc2, d('kept.test'), 10)).kind).toBe('taken');
+      expect((await domains.create(acc1, d('kept.test'), 10)).kind).toBe('exists');
+      await expect(db.run("UPDATE domains SET verified = 1 WHERE name = 'other.test'")).rejects.toThrow();
+      expect((await new AccountStore(db).get(acc1))?.disabled_at).toBeNull();
+    } finally {
+      await env.db.close();
+      await env.cleanup();
+    }
+  });
+});
+
 describe.each(ADAPTERS)('store contract: $name', (adapter) => {
   let db: Db;
   let env: Awaited<ReturnType<Adapter['open']>>;
@@ -192,6 +239,23 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(await accounts.update(1300000002, { templateReview: true, apiRateLimit: 7 })).toBe(true);
     expect(await accounts.byAppId(1300000002)).toMatchObject({ template_review: 1, api_rate_limit: 7 });
     expect(await accounts.update(1, { templateReview: true })).toBe(false);
+    // Keys: added, listed without secrets, unique across accounts, revoked only by their account.
+    expect(await accounts.createKey(acc2, 'AKID-two-b', 'sealed-b', 5)).toBe(true);
+    expect(await accounts.createKey(acc2, 'AKID-one', 'x', 6)).toBe(false);
+    expect(await accounts.listKeys(acc2)).toEqual([{ secret_id: 'AKID-two', created_at: expect.any(Number) }, { secret_id: 'AKID-two-b', created_at: 5 }]);
+    expect(await accounts.revokeKey(acc1, 'AKID-two-b')).toBe(false);
+    expect(await accounts.revokeKey(acc2, 'AKID-two-b')).toBe(true);
+    expect(await accounts.findKey('AKID-two-b')).toBeUndefined();
+    // Suspension: seen by the key lookup and by isActive; the first suspension time is kept.
+    expect(await accounts.isActive(acc2)).toBe(true);
+    expect(await accounts.setDisabled(1300000002, true, 100)).toBe(true);
+    expect(await accounts.setDisabled(1300000002, true, 200)).toBe(true);
+    expect(await accounts.findKey('AKID-two')).toMatchObject({ account_id: acc2, disabled_at: 100 });
+    expect(await accounts.isActive(acc2)).toBe(false);
+    expect(await accounts.setDisabled(1300000002, false, 300)).toBe(true);
+    expect(await accounts.isActive(acc2)).toBe(true);
+    expect(await accounts.setDisabled(1, true, 1)).toBe(false);
+    expect(await accounts.isActive(999_999)).toBe(false);
     expect(await accounts.putMetaOnce('fp', 'first')).toBe('first');
     expect(await accounts.putMetaOnce('fp', 'second')).toBe('first');
     expect(await accounts.getMeta('fp')).toBe('first');
@@ -225,12 +289,37 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(page.rows.map((r) => r.id)).toEqual([next, ...ids.filter((i) => i !== max).sort((a, b) => b - a).slice(0, 1)]);
   });
 
-  it('domains: one owner per name, per-account limit, claims of due re-checks never overlap', async () => {
+  it('domains: one claim per account, one verified holder per name, per-account limit, claims of due re-checks never overlap', async () => {
     const domains = new DomainStore(db, accounts);
     const d = (name: string) => ({ name, dkimOption: 1, selector: 's', dkimKeys: '[]', tags: '[]', reputationLevel: 1, now: 1000 });
-    expect((await domains.create(acc1, d('one.test'), 5)).kind).toBe('created');
+    const one1 = await domains.create(acc1, d('one.test'), 5);
+    expect(one1.kind).toBe('created');
     expect((await domains.create(acc1, d('one.test'), 5)).kind).toBe('exists');
+    // An unverified claim blocks nobody.
+    const one2 = await domains.create(acc2, d('one.test'), 5);
+    expect(one2.kind).toBe('created');
+    if (one1.kind !== 'created' || one2.kind !== 'created') throw new Error('unreachable');
+    // The database itself refuses a second verified holder.
+    await db.run('UPDATE domains SET verified = 1 WHERE id = ?', [one2.row.id]);
+    await expect(db.run('UPDATE domains SET verified = 1 WHERE id = ?', [one1.row.id])).rejects.toThrow();
+    await db.run('UPDATE domains SET verified = 0 WHERE id = ?', [one2.row.id]);
+    // acc1 verifies: acc2's claim goes; acc2 may no longer claim the name.
+    const check = (verified: boolean) => ({ verified, keysChecked: '[]', startedAt: 1500, nextCheckAt: 1000 });
+    const won = await domains.recordCheck(acc1, one1.row.id, check(true));
+    expect(won).toEqual({ kind: 'recorded', verified: true, heldByOther: false, removed: [{ accountId: acc2, appId: 1300000002, senders: [] }] });
+    expect(await domains.get(acc2, 'one.test')).toBeUndefined();
+    expect(await domains.recordCheck(acc2, one2.row.id, check(true))).toEqual({ kind: 'gone' });
     expect((await domains.create(acc2, d('one.test'), 5)).kind).toBe('taken');
+    // A claim made while the name was being verified (a race) cannot verify while acc1 holds it,
+    // and goes at acc1's next verified check.
+    const late = await db.get<{ id: number }>(
+      "INSERT INTO domains (account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, next_check_at, created_at) VALUES (?, 'one.test', 1, 's', '[]', '[]', 1, 1000, 1000) RETURNING id", [acc2]);
+    expect(await domains.recordCheck(acc2, late!.id, check(true))).toEqual({ kind: 'recorded', verified: false, heldByOther: true, removed: [] });
+    expect((await domains.get(acc1, 'one.test'))?.verified).toBe(1);
+    expect((await domains.recordCheck(acc1, one1.row.id, { ...check(true), startedAt: 1600 }))).toMatchObject({ kind: 'recorded', removed: [{ accountId: acc2 }] });
+    expect(await domains.get(acc2, 'one.test')).toBeUndefined();
+    // A check that started before the last one written is stale.
+    expect(await domains.recordCheck(acc1, one1.row.id, check(false))).toEqual({ kind: 'stale' });
     const results = await Promise.all(['a', 'b', 'c', 'd', 'e', 'f'].map((n) => domains.create(acc1, d(`${n}.test`), 5)));
     expect(results.filter((r) => r.kind === 'created')).toHaveLength(4);
     expect(results.filter((r) => r.kind === 'limit')).toHaveLength(2);
