@@ -199,6 +199,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
   }, log);
   return new DeliveryEngine({
     queue: s.stores.queue,
+    accounts: s.accounts,
     domains: s.stores.domains,
     unsubscriptions: s.stores.unsubscriptions,
     identities: s.identities,

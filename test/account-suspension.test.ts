@@ -1,14 +1,14 @@
 /**
  * An account suspended by the operator (`sesame account disable`, run as a process of its own
- * beside the server) on both stores: its SMTP logins are refused and its batch tasks start nothing,
- * until `sesame account enable`. (Its API requests: test/cli.test.ts.)
+ * beside the server) on both stores: its SMTP logins are refused, its batch tasks start nothing and
+ * its queued mail waits, until `sesame account enable`. (Its API requests: test/cli.test.ts.)
  */
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
 import { runCli } from './helpers/process.js';
-import { eventually, RECIPIENT_DOMAIN, startSending, type SendingFixture } from './helpers/sending.js';
+import { eventually, RECIPIENT_DOMAIN, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 
 const PASSWORD = 'Suspend2026pass';
 
@@ -78,5 +78,47 @@ describe.each(STORES)('a suspended account on %s', (store) => {
     await dueNow();
     const [got] = (await f.mx1.waitFor(before + 1, 20_000)).slice(before);
     expect(got.to).toEqual([`held@${RECIPIENT_DOMAIN}`]);
+  });
+
+  it('has its queued mail wait (deferred, nothing sent) until it is enabled', async () => {
+    const to = `queued@${RECIPIENT_DOMAIN}`;
+    // Read from the store: the suspended account's own API calls are refused.
+    const status = async (): Promise<{ DeliverStatus: number; DeliverMessage: string }> => {
+      const r = await f.t.app.services.db.get<{ deliver_status: number; deliver_message: string }>(
+        'SELECT deliver_status, deliver_message FROM deliveries WHERE recipient = ?', [to]);
+      return { DeliverStatus: r!.deliver_status, DeliverMessage: r!.deliver_message };
+    };
+    // Accepted while active; the MX defers it, so it is still queued when the account is suspended.
+    for (const mx of [f.mx1, f.mx2]) mx.mode = { kind: 'defer' };
+    const { MessageId } = await f.call('SendEmail', {
+      FromEmailAddress: f.sender, Destination: [to], Subject: 'Queued', Template: { TemplateID: f.templateId, TemplateData: '{"name":"N","code":"C"}' },
+    });
+    await statusesOf(f, MessageId, (l) => l[0].DeliverStatus === 8);
+    const before = f.mx1.received.length + f.mx2.received.length;
+    try {
+      await suspended(async () => {
+        // Retried until an attempt finds the account suspended (the worker trusts its last look for a few seconds).
+        await eventually(async () => {
+          await retryNow(f);
+          return (await status()).DeliverMessage.includes('suspended');
+        }, 20_000, 'an attempt that finds the account suspended');
+        for (const mx of [f.mx1, f.mx2]) mx.mode = { kind: 'accept' };
+        await retryNow(f);
+        const s = await eventually(async () => {
+          const x = await status();
+          return x.DeliverStatus === 8 && x.DeliverMessage.includes('suspended') ? x : undefined;
+        });
+        expect(s.DeliverMessage).not.toContain('4.2.1');
+        expect(f.mx1.received.length + f.mx2.received.length).toBe(before);
+      });
+      await eventually(async () => {
+        await retryNow(f);
+        return (await status()).DeliverStatus === 1;
+      }, 20_000, 'delivery once enabled');
+      const copies = [...f.mx1.received, ...f.mx2.received].filter((r) => r.to.includes(to));
+      expect(copies).toHaveLength(1);
+    } finally {
+      for (const mx of [f.mx1, f.mx2]) mx.mode = { kind: 'accept' };
+    }
   });
 });

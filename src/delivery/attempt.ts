@@ -43,6 +43,8 @@ export interface AttemptPolicy {
 /** What an attempt works with. */
 export interface AttemptDeps {
   queue: DeliveryQueue;
+  /** Whether an account may send (a suspended one's mail waits). */
+  accounts: { isActive(accountId: number): Promise<boolean> };
   domains: DomainStore;
   identities: IdentityService;
   blocklists: BlocklistService;
@@ -67,6 +69,8 @@ interface DomainKeys { maySend: boolean; keys: RenderKey[] }
 type Loaded = MessageContent & { domainId: number; bytes: number };
 
 const CACHE_MS = 30_000;
+/** How long an account's standing (suspended or not) is trusted: a suspension stops its mail within this. */
+const ACCOUNT_CACHE_MS = 5_000;
 /** Message contents kept for the next recipients of the same message, in bytes at most. */
 const CONTENT_CACHE_BYTES = 64 * 1024 * 1024;
 /** Bytes of message content being rendered and sent at once, at most (a large one waits its turn). */
@@ -79,6 +83,7 @@ export class Attempts {
   /** Signed messages that are the same for every recipient (no unsubscribe link), by message. */
   private readonly rendered = new TtlCache<number, Buffer>({ ttlMs: CACHE_MS, maxEntries: 2000, maxWeight: CONTENT_CACHE_BYTES });
   private readonly bytes = new ByteBudget(IN_FLIGHT_BYTES);
+  private readonly active = new TtlCache<number, boolean>({ ttlMs: ACCOUNT_CACHE_MS, maxEntries: 10_000 });
 
   constructor(private readonly d: AttemptDeps) {}
 
@@ -125,9 +130,16 @@ export class Attempts {
     }, (content) => ({ weight: content.bytes }));
   }
 
-  /** The domain must still verify; the recipient must not have been blocklisted or unsubscribed since acceptance. */
+  /**
+   * The account must not be suspended (its mail then waits, retried on the schedule, until it is
+   * enabled or the mail is too old); the domain must still verify; the recipient must not have been
+   * blocklisted or unsubscribed since acceptance.
+   */
   private async stillAllowed(c: ClaimedDelivery, content: Loaded): Promise<Outcome | null> {
     const now = Date.now();
+    if (!(await this.active.load(c.account_id, () => this.d.accounts.isActive(c.account_id)))) {
+      return this.deferral(c, '451 4.7.1 Not sent: the sending account is suspended; the mail waits until it is enabled');
+    }
     if (!(await this.keysOf(content.domainId)).maySend) {
       return { kind: 'dropped', reply: `${content.domain} no longer verifies (DKIM/SPF records); the mail was not sent`, at: now, sendStatus: SendStatus.DomainNotVerified };
     }
