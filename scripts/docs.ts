@@ -95,7 +95,7 @@ const NOTES: Partial<Record<ActionName, string>> = {
   UpdateAddressUnsubscribeConfig: 'No setting for the address answers `ResourceNotFound`.',
   DeleteAddressUnsubscribeConfig: '`Address` is required here; no setting answers `ResourceNotFound`.',
   ListAddressUnsubscribeConfig: '`Limit` (a string in this action) defaults to 20, at most 100.',
-  SendEmail: 'Subject up to 998 characters. `Simple` is allowed by default (per account: `sesame account update --simple off`). `HeaderFrom` must be on the sender\'s domain. `SmtpHeaders` takes X- headers and a few threading/list headers only. See "Sending" below.',
+  SendEmail: 'Subject up to 998 characters. `Simple` is allowed unless the account\'s templates need review (per account: `sesame account update --simple on|off|default`; the same setting governs SMTP submission). `HeaderFrom` must be on the sender\'s domain. `SmtpHeaders` takes X- headers and a few threading/list headers only. See "Sending" below.',
   CreateReceiver: 'Name 1–200 characters, unique in the account; `Desc` up to 300; at most `SESAME_RECEIVER_LIMIT` groups.',
   CreateReceiverDetail: 'Synchronous: the counts are final when it answers. Repeats (in the call or already in the group) are not added again. Up to `SESAME_RECEIVER_MAX_RECIPIENTS` (1,000,000) addresses per group. See "Recipient groups" below.',
   CreateReceiverDetailWithData: 'As CreateReceiverDetail; an invalid address is kept as invalid (not refused with `ReceiverEmailInvalid`). Data problems refuse the whole call.',

@@ -170,9 +170,14 @@ describe.each(STORES)('SendEmail on %s', (store) => {
     await f.t.app.services.templates.review(accountId, pending, 'reject', 'no');
     expect(await errorCode(send({ Template: { TemplateID: pending, TemplateData: '{}' } }))).toBe('FailedOperation.InvalidTemplateID');
     // Simple content needs the account's permission.
-    await f.t.app.services.accounts.update(f.t.creds.AppId, { simpleAllowed: false });
+    await f.t.app.services.accounts.update(f.t.creds.AppId, { freeContent: false });
     expect(await errorCode(send({ Template: undefined, Simple: { Text: b64('hi') } }))).toBe('FailedOperation.WithOutPermission');
-    await f.t.app.services.accounts.update(f.t.creds.AppId, { simpleAllowed: true });
+    // By default, an account whose templates need review sends templates only; the operator may allow Simple.
+    await f.t.app.services.accounts.update(f.t.creds.AppId, { freeContent: null, templateReview: true });
+    expect(await errorCode(send({ Template: undefined, Simple: { Text: b64('hi') } }))).toBe('FailedOperation.WithOutPermission');
+    await f.t.app.services.accounts.update(f.t.creds.AppId, { freeContent: true });
+    await send({ Template: undefined, Simple: { Text: b64('hi') } });
+    await f.t.app.services.accounts.update(f.t.creds.AppId, { freeContent: null, templateReview: false });
     expect(await errorCode(send({ Template: undefined, Simple: { Html: 'bad base64!' } }))).toBe('InvalidParameterValue.EmailContentIsWrong');
   });
 

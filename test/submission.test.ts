@@ -156,6 +156,34 @@ describe('SMTP submission: the protocol', () => {
     s.end();
   });
 
+  it('refuses submission from an account whose content the operator controls (Simple off, or templates under review), unless allowed', async () => {
+    const accounts = f.t.app.services.accounts;
+    const appId = f.t.creds.AppId;
+    const mailFrom = async (): Promise<string> => {
+      const s = await loggedIn();
+      const reply = await s.cmd(`MAIL FROM:<${f.sender}>`);
+      s.end();
+      return reply;
+    };
+    const refusedCode = (reply: string): string => {
+      expect(reply).toMatch(/^554 5\.0\.0 Error: .*##SES-response-json: /);
+      return (JSON.parse(reply.slice(reply.indexOf('{'))) as { Response: { QcloudError: { Error: { Code: string } } } }).Response.QcloudError.Error.Code;
+    };
+    try {
+      await accounts.update(appId, { freeContent: false });
+      expect(refusedCode(await mailFrom())).toBe('FailedOperation.WithOutPermission');
+      // By default an account whose templates need review may not go around the review either.
+      await accounts.update(appId, { freeContent: null, templateReview: true });
+      expect(refusedCode(await mailFrom())).toBe('FailedOperation.WithOutPermission');
+      // Unless the operator allows it explicitly.
+      await accounts.update(appId, { freeContent: true });
+      expect(await mailFrom()).toMatch(/^250/);
+    } finally {
+      await accounts.update(appId, { freeContent: null, templateReview: false });
+    }
+    expect(await mailFrom()).toMatch(/^250/);
+  });
+
   it('keeps 8-bit and UTF-8 headers intact, with a signature that verifies', async () => {
     const before = f.mx1.received.length;
     const s = await loggedIn();

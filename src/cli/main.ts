@@ -48,6 +48,7 @@ account.command('list')
   .action(() => withServices(async (s) => {
     out((await s.accounts.list()).map((a) => ({
       AppId: a.app_id, Name: a.name, TemplateReview: a.template_review === 1, RateLimit: a.api_rate_limit, CreatedAt: new Date(a.created_at).toISOString(),
+      Simple: a.free_content === null ? 'default' : a.free_content === 1 ? 'on' : 'off',
       Disabled: a.disabled_at !== null, DisabledAt: a.disabled_at === null ? null : new Date(a.disabled_at).toISOString(),
     })));
   }));
@@ -91,13 +92,13 @@ account.command('update')
   .description('Change an account\'s settings.')
   .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
   .addOption(new Option('--template-review <on|off>', 'whether templates need an operator\'s approval').choices(['on', 'off']))
-  .addOption(new Option('--simple <on|off>', 'whether SendEmail may carry Simple content, not only templates').choices(['on', 'off']))
+  .addOption(new Option('--simple <on|off|default>', 'whether the account may send content of its own (Simple in SendEmail and BatchSendEmail, and any message over SMTP submission), not only templates; default: yes unless its templates need review').choices(['on', 'off', 'default']))
   .option('--rate-limit <n|default>', 'API requests per second per action (0: no limit; default: the configured one)', (v) => (v === 'default' ? null : parseCount(v)))
-  .action((opts: { appId: number; templateReview?: 'on' | 'off'; simple?: 'on' | 'off'; rateLimit?: number | null }) => withServices(async (s) => {
+  .action((opts: { appId: number; templateReview?: 'on' | 'off'; simple?: 'on' | 'off' | 'default'; rateLimit?: number | null }) => withServices(async (s) => {
     const onOff = (v: 'on' | 'off' | undefined): boolean | undefined => (v === undefined ? undefined : v === 'on');
     const ok = await s.accounts.update(opts.appId, {
       templateReview: onOff(opts.templateReview),
-      simpleAllowed: onOff(opts.simple),
+      freeContent: opts.simple === 'default' ? null : onOff(opts.simple),
       apiRateLimit: opts.rateLimit,
     });
     if (!ok) throw new UserError(`There is no account with AppId ${opts.appId}.`);

@@ -149,7 +149,7 @@ export class AccountService {
   }
 
   /** Changes an account's settings (operator); every process sees them from its next request. */
-  update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; simpleAllowed?: boolean }): Promise<boolean> {
+  update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null }): Promise<boolean> {
     return this.accounts.update(appId, patch);
   }
 

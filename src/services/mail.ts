@@ -118,6 +118,17 @@ export class MailService {
   }
 
   /**
+   * SMTP submission sends content of the client's own, so the account must be allowed free
+   * content (Simple); an operator who turned it off, or who reviews the account's templates, did
+   * not mean it to go around that through SMTP. Checked at MAIL FROM, and again at acceptance.
+   */
+  async checkSubmissionAllowed(accountId: number): Promise<void> {
+    if (!(await this.d.rules.freeContent(accountId))) {
+      fail('FailedOperation.WithOutPermission', 'This account may only send from approved templates (through the API): SMTP submission is not allowed for it.');
+    }
+  }
+
+  /**
    * One SMTP recipient, checked as it is named (RCPT TO): valid, not blocklisted, not unsubscribed
    * from the sender's domain.
    */
@@ -135,6 +146,7 @@ export class MailService {
    * unsubscribe check.
    */
   async submit(account: { id: number; appId: number }, s: Submission): Promise<string> {
+    await this.checkSubmissionAllowed(account.id);
     const now = Date.now();
     const prepared = prepareSubmitted(s.raw, new Date(now));
     if (!prepared.ok) fail('FailedOperation', `The message cannot be sent: ${prepared.reason}.`);

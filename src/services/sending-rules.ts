@@ -58,8 +58,14 @@ export class SendingRules {
     return names.length ? { ok: false, problem: 'missing', names } : { ok: true, template };
   }
 
-  /** Whether the account may send content of its own (Simple), not only approved templates. */
+  /**
+   * Whether the account may send content of its own (Simple, or whole messages over SMTP), not only
+   * approved templates: as the operator set it, or by default unless its templates need review
+   * (an operator who reviews templates controls content; free content would go around that).
+   */
   async freeContent(accountId: number): Promise<boolean> {
-    return (await this.d.accounts.get(accountId))?.simple_allowed === 1;
+    const a = await this.d.accounts.get(accountId);
+    if (!a) return false;
+    return a.free_content === null ? a.template_review === 0 : a.free_content === 1;
   }
 }

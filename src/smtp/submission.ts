@@ -207,7 +207,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
       if (!rates.take(u.accountId, 'smtp', o.rateLimit)) {
         return cb(smtpError(451, `4.7.1 Error: ${sesJson('RequestLimitExceeded.SmtpRateLimit', `More than ${o.rateLimit} messages per second from this account; retry shortly.`)}`));
       }
-      cb();
+      o.mail.checkSubmissionAllowed(u.accountId).then(() => cb(), (err: unknown) => cb(refusal(err, o.log)));
     },
     onRcptTo(address, session, cb) {
       const u = userOf(session);

@@ -11,7 +11,8 @@ export interface AccountRow {
   /** Kept by the template store in the same transactions, so limits and totals cost one row read. */
   template_count: number;
   /** Whether SendEmail may carry Simple content (not only templates). */
-  simple_allowed: number;
+  /** May the account send content of its own (Simple, SMTP)? 1 yes, 0 no, null: unless its templates need review. */
+  free_content: number | null;
   /** When an operator suspended the account; null while it is active. */
   disabled_at: number | null;
   created_at: number;
@@ -35,7 +36,7 @@ export interface NewAccount {
   now: number;
 }
 
-const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.simple_allowed, a.disabled_at, a.created_at';
+const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.free_content, a.disabled_at, a.created_at';
 
 /** An API key as operators see it: never its secret. */
 export interface KeySummary { secret_id: string; created_at: number }
@@ -49,7 +50,7 @@ export class AccountStore {
     return this.db.tx(async (q) => {
       const row = await q.get<AccountRow>(
         `INSERT INTO accounts (app_id, name, template_review, api_rate_limit, created_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, simple_allowed, disabled_at, created_at`,
+         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, free_content, disabled_at, created_at`,
         [a.appId, a.name, a.templateReview ? 1 : 0, a.apiRateLimit, a.now],
       );
       if (!row) throw new Error('account insert returned nothing');
@@ -131,10 +132,10 @@ export class AccountStore {
   }
 
   /** Changes an account's settings; false when there is no such account. */
-  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; simpleAllowed?: boolean }): Promise<boolean> {
+  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null }): Promise<boolean> {
     const sets: string[] = [];
     const params: (number | null)[] = [];
-    if (patch.simpleAllowed !== undefined) { sets.push('simple_allowed = ?'); params.push(patch.simpleAllowed ? 1 : 0); }
+    if (patch.freeContent !== undefined) { sets.push('free_content = ?'); params.push(patch.freeContent === null ? null : patch.freeContent ? 1 : 0); }
     if (patch.templateReview !== undefined) { sets.push('template_review = ?'); params.push(patch.templateReview ? 1 : 0); }
     if (patch.apiRateLimit !== undefined) { sets.push('api_rate_limit = ?'); params.push(patch.apiRateLimit); }
     if (!sets.length) return (await this.byAppId(appId)) !== undefined;

@@ -284,6 +284,18 @@ export const MIGRATIONS: readonly Migration[] = [
       `ALTER TABLE accounts ADD COLUMN disabled_at ${d.bigint}`,
     ],
   },
+  {
+    version: 9,
+    name: 'free content follows the account\'s content controls',
+    up: () => [
+      // Whether the account may send content of its own (Simple, or whole messages over SMTP): 1
+      // yes, 0 no, NULL (the default) "unless its templates need review". Replaces simple_allowed,
+      // whose default (1) could not tell "allowed on purpose" from "never set".
+      'ALTER TABLE accounts ADD COLUMN free_content INTEGER',
+      'UPDATE accounts SET free_content = 0 WHERE simple_allowed = 0',
+      'ALTER TABLE accounts DROP COLUMN simple_allowed',
+    ],
+  },
 ];
 
 const DOMAIN_COLUMNS_V6 = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';

@@ -81,7 +81,7 @@ describe.each(ADAPTERS)('upgrading a database made by the first release: $name',
 });
 
 describe.each(ADAPTERS)('upgrading a database at version 6: $name', (adapter) => {
-  it('keeps domains, their ids and sender addresses, and lets a name be claimed by several accounts', async () => {
+  it('keeps domains, their ids and sender addresses, lets a name be claimed by several accounts, and keeps Simple off where it was', async () => {
     const env = await adapter.open();
     try {
       await migrate(env.db, MIGRATIONS.slice(0, 6));
@@ -91,6 +91,8 @@ describe.each(ADAPTERS)('upgrading a database at version 6: $name', (adapter) =>
         "INSERT INTO accounts (app_id, name, template_review, created_at) VALUES (?, 'old', 0, ?) RETURNING id", [appId, t]))!.id;
       const acc1 = await account(1300000011);
       const acc2 = await account(1300000012);
+      // An account the operator had kept to templates only.
+      await db.run('UPDATE accounts SET simple_allowed = 0 WHERE id = ?', [acc2]);
       const domain = async (accountId: number, name: string, verified: number): Promise<number> => (await db.get<{ id: number }>(
         `INSERT INTO domains (account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, next_check_at, created_at)
          VALUES (?, ?, 1, 's', '[]', '[]', 1, ?, ?, ?) RETURNING id`, [accountId, name, verified, t, t]))!.id;
@@ -120,6 +122,9 @@ describe.each(ADAPTERS)('upgrading a database at version 6: $name', (adapter) =>
       expect((await domains.create(acc1, d('kept.test'), 10)).kind).toBe('exists');
       await expect(db.run("UPDATE domains SET verified = 1 WHERE name = 'other.test'")).rejects.toThrow();
       expect((await new AccountStore(db).get(acc1))?.disabled_at).toBeNull();
+      // Free content: what was off stays off; what was the default becomes "unless templates need review".
+      expect((await new AccountStore(db).get(acc2))?.free_content).toBe(0);
+      expect((await new AccountStore(db).get(acc1))?.free_content).toBeNull();
     } finally {
       await env.db.close();
       await env.cleanup();
