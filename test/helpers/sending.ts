@@ -127,6 +127,20 @@ export async function statusesOf(f: SendingFixture, messageId: string, done: (s:
   }
 }
 
+/** The header names the first DKIM-Signature of `raw` covers (its h= tag), in order. */
+export function signedHeaderNames(raw: Buffer): string[] {
+  const field = /^DKIM-Signature:((?:.*)(?:\r\n[ \t].*)*)/im.exec(raw.toString('latin1'))?.[1] ?? '';
+  const h = /(?:^|;)\s*h=([^;]+)/.exec(field.replace(/\r\n/g, ''))?.[1] ?? '';
+  return h.split(':').map((name) => name.trim().toLowerCase()).filter(Boolean);
+}
+
+/** `raw` with `field` (a whole header line) put first, or last, in its header. */
+export function withHeader(raw: Buffer, field: string, where: 'first' | 'last' = 'first'): Buffer {
+  const text = raw.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  return Buffer.from(where === 'first' ? `${field}\r\n${text}` : `${text.slice(0, end)}\r\n${field}${text.slice(end)}`, 'latin1');
+}
+
 /** A header's value as written (mailparser interprets List-Unsubscribe into an object). */
 export function rawHeader(mail: ParsedMail, name: string): string {
   const line = mail.headerLines.find((h) => h.key === name)?.line ?? '';
