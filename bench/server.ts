@@ -63,6 +63,8 @@ export async function startSendingServer(roles: string, extraEnv: Record<string,
     SESAME_DNS_SERVERS: dns.address,
     SESAME_HOSTNAME: 'mta.sesame.test',
     SESAME_OUTBOUND_PORT: String(sinkPort),
+    // smtp-sink listens on loopback.
+    SESAME_ALLOW_PRIVATE_NETWORKS: 'true',
     SESAME_FREQUENCY_LIMIT: '0',
     SESAME_DAILY_QUOTA: 'unlimited',
     ...extraEnv,

@@ -42,6 +42,7 @@ import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
 import { MailService } from './services/mail.js';
 import { StatusService } from './services/statuses.js';
 import { UnsubscribeService } from './services/unsubscribe.js';
+import { isPublicAddress } from './lib/ip-ranges.js';
 import { Signal } from './lib/signal.js';
 import { TokenSigner } from './lib/tokens.js';
 import { DeliveryEngine } from './delivery/engine.js';
@@ -187,6 +188,9 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
   // Credentials never cross the network in clear, nor to a host that cannot prove it is the relay:
   // with them, TLS is required and checked, unless the operator turned TLS off outright.
   const tls = auth && config.outboundTls !== 'none' ? 'required' : config.outboundTls;
+  // Addresses a tenant's recipient domain names must be public unless the operator says otherwise;
+  // the relay is the operator's own choice, and is not filtered.
+  const allowAddress = config.allowPrivateNetworks || relay ? undefined : isPublicAddress;
   const pool = new SmtpPool({
     ehloName: config.hostname,
     tls,
@@ -196,6 +200,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     idleMs: POOL_IDLE_MS,
     auth,
     secure: relay?.protocol === 'smtps:',
+    allowAddress,
   }, log);
   return new DeliveryEngine({
     queue: s.stores.queue,
@@ -204,7 +209,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     unsubscriptions: s.stores.unsubscriptions,
     identities: s.identities,
     blocklists: s.blocklists,
-    router: new Router(dns, ROUTE_CACHE),
+    router: new Router(dns, { ...ROUTE_CACHE, allowAddress }),
     pool,
     renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads),
     unsubscribeTokens: unsubscribeTokens(s.box),

@@ -1,8 +1,9 @@
 /**
  * The delivery engine against scripted MX hosts, on both stores: every outcome of the remote reply
  * (accepted, rejected, deferred, cut mid-DATA, cut after the final dot, slow), every kind of route
- * (MX fallback, implicit MX, null MX, a domain that does not exist, DNS failure), retries on the
- * schedule, giving up at the maximum age, and GetSendEmailStatus's filters and errors.
+ * (MX fallback, implicit MX, null MX, a domain that does not exist, DNS failure, MX hosts of equal
+ * preference), retries on the schedule, giving up at the maximum age, GetSendEmailStatus's filters
+ * and errors, and the refusal of MX hosts on private networks when they are not allowed.
  */
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { openStore } from '../src/main.js';
 import { STORES } from './helpers/app.js';
 import { startRawSmtp } from './helpers/raw-smtp.js';
 import { errorCode } from './helpers/sdk.js';
-import { eventually, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+import { eventually, MX_BANNER, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 
 describe.each(STORES)('delivery on %s', (store) => {
   let f: SendingFixture;
@@ -168,6 +169,30 @@ describe.each(STORES)('delivery on %s', (store) => {
     const nh = await send('user@nohost.test');
     const [sh] = await statusesOf(f, nh, (l) => l[0].DeliverStatus === 8);
     expect(sh.DeliverMessage).toContain('have no address');
+  });
+
+  it('shares mail between MX hosts of equal preference, at random; a preferred host takes it all', async () => {
+    f.domains.extra.mx!.push({ name: 'equal.test', host: 'mx1.dest.test', priority: 10 }, { name: 'equal.test', host: 'mx2.dest.test', priority: 10 });
+    await f.domains.publish();
+    const to = (domain: string): string[] => Array.from({ length: 40 }, (_, i) => `share${i}@${domain}`);
+    const mine = (domain: string) => (r: { to: string[] }): boolean => to(domain).includes(r.to[0]);
+    const arrived = (domain: string): { mx1: number; mx2: number } => ({
+      mx1: f.mx1.received.filter(mine(domain)).length,
+      mx2: f.mx2.received.filter(mine(domain)).length,
+    });
+    for (const domain of ['equal.test', 'dest.test']) {
+      const { MessageId } = await f.call('SendEmail', {
+        FromEmailAddress: f.sender, Destination: to(domain), Subject: 'shared',
+        Template: { TemplateID: f.templateId, TemplateData: '{"name":"Ann","code":"1"}' },
+      });
+      await statusesOf(f, MessageId, (l) => l.length === 40 && l.every((x) => x.DeliverStatus === 1));
+    }
+    // All 40 to one of two equal hosts would happen with odds of 2^-39.
+    const equal = arrived('equal.test');
+    expect(equal.mx1 + equal.mx2).toBe(40);
+    expect(equal.mx1).toBeGreaterThan(0);
+    expect(equal.mx2).toBeGreaterThan(0);
+    expect(arrived('dest.test')).toEqual({ mx1: 40, mx2: 0 });
   });
 
   it('a DNS failure defers; the retry delivers once DNS answers', async () => {
@@ -332,6 +357,76 @@ describe.each(STORES)('delivery under pressure on %s', (store) => {
       await odd.stop();
     }
   });
+});
+
+describe.each(STORES)('delivery to private networks, not allowed (the default) on %s', (store) => {
+  let f: SendingFixture;
+  let n = 0;
+  const send = async (to: string): Promise<string> => (await f.call('SendEmail', {
+    FromEmailAddress: f.sender, Destination: [to], Subject: `private ${++n}`,
+    Template: { TemplateID: f.templateId, TemplateData: '{"name":"Ann","code":"1"}' },
+  })).MessageId;
+  /** The first outcome (anything but queued) of a message. */
+  const outcome = async (id: string, timeoutMs?: number) => (await statusesOf(f, id, (l) => l[0].DeliverStatus !== 0, timeoutMs))[0];
+  const connections = (): number => f.mx1.connections + f.mx2.connections;
+  const day = formatDate(Date.now(), 'UTC');
+
+  beforeAll(async () => {
+    f = await startSending(store, { SESAME_ALLOW_PRIVATE_NETWORKS: 'false', SESAME_FREQUENCY_LIMIT: '0' });
+    f.domains.extra.mx!.push(
+      { name: 'mapped.test', host: 'mapped.dest.test', priority: 10 },
+      { name: 'mixed.test', host: 'mx1.dest.test', priority: 10 },
+      { name: 'mixed.test', host: 'public.dest.test', priority: 20 },
+    );
+    f.domains.extra.a!.push({ name: 'implicit-private.test', address: '127.0.0.3' });
+    f.domains.extra.aaaa = [
+      { name: 'mapped.dest.test', address: '::ffff:127.0.0.2' },
+      // A public address that no test can reach: connecting to it fails (unreachable, refused or timed out).
+      { name: 'public.dest.test', address: '3ffe:ffff::25' },
+    ];
+    await f.domains.publish();
+    // Were anything to connect, it would read this refusal of the address, and a banner.
+    for (const mx of [f.mx1, f.mx2]) mx.mode = { kind: 'reject', code: 550, message: '5.1.1 no such user on internal host 10.9.8.7' };
+  });
+  afterAll(async () => { await f.stop(); });
+
+  it('drops mail whose MX hosts are on loopback: nothing connects, nothing internal is shown, nobody is blocklisted', async () => {
+    const id = await send('someone@dest.test');
+    const s = await outcome(id);
+    expect(s.DeliverStatus).toBe(2);
+    expect(s.SendStatus).toBe(0);
+    expect(s.DeliverMessage).toContain('not an allowed destination');
+    expect(s.DeliverMessage).toContain('SESAME_ALLOW_PRIVATE_NETWORKS');
+    for (const leak of ['127.0.0', 'mx1.dest.test', 'mx2.dest.test', '10.9.8.7', 'no such user', MX_BANNER, '550']) expect(s.DeliverMessage).not.toContain(leak);
+    expect(connections()).toBe(0);
+    // The operator's policy is not the address's fault: it stays off the blocklist, and can be sent to.
+    const listed = await f.call('ListBlackEmailAddress', { StartDate: day, EndDate: day, Limit: 10, Offset: 0, EmailAddress: 'someone@dest.test' });
+    expect(listed.BlackList).toEqual([]);
+    expect(await send('someone@dest.test')).toMatch(/^qcloudses-/);
+    // The domain's own address when it has no MX, likewise.
+    const implicit = await outcome(await send('someone@implicit-private.test'));
+    expect(implicit.DeliverStatus).toBe(2);
+    expect(implicit.DeliverMessage).not.toContain('127.0.0');
+    expect(connections()).toBe(0);
+  });
+
+  it('refuses an IPv6 address that is IPv4 loopback in disguise (::ffff:127.0.0.2)', async () => {
+    const s = await outcome(await send('someone@mapped.test'));
+    expect(s.DeliverStatus).toBe(2);
+    expect(s.DeliverMessage).toContain('not an allowed destination');
+    for (const leak of ['::ffff', '127.0.0', 'mapped.dest.test']) expect(s.DeliverMessage).not.toContain(leak);
+    expect(connections()).toBe(0);
+  });
+
+  it('of a private and a public MX host, tries only the public one', async () => {
+    const s = await outcome(await send('someone@mixed.test'), 50_000);
+    // The public host could not be reached (nothing in a test can be), so: deferred, and said by it.
+    expect(s.DeliverStatus).toBe(8);
+    expect(s.DeliverMessage).toContain('public.dest.test');
+    for (const leak of ['127.0.0', 'mx1.dest.test', 'no such user']) expect(s.DeliverMessage).not.toContain(leak);
+    // The private one, preferred in DNS, was never connected to.
+    expect(connections()).toBe(0);
+  }, 60_000);
 });
 
 describe('graceful shutdown of the worker', () => {

@@ -28,6 +28,8 @@ describe('relay delivery', () => {
     const settings: Record<string, string> = {
       SESAME_DELIVERY: 'relay',
       SESAME_RELAY_URL: `smtp://${CREDS.user}:${encodeURIComponent(CREDS.pass)}@relay.test:${port}`,
+      // The default: the relay (on loopback here) is the operator's choice and is never filtered.
+      SESAME_ALLOW_PRIVATE_NETWORKS: 'false',
     };
     if (ca) {
       caFile = join(dir, `ca-${address}.pem`);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { formatDate } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
 import { b64, errorCode, sdkClient } from './helpers/sdk.js';
-import { SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+import { SENDER_DOMAIN, signedHeaderNames, startSending, statusesOf, withHeader, type SendingFixture } from './helpers/sending.js';
 import type { SendEmailRequest } from '../src/schema/ses.js';
 
 const today = (): string => formatDate(Date.now(), 'UTC');
@@ -63,6 +63,27 @@ describe.each(STORES)('SendEmail on %s', (store) => {
       expect(s).toMatchObject({ MessageId, FromEmailAddress: f.sender, SendStatus: 0, DeliverStatus: 1, UserOpened: false, UserUnsubscribed: false });
       expect(s.DeliverTime).toBeGreaterThanOrEqual(s.RequestTime);
       expect(s.DeliverMessage).toMatch(/^250/);
+    }
+  });
+
+  it('over-signs: a From, Subject or Reply-To added in transit breaks the signature', async () => {
+    const before = f.mx1.received.length;
+    await send({});
+    const [g] = (await f.mx1.waitFor(before + 1)).slice(before);
+    expect(await f.verifyDkim(g.raw)).toEqual([{ result: 'pass', domain: SENDER_DOMAIN, algorithm: 'rsa-sha256' }]);
+    const h = signedHeaderNames(g.raw);
+    const header = g.raw.toString('latin1').slice(0, g.raw.indexOf('\r\n\r\n')).split('\r\n');
+    const occurs = (name: string): number => header.filter((l) => l.toLowerCase().startsWith(`${name}:`)).length;
+    const listed = (name: string): number => h.filter((n) => n === name).length;
+    for (const name of ['from', 'to', 'subject', 'date', 'message-id', 'mime-version', 'content-type']) {
+      expect(occurs(name), name).toBe(1);
+      expect(listed(name), name).toBe(2);
+    }
+    // None in the message, so listed once: "there is none".
+    expect(occurs('reply-to')).toBe(0);
+    expect(listed('reply-to')).toBe(1);
+    for (const added of ['From: Bank <security@bank.test>', 'Subject: Your account is locked', 'Reply-To: thief@evil.test']) {
+      expect((await f.verifyDkim(withHeader(g.raw, added))).map((r) => r.result), added).not.toContain('pass');
     }
   });
 

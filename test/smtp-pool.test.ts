@@ -2,11 +2,13 @@
  * The SMTP connection pool against real SMTP servers that misbehave the way real ones do: hanging
  * up on RSET, closing right after accepting a message, timing out idle connections, greeting late,
  * and advertising a SIZE the message exceeds. Whatever they do, every send ends with a result, no
- * connection slot is lost, and the next message goes out.
+ * connection slot is lost, and the next message goes out. An address the pool is told not to reach
+ * is never connected to.
  */
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SmtpPool, type PoolOptions, type Target } from '../src/delivery/smtp-pool.js';
+import { isPublicAddress } from '../src/lib/ip-ranges.js';
 import { freePort, startMx, type TestMx } from './helpers/mx.js';
 import { startRawSmtp } from './helpers/raw-smtp.js';
 import { eventually } from './helpers/sending.js';
@@ -31,6 +33,14 @@ describe('SMTP connection pool', () => {
     stops.push(() => mx.stop(), () => pool.close());
     return { mx, pool, target: { address: '127.0.0.7', port, hostname: 'mx.y.test' } };
   }
+
+  it('opens no connection to an address it is told not to (a second line behind the route)', async () => {
+    const { mx, pool, target } = await setup({ noStartTls: true }, { allowAddress: isPublicAddress });
+    expect(await pool.send(target, envelope, message(1))).toEqual({ kind: 'refused' });
+    expect(await pool.send({ ...target, address: '::ffff:127.0.0.7' }, envelope, message(2))).toEqual({ kind: 'refused' });
+    expect(mx.connections).toBe(0);
+    expect(mx.received).toHaveLength(0);
+  });
 
   it('a server that hangs up on RSET costs no connection slot: every message still goes out', async () => {
     const { mx, pool, target } = await setup({ noStartTls: true, dropOnRset: true });

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from './helpers/app.js';
 import { SmtpTalk } from './helpers/smtp-talk.js';
 import { send as httpSend } from './helpers/raw.js';
-import { eventually, RECIPIENT_DOMAIN, SENDER_DOMAIN, startSending, statusesOf, unsubscribeLinkFor, type SendingFixture } from './helpers/sending.js';
+import { eventually, RECIPIENT_DOMAIN, SENDER_DOMAIN, signedHeaderNames, startSending, statusesOf, unsubscribeLinkFor, withHeader, type SendingFixture } from './helpers/sending.js';
 
 const PASSWORD = 'Submit2026pass';
 
@@ -288,6 +288,31 @@ describe('SMTP submission: the protocol', () => {
     }
     const got = (await f.mx1.waitFor(before + 2)).slice(before);
     for (const g of got) expect(await f.verifyDkim(g.raw)).toEqual([expect.objectContaining({ result: 'pass', domain: 'xn--bcher-kva.test' })]);
+  });
+
+  it('over-signs submitted mail by what it holds: a header it has twice is listed three times; additions break the signature', async () => {
+    const before = f.mx1.received.length;
+    const s = await loggedIn();
+    expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    expect(await s.cmd(`RCPT TO:<twice@${RECIPIENT_DOMAIN}>`)).toMatch(/^250/);
+    expect(await s.cmd('DATA')).toMatch(/^354/);
+    expect(await s.cmd(`From: <${f.sender}>\r\nTo: <twice@${RECIPIENT_DOMAIN}>\r\nTo: <again@${RECIPIENT_DOMAIN}>\r\nSubject: submitted\r\n\r\nbody\r\n.`)).toMatch(/^250 2\.0\.0 /);
+    s.end();
+    const [g] = (await f.mx1.waitFor(before + 1)).slice(before);
+    expect(await f.verifyDkim(g.raw)).toEqual([expect.objectContaining({ result: 'pass', domain: SENDER_DOMAIN })]);
+    const h = signedHeaderNames(g.raw);
+    const listed = (name: string): number => h.filter((n) => n === name).length;
+    expect(listed('to')).toBe(3);
+    expect(listed('from')).toBe(2);
+    expect(listed('subject')).toBe(2);
+    // Added by Sesame when the client left them out (RFC 6409 §8), and signed like the rest.
+    expect(listed('date')).toBe(2);
+    expect(listed('message-id')).toBe(2);
+    expect(listed('reply-to')).toBe(1);
+    for (const added of [withHeader(g.raw, 'From: Bank <security@bank.test>'), withHeader(g.raw, 'Subject: Your account is locked'),
+      withHeader(g.raw, 'Reply-To: thief@evil.test', 'last'), withHeader(g.raw, `To: <third@${RECIPIENT_DOMAIN}>`)]) {
+      expect((await f.verifyDkim(added)).map((r) => r.result)).not.toContain('pass');
+    }
   });
 
   it('keeps a DKIM signature the client added, next to its own, and both verify', async () => {

@@ -112,6 +112,9 @@ export const SCHEMA = {
     description: 'Send everything through this relay (smtp://user:pass@host:port) when SESAME_DELIVERY is relay.',
     secret: true,
   }),
+  allowPrivateNetworks: flag('SESAME_ALLOW_PRIVATE_NETWORKS', false, {
+    description: 'Let Sesame connect to private, loopback, link-local and other special-purpose addresses (10.0.0.0/8, 127.0.0.0/8, 169.254.0.0/16, fc00::/7, ::ffff:127.0.0.1 and the like) when a recipient domain\'s MX or address records name them; webhooks will follow the same rule. Off, such mail is dropped (DeliverStatus 2), so a tenant cannot use Sesame to probe the operator\'s internal network. SESAME_RELAY_URL is never filtered. Turn it on only for tests, or when every tenant is trusted.',
+  }),
   delivery: oneOf('SESAME_DELIVERY', ['mx', 'relay', 'capture'] as const, 'mx', {
     description: 'Delivery mode: mx looks up the recipient\'s MX, relay uses SESAME_RELAY_URL, capture keeps mail in the store without sending.',
   }),

@@ -165,6 +165,7 @@ export class Attempts {
     const route: Route = p.mode === 'relay' && p.relay ? await this.d.router.host(p.relay.hostname) : await this.d.router.route(c.recipient_domain);
     if (route.kind === 'hosts') return route.hosts;
     if (route.kind === 'defer') return this.deferral(c, route.reply);
+    if (route.kind === 'refused') return notAllowed(c);
     return { kind: 'bounced', reply: route.reply, at: Date.now(), blocklist: condemnsRecipient('route', Number(route.reply.slice(0, 3)), route.reply) };
   }
 
@@ -192,10 +193,13 @@ export class Attempts {
     const envelope = { from: `b-${this.d.bounceTokens.sign(c.id)}@${content.bounceDomain}`, to: [c.recipient] };
     const port = this.d.policy.mode === 'relay' && this.d.policy.relay ? this.d.policy.relay.port : this.d.policy.port;
     let last = '';
+    let refused = false;
     for (const host of hosts) {
       const r = await this.d.pool.send({ address: host.address, port, hostname: host.hostname }, envelope, message);
       const now = Date.now();
       if (r.kind === 'sent') return { kind: 'delivered', reply: r.response, at: now };
+      // The route already leaves such addresses out; the pool's own check is a second line.
+      if (r.kind === 'refused') { refused = true; continue; }
       // No transaction happened (refused, unreachable, cut before the data): the next host may do better.
       if (r.connection && !r.afterData) {
         last = `${host.hostname} [${host.address}]: ${r.response}`;
@@ -211,8 +215,23 @@ export class Attempts {
         ? { kind: 'bounced', reply: r.response, at: now, blocklist: condemnsRecipient(r.stage, r.code, r.response) }
         : this.deferral(c, r.response);
     }
+    if (!last && refused) return notAllowed(c);
     return this.deferral(c, last || 'no mail host could be reached');
   }
+}
+
+/**
+ * The recipient's mail hosts are all on addresses Sesame may not connect to. Dropped, not bounced:
+ * it is the operator's policy, not the address's fault, so nothing is blocklisted. The reply names
+ * the setting but neither the addresses nor anything they said: those are what a tenant probing
+ * the operator's network would want to read.
+ */
+function notAllowed(c: ClaimedDelivery): Outcome {
+  return {
+    kind: 'dropped',
+    reply: `Not sent: the mail hosts of ${c.recipient_domain} are on private or reserved networks, which are not an allowed destination (SESAME_ALLOW_PRIVATE_NETWORKS is off)`,
+    at: Date.now(),
+  };
 }
 
 const withSlash = (u: URL): URL => new URL(u.href.endsWith('/') ? u.href : `${u.href}/`);

@@ -36,6 +36,11 @@ export interface PoolOptions {
   secure?: boolean;
   /** Timeouts (RFC 5321 §4.5.3.2 by default). */
   timeouts?: Partial<Timeouts>;
+  /**
+   * Whether an address may be connected to (unset: any). The route leaves such addresses out
+   * already; checking again where sockets are opened keeps that true whatever calls the pool.
+   */
+  allowAddress?: (address: string) => boolean;
 }
 
 /** How long each step may take. */
@@ -55,6 +60,8 @@ export interface Timeouts {
 /** How one message fared with one connection. */
 export type SendResult =
   | { kind: 'sent'; response: string }
+  /** The address is not an allowed destination: no connection was attempted. */
+  | { kind: 'refused' }
   | {
     kind: 'failed';
     /** 4xx, or a network/protocol failure: try again later (or another host); 5xx: permanent. */
@@ -131,13 +138,14 @@ export class SmtpPool {
     try {
       pooled = await this.acquire(target, fresh);
     } catch (e) {
+      if (e instanceof RefusedDestination) return { result: { kind: 'refused' }, staleReuse: false };
       return { result: failure(e as SmtpError, false, true), staleReuse: false };
     }
     const reused = pooled.sent > 0;
     let streamEnded = false;
     const stream = Readable.from([message]);
     stream.once('end', () => { streamEnded = true; });
-    const result = await new Promise<SendResult>((resolve) => {
+    const result = await new Promise<Exclude<SendResult, { kind: 'refused' }>>((resolve) => {
       pooled.conn.send({ from: envelope.from, to: envelope.to, size: message.length }, stream, (err, info) => {
         if (err) {
           resolve(failure(err as SmtpError, streamEnded, isConnectionError(err as SmtpError)));
@@ -223,6 +231,7 @@ export class SmtpPool {
   }
 
   private async connect(t: Target): Promise<PooledConnection> {
+    if (this.opts.allowAddress && !this.opts.allowAddress(t.address)) throw new RefusedDestination();
     const socket = await openSocket(t, this.timeouts.connectMs);
     const to = this.timeouts;
     // Required TLS is checked TLS; opportunistic TLS takes what the host offers.
@@ -353,6 +362,9 @@ export class SmtpPool {
   }
 }
 
+/** Thrown where a socket would have been opened to an address that is not allowed. */
+class RefusedDestination extends Error {}
+
 /** Connects a TCP socket, or fails as a connection error after `ms`. */
 function openSocket(t: Target, ms: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
@@ -400,7 +412,7 @@ function stageOf(e: SmtpError): RefusalStage {
   }
 }
 
-function failure(e: SmtpError, afterData: boolean, connection: boolean): SendResult {
+function failure(e: SmtpError, afterData: boolean, connection: boolean): Extract<SendResult, { kind: 'failed' }> {
   const stage = stageOf(e);
   // Larger than the SIZE the server advertised (RFC 1870): refused before sending, for good.
   if (e.code === 'EMESSAGE' && e.responseCode === undefined && stage === 'mail') {

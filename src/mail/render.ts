@@ -4,29 +4,20 @@
  */
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import type Mail from 'nodemailer/lib/mailer/index.js';
-import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { escapeHtml } from '../domain/template.js';
 import { unsubscribeWords } from '../domain/unsubscribe-text.js';
 import type { ComposedContent, RenderableContent } from './content.js';
 import { LineGuard } from '../lib/line-guard.js';
-import { installPrivateKeyCache } from './key-cache.js';
-
-installPrivateKeyCache();
+import { dkimSignatures, type DkimKey } from './dkim.js';
 
 /** A DKIM key to sign with. */
-export interface RenderKey { algorithm: 'rsa' | 'ed25519'; selector: string; privateKeyPem: string }
+export type RenderKey = DkimKey;
 
 /**
  * Links of the recipient's unsubscribe, when the message carries one: the web link, and a mail
  * address for clients that unsubscribe by mail (only where something receives that mail).
  */
 export interface UnsubscribeLinks { url: string; mailto?: string }
-
-/** Headers the DKIM signature covers (RFC 6376 §5.4.1; List-Unsubscribe per RFC 8058 §4). */
-export const SIGNED_HEADERS = [
-  'from', 'to', 'cc', 'subject', 'date', 'message-id', 'reply-to',
-  'mime-version', 'content-type', 'content-transfer-encoding', 'list-unsubscribe', 'list-unsubscribe-post',
-];
 
 /** The composed, signed message for one recipient. */
 export async function renderMessage(content: RenderableContent, keys: readonly RenderKey[], unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
@@ -81,19 +72,7 @@ export function normaliseLineEndings(b: Buffer): Buffer {
   return clean ? b : Buffer.from(b.toString('latin1').replace(/\r\n|\r|\n/g, '\r\n'), 'latin1');
 }
 
-async function sign(message: Buffer, domain: string, keys: readonly RenderKey[]): Promise<Buffer> {
+function sign(message: Buffer, domain: string, keys: readonly RenderKey[]): Buffer {
   if (keys.length === 0) return message;
-  const signatureData = keys.map((k) => ({
-    signingDomain: domain,
-    selector: k.selector,
-    privateKey: k.privateKeyPem,
-    algorithm: k.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256',
-  }));
-  // mailauth signs with every entry of signatureData (its typings also ask for one at the top
-  // level), and reads headerList as a colon-separated string: given an array, it would silently
-  // fall back to its own default list.
-  const headerList = SIGNED_HEADERS.join(':') as unknown as string[];
-  const result = await dkimSign(message, { ...signatureData[0], canonicalization: 'relaxed/relaxed', headerList, signatureData });
-  if (result.errors.length) throw new Error(`DKIM signing failed: ${String(result.errors[0])}`);
-  return Buffer.concat([Buffer.from(result.signatures), message]);
+  return Buffer.concat([dkimSignatures(message, domain, keys), message]);
 }

@@ -38,6 +38,8 @@ export async function startCrashRig(store: StoreKind, inFlight: number, extra: R
     SESAME_DNS_SERVERS: dns.address,
     SESAME_HOSTNAME: 'mta.sesame.test',
     SESAME_OUTBOUND_PORT: String(port),
+    // The test MX is on loopback.
+    SESAME_ALLOW_PRIVATE_NETWORKS: 'true',
     SESAME_DAILY_QUOTA: 'unlimited',
     SESAME_DELIVERY_CONCURRENCY: String(inFlight),
     SESAME_DELIVERY_LEASE_SECONDS: '3',

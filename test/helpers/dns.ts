@@ -16,6 +16,8 @@ export interface Zone {
   mx?: { name: string; host: string; priority?: number }[];
   /** Address records (IPv4). */
   a?: { name: string; address: string }[];
+  /** Address records (IPv6). */
+  aaaa?: { name: string; address: string }[];
 }
 
 /** A running dnsmasq. */
@@ -71,7 +73,8 @@ export async function startDns(): Promise<DnsServer> {
       txtLine(probe, 'ready'),
       ...(zone.txt ?? []).map((r) => txtLine(r.name, r.value)),
       ...(zone.mx ?? []).map((r) => `mx-host=${r.name},${r.host},${r.priority ?? 10}`),
-      ...(zone.a ?? []).map((r) => `host-record=${r.name},${r.address}`),
+      // dnsmasq tells the families apart by the address's form.
+      ...[...(zone.a ?? []), ...(zone.aaaa ?? [])].map((r) => `host-record=${r.name},${r.address}`),
       '',
     ].join('\n'));
     const args = [
@@ -134,6 +137,7 @@ export class DomainPublisher {
       txt: all.flatMap((z) => z.txt ?? []),
       mx: all.flatMap((z) => z.mx ?? []),
       a: all.flatMap((z) => z.a ?? []),
+      aaaa: all.flatMap((z) => z.aaaa ?? []),
     });
   }
 

@@ -28,6 +28,8 @@ export interface TestMx {
   mode: MxMode;
   /** Every SMTP transaction that reached RCPT, whatever its end (to count attempts). */
   attempts: number;
+  /** Every connection accepted, whatever followed (to prove nothing connected at all). */
+  connections: number;
   /** AUTH attempts (to prove credentials were or were not offered). */
   auths: { user: string; secure: boolean }[];
   /** Transactions waiting for their reply (mode `hold`). */
@@ -63,13 +65,15 @@ export interface MxOptions {
   size?: number;
   /** Close the connection when the client sends RSET (a server that serves one message per connection, rudely). */
   dropOnRset?: boolean;
+  /** Text of the greeting after `220 <name> ESMTP`. */
+  banner?: string;
 }
 
 /** Starts a test MX on `host:port`. */
 export async function startMx(host: string, port: number, mode: MxMode = { kind: 'accept' }, opts: MxOptions = {}): Promise<TestMx> {
   const received: Received[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
-  const state = { mode, attempts: 0, holding: 0 };
+  const state = { mode, attempts: 0, holding: 0, connections: 0 };
   const auths: { user: string; secure: boolean }[] = [];
   const sockets = new Map<string, { destroy(): void }>();
   const auth = opts.auth;
@@ -86,7 +90,8 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
     },
     logger: false,
     size: opts.size ?? 30 * 1024 * 1024,
-    onConnect(_session, cb) { cb(); },
+    ...(opts.banner ? { banner: opts.banner } : {}),
+    onConnect(_session, cb) { state.connections++; cb(); },
     onRcptTo(_address, _session, cb) {
       state.attempts++;
       const m = state.mode;
@@ -157,6 +162,7 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
     get mode() { return state.mode; },
     set mode(m: MxMode) { state.mode = m; },
     get attempts() { return state.attempts; },
+    get connections() { return state.connections; },
     get holding() { return state.holding; },
     auths,
     waitFor(n, timeoutMs = 30_000) {

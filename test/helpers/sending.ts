@@ -27,12 +27,18 @@ export interface SendingFixture {
 /** Domain names of the fixture. */
 export const SENDER_DOMAIN = 'mail.shop.test';
 export const RECIPIENT_DOMAIN = 'dest.test';
+/** Words in the greeting of the fixture's MX hosts. */
+export const MX_BANNER = 'internal mail relay 4f1c';
 
-/** Starts the whole setup; `extra` settings go to Sesame (a function gets the MX port). */
+/**
+ * Starts the whole setup; `extra` settings go to Sesame (a function gets the MX port). The test MX
+ * hosts are on loopback, so private networks are allowed unless `extra` says otherwise.
+ */
 export async function startSending(store: StoreKind, extra: Record<string, string> | ((port: number) => Record<string, string>) = {}): Promise<SendingFixture> {
   const port = await freePort();
-  const mx1 = await startMx('127.0.0.2', port);
-  const mx2 = await startMx('127.0.0.3', port);
+  // Greetings a test can look for where they must not appear (DeliverMessage, say).
+  const mx1 = await startMx('127.0.0.2', port, { kind: 'accept' }, { banner: `${MX_BANNER} (mx1)` });
+  const mx2 = await startMx('127.0.0.3', port, { kind: 'accept' }, { banner: `${MX_BANNER} (mx2)` });
   let t: DnsTestApp | undefined;
   let call: Caller;
   let domains: DomainPublisher;
@@ -40,7 +46,7 @@ export async function startSending(store: StoreKind, extra: Record<string, strin
   const sender = `news@${SENDER_DOMAIN}`;
   try {
     const settings = typeof extra === 'function' ? extra(port) : extra;
-    t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), ...settings }, ['api', 'worker', 'smtp']);
+    t = await startTestAppWithDns(store, { SESAME_OUTBOUND_PORT: String(port), SESAME_ALLOW_PRIVATE_NETWORKS: 'true', ...settings }, ['api', 'worker', 'smtp']);
     call = sdkClient('v4:TC3', t.endpoint, t.creds);
     domains = new DomainPublisher(t.dns);
     domains.extra = {
@@ -119,6 +125,20 @@ export async function statusesOf(f: SendingFixture, messageId: string, done: (s:
   } catch (e) {
     throw new Error(`${(e as Error).message}; last seen: ${JSON.stringify(last)}`);
   }
+}
+
+/** The header names the first DKIM-Signature of `raw` covers (its h= tag), in order. */
+export function signedHeaderNames(raw: Buffer): string[] {
+  const field = /^DKIM-Signature:((?:.*)(?:\r\n[ \t].*)*)/im.exec(raw.toString('latin1'))?.[1] ?? '';
+  const h = /(?:^|;)\s*h=([^;]+)/.exec(field.replace(/\r\n/g, ''))?.[1] ?? '';
+  return h.split(':').map((name) => name.trim().toLowerCase()).filter(Boolean);
+}
+
+/** `raw` with `field` (a whole header line) put first, or last, in its header. */
+export function withHeader(raw: Buffer, field: string, where: 'first' | 'last' = 'first'): Buffer {
+  const text = raw.toString('latin1');
+  const end = text.indexOf('\r\n\r\n');
+  return Buffer.from(where === 'first' ? `${field}\r\n${text}` : `${text.slice(0, end)}\r\n${field}${text.slice(end)}`, 'latin1');
 }
 
 /** A header's value as written (mailparser interprets List-Unsubscribe into an object). */
