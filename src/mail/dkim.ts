@@ -120,9 +120,16 @@ function relaxedField(f: Field): string {
  * (latin1 maps each byte to one character and back).
  */
 function relaxedBody(body: Buffer): Buffer {
-  let text = body.toString('latin1').replace(/[ \t]+(?=\r\n|$)/g, '').replace(/[ \t]+/g, ' ');
-  text = text.replace(/(\r\n)+$/, '');
-  return Buffer.from(text === '' ? '' : `${text}\r\n`, 'latin1');
+  // Line by line, with no pattern that looks ahead: `[ \t]+(?=\r\n|$)` over a long run of spaces
+  // not ending a line backtracks at every position (quadratic; a 10 MB message could hold a render
+  // thread for hours).
+  const lines = body.toString('latin1').split('\r\n').map((line) => {
+    const collapsed = line.replace(/[ \t]+/g, ' ');
+    return collapsed.endsWith(' ') ? collapsed.slice(0, -1) : collapsed;
+  });
+  let end = lines.length;
+  while (end > 0 && lines[end - 1] === '') end--;
+  return end === 0 ? Buffer.alloc(0) : Buffer.from(`${lines.slice(0, end).join('\r\n')}\r\n`, 'latin1');
 }
 
 /** The `h=` tag, folded between names (FWS is allowed after each colon, §3.5). */
