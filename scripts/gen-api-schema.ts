@@ -1,20 +1,25 @@
 /**
  * Generates `src/schema/ses.ts` from the specification: the action list and models of
  * `ses-2020-10-02.json`, refined by the field list of FACTS.md §3.0 (required markers and the
- * exact Tencent types uint64/int64/date/datetime, plus fields newer than the JSON snapshot).
+ * exact Tencent types uint64/int64/date/datetime, plus fields newer than the JSON snapshot), with
+ * the size bounds of every request parameter from the rules of src/schema/limits.ts.
  *
  * Run: npx tsx scripts/gen-api-schema.ts ../shared/spec
  * The output is committed; CI never needs the spec folder.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { boundsOf } from '../src/schema/limits.js';
 
 interface JsonField { name: string; type: string; desc: string }
 interface JsonSpec {
   actions: Record<string, { doc: string; request: string; response: string }>;
   models: Record<string, { doc: string; fields: JsonField[] }>;
 }
-interface Field { name: string; scalar: string | null; model: string | null; array: boolean; required: boolean; desc: string }
+interface Field {
+  name: string; scalar: string | null; model: string | null; array: boolean; required: boolean; desc: string;
+  maxLength?: number; maxItems?: number;
+}
 
 const specDir = process.argv[2] ?? '../shared/spec';
 const out = process.argv[3] ?? 'src/schema/ses.ts';
@@ -88,6 +93,8 @@ for (const [name, model] of Object.entries(spec.models)) {
     const t = parseType(fact.type);
     fields.push({ name: fact.name, ...t, required: inputModels.has(name) ? fact.required : true, desc: '' });
   }
+  // Every string and list a request can carry is bounded (limits.ts throws for one it has no rule for).
+  if (inputModels.has(name)) for (const f of fields) Object.assign(f, boundsOf({ ...f, model: name }));
   models[name] = fields;
 }
 
@@ -104,8 +111,15 @@ lines.push('/* eslint-disable */');
 lines.push('');
 lines.push("/** Scalar wire types of the Tencent API. */");
 lines.push("export type Scalar = 'string' | 'uint64' | 'int64' | 'bool' | 'date' | 'datetime';");
-lines.push('/** One field of a model: a scalar or another model, maybe an array of it. */');
-lines.push('export interface FieldSpec { readonly name: string; readonly scalar: Scalar | null; readonly model: ModelName | null; readonly array: boolean; readonly required: boolean }');
+lines.push('/**');
+lines.push(' * One field of a model: a scalar or another model, maybe an array of it. Fields of requests carry');
+lines.push(' * their bounds (src/schema/limits.ts): maxLength for a string (each item of a list of strings),');
+lines.push(' * in UTF-16 code units, and maxItems for a list.');
+lines.push(' */');
+lines.push('export interface FieldSpec {');
+lines.push('  readonly name: string; readonly scalar: Scalar | null; readonly model: ModelName | null; readonly array: boolean; readonly required: boolean;');
+lines.push('  readonly maxLength?: number; readonly maxItems?: number;');
+lines.push('}');
 lines.push('');
 lines.push('/** Every action of SES 2020-10-02, sorted by name. */');
 lines.push(`export const ACTION_NAMES = ${JSON.stringify(actionNames)} as const;`);
@@ -124,7 +138,8 @@ lines.push('export const MODELS: Record<ModelName, readonly FieldSpec[]> = {');
 for (const n of modelNames) {
   lines.push(`  ${n}: [`);
   for (const f of models[n]) {
-    lines.push(`    { name: '${f.name}', scalar: ${f.scalar ? `'${f.scalar}'` : 'null'}, model: ${f.model ? `'${f.model}'` : 'null'}, array: ${f.array}, required: ${f.required} },`);
+    const bounds = `${f.maxLength !== undefined ? `, maxLength: ${f.maxLength}` : ''}${f.maxItems !== undefined ? `, maxItems: ${f.maxItems}` : ''}`;
+    lines.push(`    { name: '${f.name}', scalar: ${f.scalar ? `'${f.scalar}'` : 'null'}, model: ${f.model ? `'${f.model}'` : 'null'}, array: ${f.array}, required: ${f.required}${bounds} },`);
   }
   lines.push('  ],');
 }
@@ -134,7 +149,13 @@ for (const n of modelNames) {
   lines.push(`/** ${oneLine(spec.models[n].doc)} */`);
   lines.push(`export interface ${n} {`);
   for (const f of models[n]) {
-    if (f.desc) lines.push(`  /** ${oneLine(f.desc)} */`);
+    const bounds = [
+      f.maxLength !== undefined ? `At most ${f.maxLength} characters${f.array ? ' each' : ''}.` : '',
+      f.maxItems !== undefined ? `At most ${f.maxItems} items.` : '',
+    ].filter(Boolean).join(' ');
+    const desc = f.desc ? oneLine(f.desc) : '';
+    const doc = bounds ? [desc.replace(/([^.!?])$/, '$1.'), bounds].filter(Boolean).join(' ') : desc;
+    if (doc) lines.push(`  /** ${doc} */`);
     lines.push(`  ${f.name}${f.required ? '' : '?'}: ${tsType(f)};`);
   }
   lines.push('}');

@@ -19,6 +19,7 @@ const REGION = /^[a-z]{2,}(-[a-z0-9]+)+$/;
 const isIpPort = (v: string): boolean => isIP(v) !== 0
   || (/^(.+):(\d{1,5})$/.test(v) && isIP(v.replace(/:\d{1,5}$/, '')) === 4)
   || (/^\[(.+)\](:\d{1,5})?$/.test(v) && isIP(v.replace(/^\[(.+)\](:\d{1,5})?$/, '$1')) === 6);
+// The lookahead bounds the input at 253 characters before the nested label pattern runs.
 const isHostName = (v: string): boolean => /^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(v);
 
 /** Daily sending quota policy: Tencent's reputation table, a fixed number, or none. */

@@ -64,20 +64,35 @@ export function normalizeAddress(input: string): string {
 /** A mailbox: an address with an optional display name. */
 export interface Mailbox { name: string; address: Address }
 
+/** Longest display name, in characters (code points). */
+export const DISPLAY_NAME_MAX = 128;
+
+/**
+ * Characters a display name may not hold: controls and the line separators U+2028/U+2029 (nothing
+ * a caller writes may become a header of its own), `:` (FACTS §3.2), quotes and angle brackets.
+ */
+const NAME_FORBIDDEN = /[\u0000-\u001f\u007f\u2028\u2029:"<>]/;
+
 /**
  * Parses `address` or `Name <address>` (FACTS §3.2: the name may not contain `:`). Names may not
  * carry control characters, quotes or angle brackets: the composer encodes the name, and nothing a
  * caller writes may become a header of its own.
+ *
+ * A scan, not a pattern: `/^(.*?)\s*<([^<>]*)>$/` backtracked over every split of the input and
+ * took time quadratic in its length (a million spaces held the event loop for minutes). Here the
+ * address is what lies between the last `<` and the final `>`, and the name is what precedes it.
  */
 export function parseMailbox(input: string): Mailbox | null {
   const s = input.trim();
-  const m = /^(.*?)\s*<([^<>]*)>$/.exec(s);
-  if (!m) {
+  const open = s.endsWith('>') ? s.lastIndexOf('<') : -1;
+  const inner = open < 0 ? null : s.slice(open + 1, -1);
+  if (inner === null || inner.includes('>')) {
     const address = parseAddress(s);
     return address ? { name: '', address } : null;
   }
-  const name = m[1].trim();
-  if (/[\u0000-\u001f\u007f:"<>]/.test(name) || [...name].length > 128) return null;
-  const address = parseAddress(m[2]);
+  const name = s.slice(0, open).trim();
+  // A name longer than twice the limit in UTF-16 units has more than DISPLAY_NAME_MAX code points.
+  if (name.length > 2 * DISPLAY_NAME_MAX || [...name].length > DISPLAY_NAME_MAX || NAME_FORBIDDEN.test(name)) return null;
+  const address = parseAddress(inner);
   return address ? { name, address } : null;
 }

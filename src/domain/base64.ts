@@ -6,6 +6,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 /** Decodes standard base64 (padding optional); null when it is not valid base64. */
 export function decodeBase64(s: string): Buffer | null {
   if (!BASE64.test(s)) return null;
+  // `=+$` alone backtracks quadratically over a long run of `=`; BASE64 above has already
+  // admitted at most two, at the end, so this sees at most two.
   const unpadded = s.replace(/=+$/, '');
   if (unpadded.length % 4 === 1) return null;
   if (s.includes('=') && s.length % 4 !== 0) return null;

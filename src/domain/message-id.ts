@@ -17,5 +17,7 @@ export function newMessageIdHeader(domain: string): string {
 
 /** msg-id of RFC 5322 §3.6.4 in its common dot-atom form: `<left@right>`, printable ASCII, no spaces. */
 export function isMessageIdHeader(v: string): boolean {
+  // Both classes admit `@`, so the pattern tries every `@` as the separator: quadratic in the
+  // length, and safe only because the length is checked first.
   return v.length <= 250 && /^<[\x21-\x3b\x3d\x3f-\x7e]+@[\x21-\x3b\x3d\x3f-\x5a\x5e-\x7e]+>$/.test(v);
 }

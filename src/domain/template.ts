@@ -14,6 +14,11 @@ export const TEMPLATE_NAME_MAX = 100;
 /**
  * A variable is `{{name}}`: letters, digits, `_`, `-` or `.`, spaces inside the braces allowed.
  * The same pattern finds variables here and substitutes them when mail is rendered.
+ *
+ * It runs over whole templates (SESAME_TEMPLATE_MAX_BYTES, 1 MB by default) and stays linear: it
+ * can only start at `{{`, and from there each quantifier is followed by something its class does
+ * not hold (`\s*` by a name character, the name by a space or `}`), so a failed attempt backtracks
+ * over the run after its own `{{` only, and runs cannot overlap (none holds a `{`).
  */
 export const VARIABLE_PATTERN = /\{\{\s*([A-Za-z0-9_][A-Za-z0-9_.-]*)\s*\}\}/g;
 

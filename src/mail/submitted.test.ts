@@ -31,4 +31,32 @@ describe('prepareSubmitted', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.reason).toMatch(reason);
   });
+
+  it('reads a header line of blanks in linear time', () => {
+    // A field name followed by a long run of blanks and more text: `/[ \t]+$/` took time quadratic
+    // in the run (50,000 blanks: seconds). Lines are as long as SESAME_SMTP_MAX_LINE_LENGTH allows.
+    const line = `X${' \t'.repeat(25_000)}Y: v`;
+    const start = performance.now();
+    const r = prep(`From: a@mail.shop.test\r\n${line}\r\n\r\nbody\r\n`);
+    expect(performance.now() - start).toBeLessThan(100);
+    expect(r.ok).toBe(false);
+    expect(prep(`From: a@mail.shop.test\r\nSubject \t : s\r\n\r\nbody\r\n`).ok).toBe(true);
+  });
+
+  it('refuses a From field longer than one mailbox needs, before the address parser reads it', () => {
+    // Folded over many lines, a From can be as large as the message.
+    const fold = (value: string): string => value.match(/.{1,900}/g)!.join('\r\n ');
+    // More than the 4,096 characters (FROM_VALUE_MAX) a From may hold.
+    const name = 'n'.repeat(5000);
+    const r = prep(`From: ${fold(name)} <a@mail.shop.test>\r\n\r\nbody\r\n`);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.reason).toMatch(/longer than/);
+    const huge = `From: ${fold(`a@b ${' .c'.repeat(3_000_000)}`)}\r\n\r\nbody\r\n`;
+    const start = performance.now();
+    expect(prep(huge).ok).toBe(false);
+    // Joining and decoding 9 MB is linear; nodemailer's parser took seconds over it.
+    expect(performance.now() - start).toBeLessThan(1000);
+    const long = `From: ${fold(`${'m'.repeat(2000)} <a@mail.shop.test>`)}\r\n\r\nbody\r\n`;
+    expect(prep(long).ok).toBe(true);
+  });
 });

@@ -19,6 +19,14 @@ export type Prepared =
 /** Header field name: printable ASCII but the colon (RFC 5322 §3.6.8). */
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
 
+/**
+ * Longest From value read, unfolded. RFC 5322 lets a field fold over any number of lines, so a
+ * From can be as large as the message (10 MB); one mailbox (an address of at most 254 characters
+ * and a display name, even RFC 2047-encoded at length) fits in far less. A longer one is refused
+ * before nodemailer's address parser, a third-party scanner whose cost we do not own, reads it.
+ */
+export const FROM_VALUE_MAX = 4096;
+
 /** Prepares `raw` (CRLF line endings, as the submission listener guarantees). */
 export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
   // The header ends at the first empty line; a message of header fields only has none. Only the
@@ -35,7 +43,11 @@ export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
       continue;
     }
     const colon = line.indexOf(':');
-    const name = colon > 0 ? line.slice(0, colon).replace(/[ \t]+$/, '') : '';
+    // Blanks before the colon are dropped by a scan: `/[ \t]+$/` backtracks quadratically over a
+    // long run of them that something else follows (a line is as long as SESAME_SMTP_MAX_LINE_LENGTH).
+    let nameEnd = colon;
+    while (nameEnd > 0 && (line[nameEnd - 1] === ' ' || line[nameEnd - 1] === '\t')) nameEnd--;
+    const name = colon > 0 ? line.slice(0, nameEnd) : '';
     if (!FIELD_NAME.test(name)) return { ok: false, reason: `the header has a line that is not a field: ${JSON.stringify(line.slice(0, 60))}` };
     fields.push({ name: name.toLowerCase(), lines: [line] });
   }
@@ -45,7 +57,9 @@ export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
   };
   const froms = fields.filter((f) => f.name === 'from');
   if (froms.length !== 1) return { ok: false, reason: froms.length ? 'the message has more than one From field' : 'the message has no From field' };
-  const mailboxes = addressparser(value(froms[0]), { flatten: true });
+  const fromValue = value(froms[0]);
+  if (fromValue.length > FROM_VALUE_MAX) return { ok: false, reason: `the From field is longer than ${FROM_VALUE_MAX} characters` };
+  const mailboxes = addressparser(fromValue, { flatten: true });
   const from = mailboxes.length === 1 ? parseAddress(mailboxes[0].address ?? '') : null;
   if (!from) return { ok: false, reason: 'the From field must hold exactly one valid address' };
 

@@ -6,12 +6,13 @@
  */
 import * as ses from './ses.js';
 import type { FieldSpec } from './ses.js';
+import { STRING_LIMITS } from './limits.js';
 
 /** UpdateSendTask request: pause, resume or end a batch task. */
 export interface UpdateSendTaskRequest {
   /** The task, as BatchSendEmail returned it. */
   TaskId: number;
-  /** `pause`, `resume` or `end`. */
+  /** `pause`, `resume` or `end`. At most 64 characters. */
   Operation: string;
 }
 /** UpdateSendTask response: nothing but the RequestId. */
@@ -20,7 +21,7 @@ export type UpdateSendTaskResponse = Record<string, never>;
 const EXTENSION_MODELS = {
   UpdateSendTaskRequest: [
     { name: 'TaskId', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'Operation', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Operation', scalar: 'string', model: null, array: false, required: true, maxLength: STRING_LIMITS.word },
   ],
   UpdateSendTaskResponse: [],
 } as const satisfies Record<string, readonly FieldSpec[]>;

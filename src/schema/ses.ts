@@ -3,8 +3,15 @@
 
 /** Scalar wire types of the Tencent API. */
 export type Scalar = 'string' | 'uint64' | 'int64' | 'bool' | 'date' | 'datetime';
-/** One field of a model: a scalar or another model, maybe an array of it. */
-export interface FieldSpec { readonly name: string; readonly scalar: Scalar | null; readonly model: ModelName | null; readonly array: boolean; readonly required: boolean }
+/**
+ * One field of a model: a scalar or another model, maybe an array of it. Fields of requests carry
+ * their bounds (src/schema/limits.ts): maxLength for a string (each item of a list of strings),
+ * in UTF-16 code units, and maxItems for a list.
+ */
+export interface FieldSpec {
+  readonly name: string; readonly scalar: Scalar | null; readonly model: ModelName | null; readonly array: boolean; readonly required: boolean;
+  readonly maxLength?: number; readonly maxItems?: number;
+}
 
 /** Every action of SES 2020-10-02, sorted by name. */
 export const ACTION_NAMES = ["BatchSendEmail","CreateAddressUnsubscribeConfig","CreateCustomBlacklist","CreateEmailAddress","CreateEmailIdentity","CreateEmailTemplate","CreateReceiver","CreateReceiverDetail","CreateReceiverDetailWithData","DeleteAddressUnsubscribeConfig","DeleteBlackList","DeleteCustomBlackList","DeleteEmailAddress","DeleteEmailIdentity","DeleteEmailTemplate","DeleteReceiver","GetAbuseReport","GetEmailIdentity","GetEmailTemplate","GetSendEmailStatus","GetStatisticsReport","ListAddressUnsubscribeConfig","ListBlackEmailAddress","ListCustomBlacklist","ListEmailAddress","ListEmailIdentities","ListEmailTemplates","ListReceiverDetails","ListReceivers","ListSendTasks","SendEmail","UpdateAddressUnsubscribeConfig","UpdateCustomBlackList","UpdateEmailIdentity","UpdateEmailSmtpPassWord","UpdateEmailTemplate"] as const;
@@ -75,22 +82,22 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'Status', scalar: 'uint64', model: null, array: false, required: true },
   ],
   Attachment: [
-    { name: 'FileName', scalar: 'string', model: null, array: false, required: true },
-    { name: 'Content', scalar: 'string', model: null, array: false, required: false },
-    { name: 'FileURL', scalar: 'string', model: null, array: false, required: false },
+    { name: 'FileName', scalar: 'string', model: null, array: false, required: true, maxLength: 512 },
+    { name: 'Content', scalar: 'string', model: null, array: false, required: false, maxLength: 6990508 },
+    { name: 'FileURL', scalar: 'string', model: null, array: false, required: false, maxLength: 2048 },
   ],
   BatchSendEmailRequest: [
-    { name: 'FromEmailAddress', scalar: 'string', model: null, array: false, required: true },
+    { name: 'FromEmailAddress', scalar: 'string', model: null, array: false, required: true, maxLength: 640 },
     { name: 'ReceiverId', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'Subject', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Subject', scalar: 'string', model: null, array: false, required: true, maxLength: 2048 },
     { name: 'TaskType', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'ReplyToAddresses', scalar: 'string', model: null, array: false, required: false },
+    { name: 'ReplyToAddresses', scalar: 'string', model: null, array: false, required: false, maxLength: 640 },
     { name: 'Template', scalar: null, model: 'Template', array: false, required: false },
     { name: 'Simple', scalar: null, model: 'Simple', array: false, required: false },
-    { name: 'Attachments', scalar: null, model: 'Attachment', array: true, required: false },
+    { name: 'Attachments', scalar: null, model: 'Attachment', array: true, required: false, maxItems: 100 },
     { name: 'CycleParam', scalar: null, model: 'CycleEmailParam', array: false, required: false },
     { name: 'TimedParam', scalar: null, model: 'TimedEmailParam', array: false, required: false },
-    { name: 'Unsubscribe', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Unsubscribe', scalar: 'string', model: null, array: false, required: false, maxLength: 64 },
     { name: 'ADLocation', scalar: 'uint64', model: null, array: false, required: false },
   ],
   BatchSendEmailResponse: [
@@ -109,15 +116,15 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'IspDesc', scalar: 'string', model: null, array: false, required: true },
   ],
   CreateAddressUnsubscribeConfigRequest: [
-    { name: 'Address', scalar: 'string', model: null, array: false, required: true },
-    { name: 'UnsubscribeConfig', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Address', scalar: 'string', model: null, array: false, required: true, maxLength: 320 },
+    { name: 'UnsubscribeConfig', scalar: 'string', model: null, array: false, required: true, maxLength: 64 },
     { name: 'Status', scalar: 'uint64', model: null, array: false, required: true },
   ],
   CreateAddressUnsubscribeConfigResponse: [
   ],
   CreateCustomBlacklistRequest: [
-    { name: 'Emails', scalar: 'string', model: null, array: true, required: true },
-    { name: 'ExpireDate', scalar: 'date', model: null, array: false, required: false },
+    { name: 'Emails', scalar: 'string', model: null, array: true, required: true, maxLength: 1024, maxItems: 100000 },
+    { name: 'ExpireDate', scalar: 'date', model: null, array: false, required: false, maxLength: 32 },
   ],
   CreateCustomBlacklistResponse: [
     { name: 'TotalCount', scalar: 'int64', model: null, array: false, required: true },
@@ -127,15 +134,15 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'InvalidCount', scalar: 'int64', model: null, array: false, required: true },
   ],
   CreateEmailAddressRequest: [
-    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: true },
-    { name: 'EmailSenderName', scalar: 'string', model: null, array: false, required: false },
+    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: true, maxLength: 320 },
+    { name: 'EmailSenderName', scalar: 'string', model: null, array: false, required: false, maxLength: 512 },
   ],
   CreateEmailAddressResponse: [
   ],
   CreateEmailIdentityRequest: [
-    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true },
+    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true, maxLength: 255 },
     { name: 'DKIMOption', scalar: 'uint64', model: null, array: false, required: false },
-    { name: 'TagList', scalar: null, model: 'TagList', array: true, required: false },
+    { name: 'TagList', scalar: null, model: 'TagList', array: true, required: false, maxItems: 500 },
   ],
   CreateEmailIdentityResponse: [
     { name: 'IdentityType', scalar: 'string', model: null, array: false, required: true },
@@ -144,7 +151,7 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'DKIMOption', scalar: 'int64', model: null, array: false, required: true },
   ],
   CreateEmailTemplateRequest: [
-    { name: 'TemplateName', scalar: 'string', model: null, array: false, required: true },
+    { name: 'TemplateName', scalar: 'string', model: null, array: false, required: true, maxLength: 512 },
     { name: 'TemplateContent', scalar: null, model: 'TemplateContent', array: false, required: true },
   ],
   CreateEmailTemplateResponse: [
@@ -152,7 +159,7 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
   ],
   CreateReceiverDetailRequest: [
     { name: 'ReceiverId', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'Emails', scalar: 'string', model: null, array: true, required: true },
+    { name: 'Emails', scalar: 'string', model: null, array: true, required: true, maxLength: 1024, maxItems: 100000 },
   ],
   CreateReceiverDetailResponse: [
     { name: 'TotalCount', scalar: 'int64', model: null, array: false, required: true },
@@ -163,7 +170,7 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
   ],
   CreateReceiverDetailWithDataRequest: [
     { name: 'ReceiverId', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'Datas', scalar: null, model: 'ReceiverInputData', array: true, required: true },
+    { name: 'Datas', scalar: null, model: 'ReceiverInputData', array: true, required: true, maxItems: 100000 },
   ],
   CreateReceiverDetailWithDataResponse: [
     { name: 'TotalCount', scalar: 'int64', model: null, array: false, required: true },
@@ -173,14 +180,14 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'RepeatCount', scalar: 'int64', model: null, array: false, required: true },
   ],
   CreateReceiverRequest: [
-    { name: 'ReceiversName', scalar: 'string', model: null, array: false, required: true },
-    { name: 'Desc', scalar: 'string', model: null, array: false, required: false },
+    { name: 'ReceiversName', scalar: 'string', model: null, array: false, required: true, maxLength: 512 },
+    { name: 'Desc', scalar: 'string', model: null, array: false, required: false, maxLength: 1024 },
   ],
   CreateReceiverResponse: [
     { name: 'ReceiverId', scalar: 'int64', model: null, array: false, required: true },
   ],
   CycleEmailParam: [
-    { name: 'BeginTime', scalar: 'string', model: null, array: false, required: true },
+    { name: 'BeginTime', scalar: 'string', model: null, array: false, required: true, maxLength: 32 },
     { name: 'IntervalTime', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'TermCycle', scalar: 'uint64', model: null, array: false, required: false },
   ],
@@ -192,27 +199,27 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'Status', scalar: 'bool', model: null, array: false, required: true },
   ],
   DeleteAddressUnsubscribeConfigRequest: [
-    { name: 'Address', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Address', scalar: 'string', model: null, array: false, required: false, maxLength: 320 },
   ],
   DeleteAddressUnsubscribeConfigResponse: [
   ],
   DeleteBlackListRequest: [
-    { name: 'EmailAddressList', scalar: 'string', model: null, array: true, required: true },
+    { name: 'EmailAddressList', scalar: 'string', model: null, array: true, required: true, maxLength: 320, maxItems: 100000 },
   ],
   DeleteBlackListResponse: [
   ],
   DeleteCustomBlackListRequest: [
-    { name: 'Emails', scalar: 'string', model: null, array: true, required: true },
+    { name: 'Emails', scalar: 'string', model: null, array: true, required: true, maxLength: 320, maxItems: 100000 },
   ],
   DeleteCustomBlackListResponse: [
   ],
   DeleteEmailAddressRequest: [
-    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: true },
+    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: true, maxLength: 320 },
   ],
   DeleteEmailAddressResponse: [
   ],
   DeleteEmailIdentityRequest: [
-    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true },
+    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true, maxLength: 255 },
   ],
   DeleteEmailIdentityResponse: [
   ],
@@ -243,22 +250,22 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'SmtpPwdType', scalar: 'uint64', model: null, array: false, required: true },
   ],
   GetAbuseReportRequest: [
-    { name: 'StartTime', scalar: 'string', model: null, array: false, required: true },
-    { name: 'EndTime', scalar: 'string', model: null, array: false, required: true },
+    { name: 'StartTime', scalar: 'string', model: null, array: false, required: true, maxLength: 32 },
+    { name: 'EndTime', scalar: 'string', model: null, array: false, required: true, maxLength: 32 },
     { name: 'Offset', scalar: 'int64', model: null, array: false, required: false },
     { name: 'Limit', scalar: 'int64', model: null, array: false, required: false },
-    { name: 'FromDomain', scalar: 'string', model: null, array: false, required: false },
-    { name: 'FromAddress', scalar: 'string', model: null, array: false, required: false },
-    { name: 'Mta', scalar: 'string', model: null, array: false, required: false },
-    { name: 'ToAddress', scalar: 'string', model: null, array: false, required: false },
-    { name: 'TemplateId', scalar: 'string', model: null, array: false, required: false },
+    { name: 'FromDomain', scalar: 'string', model: null, array: false, required: false, maxLength: 255 },
+    { name: 'FromAddress', scalar: 'string', model: null, array: false, required: false, maxLength: 320 },
+    { name: 'Mta', scalar: 'string', model: null, array: false, required: false, maxLength: 255 },
+    { name: 'ToAddress', scalar: 'string', model: null, array: false, required: false, maxLength: 320 },
+    { name: 'TemplateId', scalar: 'string', model: null, array: false, required: false, maxLength: 64 },
   ],
   GetAbuseReportResponse: [
     { name: 'Data', scalar: null, model: 'AbuseReport', array: true, required: true },
     { name: 'TotalCount', scalar: 'int64', model: null, array: false, required: true },
   ],
   GetEmailIdentityRequest: [
-    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true },
+    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true, maxLength: 255 },
   ],
   GetEmailIdentityResponse: [
     { name: 'IdentityType', scalar: 'string', model: null, array: false, required: true },
@@ -276,20 +283,20 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'TemplateName', scalar: 'string', model: null, array: false, required: true },
   ],
   GetSendEmailStatusRequest: [
-    { name: 'RequestDate', scalar: 'date', model: null, array: false, required: true },
+    { name: 'RequestDate', scalar: 'date', model: null, array: false, required: true, maxLength: 32 },
     { name: 'Offset', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Limit', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'MessageId', scalar: 'string', model: null, array: false, required: false },
-    { name: 'ToEmailAddress', scalar: 'string', model: null, array: false, required: false },
+    { name: 'MessageId', scalar: 'string', model: null, array: false, required: false, maxLength: 256 },
+    { name: 'ToEmailAddress', scalar: 'string', model: null, array: false, required: false, maxLength: 320 },
   ],
   GetSendEmailStatusResponse: [
     { name: 'EmailStatusList', scalar: null, model: 'SendEmailStatus', array: true, required: true },
   ],
   GetStatisticsReportRequest: [
-    { name: 'StartDate', scalar: 'date', model: null, array: false, required: true },
-    { name: 'EndDate', scalar: 'date', model: null, array: false, required: true },
-    { name: 'Domain', scalar: 'string', model: null, array: false, required: false },
-    { name: 'ReceivingMailboxType', scalar: 'string', model: null, array: false, required: false },
+    { name: 'StartDate', scalar: 'date', model: null, array: false, required: true, maxLength: 32 },
+    { name: 'EndDate', scalar: 'date', model: null, array: false, required: true, maxLength: 32 },
+    { name: 'Domain', scalar: 'string', model: null, array: false, required: false, maxLength: 255 },
+    { name: 'ReceivingMailboxType', scalar: 'string', model: null, array: false, required: false, maxLength: 255 },
   ],
   GetStatisticsReportResponse: [
     { name: 'DailyVolumes', scalar: null, model: 'Volume', array: true, required: true },
@@ -297,19 +304,19 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
   ],
   ListAddressUnsubscribeConfigRequest: [
     { name: 'Offset', scalar: 'uint64', model: null, array: false, required: false },
-    { name: 'Limit', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Limit', scalar: 'string', model: null, array: false, required: false, maxLength: 64 },
   ],
   ListAddressUnsubscribeConfigResponse: [
     { name: 'AddressUnsubscribeConfigList', scalar: null, model: 'AddressUnsubscribeConfigData', array: true, required: true },
     { name: 'Total', scalar: 'int64', model: null, array: false, required: true },
   ],
   ListBlackEmailAddressRequest: [
-    { name: 'StartDate', scalar: 'date', model: null, array: false, required: true },
-    { name: 'EndDate', scalar: 'date', model: null, array: false, required: true },
+    { name: 'StartDate', scalar: 'date', model: null, array: false, required: true, maxLength: 32 },
+    { name: 'EndDate', scalar: 'date', model: null, array: false, required: true, maxLength: 32 },
     { name: 'Limit', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Offset', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: false },
-    { name: 'TaskID', scalar: 'string', model: null, array: false, required: false },
+    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: false, maxLength: 320 },
+    { name: 'TaskID', scalar: 'string', model: null, array: false, required: false, maxLength: 64 },
   ],
   ListBlackEmailAddressResponse: [
     { name: 'BlackList', scalar: null, model: 'BlackEmailAddress', array: true, required: true },
@@ -319,7 +326,7 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'Offset', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Limit', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Status', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'Email', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Email', scalar: 'string', model: null, array: false, required: false, maxLength: 320 },
   ],
   ListCustomBlacklistResponse: [
     { name: 'TotalCount', scalar: 'int64', model: null, array: false, required: true },
@@ -331,7 +338,7 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'EmailSenders', scalar: null, model: 'EmailSender', array: true, required: true },
   ],
   ListEmailIdentitiesRequest: [
-    { name: 'TagList', scalar: null, model: 'TagList', array: true, required: false },
+    { name: 'TagList', scalar: null, model: 'TagList', array: true, required: false, maxItems: 500 },
     { name: 'Limit', scalar: 'uint64', model: null, array: false, required: false },
     { name: 'Offset', scalar: 'uint64', model: null, array: false, required: false },
   ],
@@ -353,9 +360,9 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'ReceiverId', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Offset', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Limit', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'Email', scalar: 'string', model: null, array: false, required: false },
-    { name: 'CreateTimeBegin', scalar: 'string', model: null, array: false, required: false },
-    { name: 'CreateTimeEnd', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Email', scalar: 'string', model: null, array: false, required: false, maxLength: 320 },
+    { name: 'CreateTimeBegin', scalar: 'string', model: null, array: false, required: false, maxLength: 32 },
+    { name: 'CreateTimeEnd', scalar: 'string', model: null, array: false, required: false, maxLength: 32 },
     { name: 'Status', scalar: 'uint64', model: null, array: false, required: false },
   ],
   ListReceiverDetailsResponse: [
@@ -368,7 +375,7 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'Offset', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Limit', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Status', scalar: 'uint64', model: null, array: false, required: false },
-    { name: 'KeyWord', scalar: 'string', model: null, array: false, required: false },
+    { name: 'KeyWord', scalar: 'string', model: null, array: false, required: false, maxLength: 512 },
   ],
   ListReceiversResponse: [
     { name: 'TotalCount', scalar: 'int64', model: null, array: false, required: true },
@@ -403,24 +410,24 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'EmailId', scalar: 'uint64', model: null, array: false, required: true },
   ],
   ReceiverInputData: [
-    { name: 'Email', scalar: 'string', model: null, array: false, required: true },
-    { name: 'TemplateData', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Email', scalar: 'string', model: null, array: false, required: true, maxLength: 1024 },
+    { name: 'TemplateData', scalar: 'string', model: null, array: false, required: true, maxLength: 1024 },
   ],
   SendEmailRequest: [
-    { name: 'FromEmailAddress', scalar: 'string', model: null, array: false, required: true },
-    { name: 'Subject', scalar: 'string', model: null, array: false, required: true },
-    { name: 'Destination', scalar: 'string', model: null, array: true, required: false },
-    { name: 'ReplyToAddresses', scalar: 'string', model: null, array: false, required: false },
-    { name: 'Cc', scalar: 'string', model: null, array: true, required: false },
-    { name: 'Bcc', scalar: 'string', model: null, array: true, required: false },
+    { name: 'FromEmailAddress', scalar: 'string', model: null, array: false, required: true, maxLength: 640 },
+    { name: 'Subject', scalar: 'string', model: null, array: false, required: true, maxLength: 2048 },
+    { name: 'Destination', scalar: 'string', model: null, array: true, required: false, maxLength: 320, maxItems: 500 },
+    { name: 'ReplyToAddresses', scalar: 'string', model: null, array: false, required: false, maxLength: 640 },
+    { name: 'Cc', scalar: 'string', model: null, array: true, required: false, maxLength: 320, maxItems: 500 },
+    { name: 'Bcc', scalar: 'string', model: null, array: true, required: false, maxLength: 320, maxItems: 500 },
     { name: 'Template', scalar: null, model: 'Template', array: false, required: false },
     { name: 'Simple', scalar: null, model: 'Simple', array: false, required: false },
-    { name: 'Attachments', scalar: null, model: 'Attachment', array: true, required: false },
-    { name: 'Unsubscribe', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Attachments', scalar: null, model: 'Attachment', array: true, required: false, maxItems: 100 },
+    { name: 'Unsubscribe', scalar: 'string', model: null, array: false, required: false, maxLength: 64 },
     { name: 'TriggerType', scalar: 'uint64', model: null, array: false, required: false },
-    { name: 'SmtpMessageId', scalar: 'string', model: null, array: false, required: false },
-    { name: 'SmtpHeaders', scalar: 'string', model: null, array: false, required: false },
-    { name: 'HeaderFrom', scalar: 'string', model: null, array: false, required: false },
+    { name: 'SmtpMessageId', scalar: 'string', model: null, array: false, required: false, maxLength: 256 },
+    { name: 'SmtpHeaders', scalar: 'string', model: null, array: false, required: false, maxLength: 16384 },
+    { name: 'HeaderFrom', scalar: 'string', model: null, array: false, required: false, maxLength: 640 },
   ],
   SendEmailResponse: [
     { name: 'MessageId', scalar: 'string', model: null, array: false, required: true },
@@ -459,20 +466,20 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'ReceiversName', scalar: 'string', model: null, array: false, required: true },
   ],
   Simple: [
-    { name: 'Html', scalar: 'string', model: null, array: false, required: false },
-    { name: 'Text', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Html', scalar: 'string', model: null, array: false, required: false, maxLength: 10485760 },
+    { name: 'Text', scalar: 'string', model: null, array: false, required: false, maxLength: 10485760 },
   ],
   TagList: [
-    { name: 'TagKey', scalar: 'string', model: null, array: false, required: true },
-    { name: 'TagValue', scalar: 'string', model: null, array: false, required: true },
+    { name: 'TagKey', scalar: 'string', model: null, array: false, required: true, maxLength: 512 },
+    { name: 'TagValue', scalar: 'string', model: null, array: false, required: true, maxLength: 512 },
   ],
   Template: [
     { name: 'TemplateID', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'TemplateData', scalar: 'string', model: null, array: false, required: true },
+    { name: 'TemplateData', scalar: 'string', model: null, array: false, required: true, maxLength: 65536 },
   ],
   TemplateContent: [
-    { name: 'Html', scalar: 'string', model: null, array: false, required: false },
-    { name: 'Text', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Html', scalar: 'string', model: null, array: false, required: false, maxLength: 10485760 },
+    { name: 'Text', scalar: 'string', model: null, array: false, required: false, maxLength: 10485760 },
   ],
   TemplatesMetadata: [
     { name: 'CreatedTimestamp', scalar: 'uint64', model: null, array: false, required: true },
@@ -482,24 +489,24 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'ReviewReason', scalar: 'string', model: null, array: false, required: true },
   ],
   TimedEmailParam: [
-    { name: 'BeginTime', scalar: 'string', model: null, array: false, required: true },
+    { name: 'BeginTime', scalar: 'string', model: null, array: false, required: true, maxLength: 32 },
   ],
   UpdateAddressUnsubscribeConfigRequest: [
-    { name: 'Address', scalar: 'string', model: null, array: false, required: true },
-    { name: 'UnsubscribeConfig', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Address', scalar: 'string', model: null, array: false, required: true, maxLength: 320 },
+    { name: 'UnsubscribeConfig', scalar: 'string', model: null, array: false, required: true, maxLength: 64 },
     { name: 'Status', scalar: 'uint64', model: null, array: false, required: true },
   ],
   UpdateAddressUnsubscribeConfigResponse: [
   ],
   UpdateCustomBlackListRequest: [
     { name: 'Id', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'Email', scalar: 'string', model: null, array: false, required: true },
-    { name: 'ExpireDate', scalar: 'string', model: null, array: false, required: false },
+    { name: 'Email', scalar: 'string', model: null, array: false, required: true, maxLength: 320 },
+    { name: 'ExpireDate', scalar: 'string', model: null, array: false, required: false, maxLength: 32 },
   ],
   UpdateCustomBlackListResponse: [
   ],
   UpdateEmailIdentityRequest: [
-    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true },
+    { name: 'EmailIdentity', scalar: 'string', model: null, array: false, required: true, maxLength: 255 },
     { name: 'NewAPI', scalar: 'bool', model: null, array: false, required: false },
     { name: 'DKIMOption', scalar: 'uint64', model: null, array: false, required: false },
   ],
@@ -510,15 +517,15 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = {
     { name: 'DKIMOption', scalar: 'int64', model: null, array: false, required: true },
   ],
   UpdateEmailSmtpPassWordRequest: [
-    { name: 'Password', scalar: 'string', model: null, array: false, required: true },
-    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Password', scalar: 'string', model: null, array: false, required: true, maxLength: 64 },
+    { name: 'EmailAddress', scalar: 'string', model: null, array: false, required: true, maxLength: 320 },
   ],
   UpdateEmailSmtpPassWordResponse: [
   ],
   UpdateEmailTemplateRequest: [
     { name: 'TemplateContent', scalar: null, model: 'TemplateContent', array: false, required: true },
     { name: 'TemplateID', scalar: 'uint64', model: null, array: false, required: true },
-    { name: 'TemplateName', scalar: 'string', model: null, array: false, required: true },
+    { name: 'TemplateName', scalar: 'string', model: null, array: false, required: true, maxLength: 512 },
   ],
   UpdateEmailTemplateResponse: [
   ],
@@ -576,37 +583,37 @@ export interface AddressUnsubscribeConfigData {
 
 /** Attachment structure, including attachment name and Base64-encoded attachment content */
 export interface Attachment {
-  /** Attachment name, which cannot exceed 255 characters. Some attachment types are not supported. For details, see [Attachment Types](https://intl.cloud.tencent.com/document/product/1288/51951?from_cn_redirect=1). */
+  /** Attachment name, which cannot exceed 255 characters. Some attachment types are not supported. For details, see [Attachment Types](https://intl.cloud.tencent.com/document/product/1288/51951?from_cn_redirect=1). At most 512 characters. */
   FileName: string;
-  /** The Base64-encoded attachment content supports a maximum of 4M. note: tencent cloud API supports up to 8M request packets. the attachment content is expected to expand by 1.5 times after Base64 encoding. you should control the total size of all attachments within 4M. the API will return an error if the overall request exceeds 8M. */
+  /** The Base64-encoded attachment content supports a maximum of 4M. note: tencent cloud API supports up to 8M request packets. the attachment content is expected to expand by 1.5 times after Base64 encoding. you should control the total size of all attachments within 4M. the API will return an error if the overall request exceeds 8M. At most 6990508 characters. */
   Content?: string;
-  /** Attachment URL. do not use the open function. */
+  /** Attachment URL. do not use the open function. At most 2048 characters. */
   FileURL?: string;
 }
 
 /** BatchSendEmail request structure. */
 export interface BatchSendEmailRequest {
-  /** Sender's email address. Please fill in the sender's email address, for example: noreply@mail.qcloud.com. If you need to fill in the sender description, please enter it via sender <email address>, for example: Tencent Cloud team <noreply@mail.qcloud.com> */
+  /** Sender's email address. Please fill in the sender's email address, for example: noreply@mail.qcloud.com. If you need to fill in the sender description, please enter it via sender <email address>, for example: Tencent Cloud team <noreply@mail.qcloud.com>. At most 640 characters. */
   FromEmailAddress: string;
   /** Recipient list ID */
   ReceiverId: number;
-  /** Email Subject */
+  /** Email Subject. At most 2048 characters. */
   Subject: string;
   /** Task type 1: Send now 2: Scheduled sending 3: Cycle (frequency) sending */
   TaskType: number;
-  /** The "reply" email address of the mail. Can be filled with an email address you can receive mail, can be a personal mailbox. If left empty, the recipient's reply mail will fail to send. */
+  /** The "reply" email address of the mail. Can be filled with an email address you can receive mail, can be a personal mailbox. If left empty, the recipient's reply mail will fail to send. At most 640 characters. */
   ReplyToAddresses?: string;
   /** Template-related parameters to fill in when sending with a template Note: This field must be specified if you have not applied for special configuration */
   Template?: Template;
   /** Abandoned Description: Only customers who historically applied for special configuration need to use this. If you have not applied for special configuration, this field does not exist. */
   Simple?: Simple;
-  /** When you need to send an attachment, fill in the related parameters (not supported). */
+  /** When you need to send an attachment, fill in the related parameters (not supported). At most 100 items. */
   Attachments?: Attachment[];
   /** Required parameter for sending tasks periodically */
   CycleParam?: CycleEmailParam;
   /** Required parameter of scheduled task assignment */
   TimedParam?: TimedEmailParam;
-  /** Unsubscription link options 0: do not add 1: english 2: simplified chinese 3: traditional chinese 4: spanish 5: french 6: german 7: japanese 8: korean 9: arabic 10: thai. 11: indonesian. */
+  /** Unsubscription link options 0: do not add 1: english 2: simplified chinese 3: traditional chinese 4: spanish 5: french 6: german 7: japanese 8: korean 9: arabic 10: thai. 11: indonesian. At most 64 characters. */
   Unsubscribe?: string;
   /** Whether to add an ad flag 0: do not add 1: add to the previous subject 2: add to the following subject */
   ADLocation?: number;
@@ -644,9 +651,9 @@ export interface BlackEmailAddress {
 
 /** CreateAddressUnsubscribeConfig request structure. */
 export interface CreateAddressUnsubscribeConfigRequest {
-  /** Sender address. */
+  /** Sender address. At most 320 characters. */
   Address: string;
-  /** Unsubscribe link option. 0: Do not add unsubscribe link; 1: English 2: Simplified Chinese; 3: Traditional Chinese; 4: Spanish; 5: French; 6: German; 7: Japanese; 8: Korean; 9: Arabic; 10: Thai */
+  /** Unsubscribe link option. 0: Do not add unsubscribe link; 1: English 2: Simplified Chinese; 3: Traditional Chinese; 4: Spanish; 5: French; 6: German; 7: Japanese; 8: Korean; 9: Arabic; 10: Thai. At most 64 characters. */
   UnsubscribeConfig: string;
   /** 0: disabled; 1: enabled. */
   Status: number;
@@ -658,9 +665,9 @@ export interface CreateAddressUnsubscribeConfigResponse {
 
 /** CreateCustomBlacklist request structure. */
 export interface CreateCustomBlacklistRequest {
-  /** Add to blocklist email address. */
+  /** Add to blocklist email address. At most 1024 characters each. At most 100000 items. */
   Emails: string[];
-  /** Expiration date. */
+  /** Expiration date. At most 32 characters. */
   ExpireDate?: string;
 }
 
@@ -680,9 +687,9 @@ export interface CreateCustomBlacklistResponse {
 
 /** CreateEmailAddress request structure. */
 export interface CreateEmailAddressRequest {
-  /** Your sender address. (You can create up to 10 sender addresses for each domain.) */
+  /** Your sender address. (You can create up to 10 sender addresses for each domain.). At most 320 characters. */
   EmailAddress: string;
-  /** Sender name. */
+  /** Sender name. At most 512 characters. */
   EmailSenderName?: string;
 }
 
@@ -692,11 +699,11 @@ export interface CreateEmailAddressResponse {
 
 /** CreateEmailIdentity request structure. */
 export interface CreateEmailIdentityRequest {
-  /** Your sender domain. You are advised to use a third-level domain, for example, mail.qcloud.com. */
+  /** Your sender domain. You are advised to use a third-level domain, for example, mail.qcloud.com. At most 255 characters. */
   EmailIdentity: string;
   /** Generated dkim key length. valid values: 0 (1024), 1 (2048). */
   DKIMOption?: number;
-  /** tag. */
+  /** tag. At most 500 items. */
   TagList?: TagList[];
 }
 
@@ -714,7 +721,7 @@ export interface CreateEmailIdentityResponse {
 
 /** CreateEmailTemplate request structure. */
 export interface CreateEmailTemplateRequest {
-  /** Template name. */
+  /** Template name. At most 512 characters. */
   TemplateName: string;
   /** Template content. */
   TemplateContent: TemplateContent;
@@ -730,7 +737,7 @@ export interface CreateEmailTemplateResponse {
 export interface CreateReceiverDetailRequest {
   /** Recipient group ID */
   ReceiverId: number;
-  /** Email address */
+  /** Email address. At most 1024 characters each. At most 100000 items. */
   Emails: string[];
 }
 
@@ -752,7 +759,7 @@ export interface CreateReceiverDetailResponse {
 export interface CreateReceiverDetailWithDataRequest {
   /** Recipient list ID. */
   ReceiverId: number;
-  /** Recipient mailbox and template parameters in array format. limit on the number of recipients not exceeding 20000. */
+  /** Recipient mailbox and template parameters in array format. limit on the number of recipients not exceeding 20000. At most 100000 items. */
   Datas: ReceiverInputData[];
 }
 
@@ -772,9 +779,9 @@ export interface CreateReceiverDetailWithDataResponse {
 
 /** CreateReceiver request structure. */
 export interface CreateReceiverRequest {
-  /** Recipient group name */
+  /** Recipient group name. At most 512 characters. */
   ReceiversName: string;
-  /** Recipient group description */
+  /** Recipient group description. At most 1024 characters. */
   Desc?: string;
 }
 
@@ -786,7 +793,7 @@ export interface CreateReceiverResponse {
 
 /** Parameter required to create a recurring sending task */
 export interface CycleEmailParam {
-  /** Start time of the task */
+  /** Start time of the task. At most 32 characters. */
   BeginTime: string;
   /** Task recurrence in hours */
   IntervalTime: number;
@@ -810,7 +817,7 @@ export interface DNSAttributes {
 
 /** DeleteAddressUnsubscribeConfig request structure. */
 export interface DeleteAddressUnsubscribeConfigRequest {
-  /** Sender address. */
+  /** Sender address. At most 320 characters. */
   Address?: string;
 }
 
@@ -820,7 +827,7 @@ export interface DeleteAddressUnsubscribeConfigResponse {
 
 /** DeleteBlackList request structure. */
 export interface DeleteBlackListRequest {
-  /** List of email addresses to be unblocklisted. Enter at least one address. */
+  /** List of email addresses to be unblocklisted. Enter at least one address. At most 320 characters each. At most 100000 items. */
   EmailAddressList: string[];
 }
 
@@ -830,7 +837,7 @@ export interface DeleteBlackListResponse {
 
 /** DeleteCustomBlackList request structure. */
 export interface DeleteCustomBlackListRequest {
-  /** Email address that needs to be deleted. */
+  /** Email address that needs to be deleted. At most 320 characters each. At most 100000 items. */
   Emails: string[];
 }
 
@@ -840,7 +847,7 @@ export interface DeleteCustomBlackListResponse {
 
 /** DeleteEmailAddress request structure. */
 export interface DeleteEmailAddressRequest {
-  /** Sender address. */
+  /** Sender address. At most 320 characters. */
   EmailAddress: string;
 }
 
@@ -850,7 +857,7 @@ export interface DeleteEmailAddressResponse {
 
 /** DeleteEmailIdentity request structure. */
 export interface DeleteEmailIdentityRequest {
-  /** Sender domain. */
+  /** Sender domain. At most 255 characters. */
   EmailIdentity: string;
 }
 
@@ -911,23 +918,23 @@ export interface EmailSender {
 
 /** GetAbuseReport request structure. */
 export interface GetAbuseReportRequest {
-  /** Start time. */
+  /** Start time. At most 32 characters. */
   StartTime: string;
-  /** End time. */
+  /** End time. At most 32 characters. */
   EndTime: string;
   /** Offset. */
   Offset?: number;
   /** Limit quantity (default: 1000). */
   Limit?: number;
-  /** Sender domain name. */
+  /** Sender domain name. At most 255 characters. */
   FromDomain?: string;
-  /** Sender address. */
+  /** Sender address. At most 320 characters. */
   FromAddress?: string;
-  /** Recipient domain name. */
+  /** Recipient domain name. At most 255 characters. */
   Mta?: string;
-  /** Receive email. */
+  /** Receive email. At most 320 characters. */
   ToAddress?: string;
-  /** Template ID */
+  /** Template ID. At most 64 characters. */
   TemplateId?: string;
 }
 
@@ -941,7 +948,7 @@ export interface GetAbuseReportResponse {
 
 /** GetEmailIdentity request structure. */
 export interface GetEmailIdentityRequest {
-  /** Sender domain. */
+  /** Sender domain. At most 255 characters. */
   EmailIdentity: string;
 }
 
@@ -977,15 +984,15 @@ export interface GetEmailTemplateResponse {
 
 /** GetSendEmailStatus request structure. */
 export interface GetSendEmailStatusRequest {
-  /** Date sent. This parameter is required. You can only query the sending status for a single date at a time. */
+  /** Date sent. This parameter is required. You can only query the sending status for a single date at a time. At most 32 characters. */
   RequestDate: string;
   /** Offset. Default value: `0`. */
   Offset: number;
   /** Maximum number of pulled entries. Maximum value: `100`. */
   Limit: number;
-  /** The `MessageId` field returned by the `SendMail` API. */
+  /** The `MessageId` field returned by the `SendMail` API. At most 256 characters. */
   MessageId?: string;
-  /** Recipient email address. */
+  /** Recipient email address. At most 320 characters. */
   ToEmailAddress?: string;
 }
 
@@ -997,13 +1004,13 @@ export interface GetSendEmailStatusResponse {
 
 /** GetStatisticsReport request structure. */
 export interface GetStatisticsReportRequest {
-  /** Start date. */
+  /** Start date. At most 32 characters. */
   StartDate: string;
-  /** End date. */
+  /** End date. At most 32 characters. */
   EndDate: string;
-  /** Sender domain. */
+  /** Sender domain. At most 255 characters. */
   Domain?: string;
-  /** Recipient address type, for example, gmail.com. */
+  /** Recipient address type, for example, gmail.com. At most 255 characters. */
   ReceivingMailboxType?: string;
 }
 
@@ -1019,7 +1026,7 @@ export interface GetStatisticsReportResponse {
 export interface ListAddressUnsubscribeConfigRequest {
   /** Offset. */
   Offset?: number;
-  /** specifies the maximum number of entries to retrieve, with a cap of 100. */
+  /** specifies the maximum number of entries to retrieve, with a cap of 100. At most 64 characters. */
   Limit?: string;
 }
 
@@ -1033,17 +1040,17 @@ export interface ListAddressUnsubscribeConfigResponse {
 
 /** ListBlackEmailAddress request structure. */
 export interface ListBlackEmailAddressRequest {
-  /** Start date in the format of `YYYY-MM-DD` */
+  /** Start date in the format of `YYYY-MM-DD`. At most 32 characters. */
   StartDate: string;
-  /** End date in the format of `YYYY-MM-DD` */
+  /** End date in the format of `YYYY-MM-DD`. At most 32 characters. */
   EndDate: string;
   /** Common parameter. It must be used with `Offset`. */
   Limit: number;
   /** Common parameter. It must be used with `Limit`. Maximum value of `Limit`: `100`. */
   Offset: number;
-  /** You can specify an email address to query. */
+  /** You can specify an email address to query. At most 320 characters. */
   EmailAddress?: string;
-  /** This parameter has been deprecated. */
+  /** This parameter has been deprecated. At most 64 characters. */
   TaskID?: string;
 }
 
@@ -1063,7 +1070,7 @@ export interface ListCustomBlacklistRequest {
   Limit: number;
   /** Filter the state of the blocklist. valid values: 0 (expired), 1 (active), 2 (all). */
   Status: number;
-  /** Email address in blocklist. */
+  /** Email address in blocklist. At most 320 characters. */
   Email?: string;
 }
 
@@ -1087,7 +1094,7 @@ export interface ListEmailAddressResponse {
 
 /** ListEmailIdentities request structure. */
 export interface ListEmailIdentitiesRequest {
-  /** tag. */
+  /** tag. At most 500 items. */
   TagList?: TagList[];
   /** Pagination limit. */
   Limit?: number;
@@ -1131,11 +1138,11 @@ export interface ListReceiverDetailsRequest {
   Offset: number;
   /** Number limit, int, no more than 100. */
   Limit: number;
-  /** Recipient address. length: 0-50. example: xxx@te.com. fuzzy query is supported. */
+  /** Recipient address. length: 0-50. example: xxx@te.com. fuzzy query is supported. At most 320 characters. */
   Email?: string;
-  /** Find start time. */
+  /** Find start time. At most 32 characters. */
   CreateTimeBegin?: string;
-  /** Search end time. */
+  /** Search end time. At most 32 characters. */
   CreateTimeEnd?: string;
   /** 1: valid; 2: invalid. */
   Status?: number;
@@ -1161,7 +1168,7 @@ export interface ListReceiversRequest {
   Limit: number;
   /** Group status (`1`: to be uploaded; `2` uploading; `3` uploaded). To query groups in all states, do not pass in this parameter. */
   Status?: number;
-  /** Group name keyword for fuzzy query */
+  /** Group name keyword for fuzzy query. At most 512 characters. */
   KeyWord?: string;
 }
 
@@ -1231,41 +1238,41 @@ export interface ReceiverDetail {
 
 /** Recipient details input parameter, including recipient email and template parameter. */
 export interface ReceiverInputData {
-  /** Recipient email. */
+  /** Recipient email. At most 1024 characters. */
   Email: string;
-  /** For variable parameters in template, please use json.dump to format the json object into string type. the object is a set of Key-value pairs. each Key represents a variable in template. variable usage in template is represented by {{Key}}. the appropriate value will be replaced with {{value}} when sent. Note: the parameter value cannot be data of complex type such as html. the entire JSON structure of TemplateData has a length limit of 800 bytes. */
+  /** For variable parameters in template, please use json.dump to format the json object into string type. the object is a set of Key-value pairs. each Key represents a variable in template. variable usage in template is represented by {{Key}}. the appropriate value will be replaced with {{value}} when sent. Note: the parameter value cannot be data of complex type such as html. the entire JSON structure of TemplateData has a length limit of 800 bytes. At most 1024 characters. */
   TemplateData: string;
 }
 
 /** SendEmail request structure. */
 export interface SendEmailRequest {
-  /** Sender's email address. If no alias is used, enter the sender's email address directly, for example: noreply@mail.qcloud.com. To use a sender alias, follow this format (note that a space must be used between the alias and the email address): alias+space+<email address>. The alias cannot contain a colon (:). */
+  /** Sender's email address. If no alias is used, enter the sender's email address directly, for example: noreply@mail.qcloud.com. To use a sender alias, follow this format (note that a space must be used between the alias and the email address): alias+space+<email address>. The alias cannot contain a colon (:). At most 640 characters. */
   FromEmailAddress: string;
-  /** Email Subject */
+  /** Email Subject. At most 2048 characters. */
   Subject: string;
-  /** Recipient email address, supports up to 50 recipients in mass sending. Note: The email content displays all recipient addresses. For non-mass sending, call the API multiple times to send. At least one of the three parameters Destination/Cc/Bcc must exist. */
+  /** Recipient email address, supports up to 50 recipients in mass sending. Note: The email content displays all recipient addresses. For non-mass sending, call the API multiple times to send. At least one of the three parameters Destination/Cc/Bcc must exist. At most 320 characters each. At most 500 items. */
   Destination?: string[];
-  /** The "reply" email address of the mail. Can be filled with a mailbox address where you can receive emails, which can be a personal mailbox. If left empty, the recipient's reply mail will fail to send. */
+  /** The "reply" email address of the mail. Can be filled with a mailbox address where you can receive emails, which can be a personal mailbox. If left empty, the recipient's reply mail will fail to send. At most 640 characters. */
   ReplyToAddresses?: string;
-  /** Email address of CC recipients, supports up to 20 carbon copies. */
+  /** Email address of CC recipients, supports up to 20 carbon copies. At most 320 characters each. At most 500 items. */
   Cc?: string[];
-  /** Bcc email address, supports up to 20 carbon copies. Bcc and Destination must be unique. */
+  /** Bcc email address, supports up to 20 carbon copies. Bcc and Destination must be unique. At most 320 characters each. At most 500 items. */
   Bcc?: string[];
   /** Fill in the template parameters when sending with a template. Note: This field must be specified if you have not applied for special configuration */
   Template?: Template;
   /** Abandoned Description: Only customers who historically applied for special configuration require the use of this. If you have not applied for special configuration, this field does not exist. */
   Simple?: Simple;
-  /** To send an attachment, fill in the relevant parameters. The Tencent Cloud API request supports a maximum of 8M request packet. The attachment content is expected to expand by 1.5 times after Base64 encoding. The total size of all attachments should not exceed 4M. The API will return an error if the overall request exceeds 8M. */
+  /** To send an attachment, fill in the relevant parameters. The Tencent Cloud API request supports a maximum of 8M request packet. The attachment content is expected to expand by 1.5 times after Base64 encoding. The total size of all attachments should not exceed 4M. The API will return an error if the overall request exceeds 8M. At most 100 items. */
   Attachments?: Attachment[];
-  /** Unsubscription link options 0: do not add unsubscription link 1: english 2: simplified chinese 3: traditional chinese 4: spanish 5: french 6: german 7: japanese 8: korean 9: arabic 10: thai 11: indonesian. */
+  /** Unsubscription link options 0: do not add unsubscription link 1: english 2: simplified chinese 3: traditional chinese 4: spanish 5: french 6: german 7: japanese 8: korean 9: arabic 10: thai 11: indonesian. At most 64 characters. */
   Unsubscribe?: string;
   /** Mail trigger type 0: Non-trigger class, default type, select this type for marketing email, non-instant mail. 1: Trigger class, instant delivery mail such as verification code. If the mail exceeds a certain size, the system will automatically select a non-trigger type channel. */
   TriggerType?: number;
-  /** Message-Id field in the smtp header */
+  /** Message-Id field in the smtp header. At most 256 characters. */
   SmtpMessageId?: string;
-  /** Other fields that can be set in the smtp header */
+  /** Other fields that can be set in the smtp header. At most 16384 characters. */
   SmtpHeaders?: string;
-  /** The from field in the smtp header. The domain name should be consistent with the FromEmailAddress. */
+  /** The from field in the smtp header. The domain name should be consistent with the FromEmailAddress. At most 640 characters. */
   HeaderFrom?: string;
 }
 
@@ -1343,17 +1350,17 @@ export interface SendTaskData {
 
 /** Email content, which can be plain text (TEXT), pure code (HTML), or a combination of TEXT and HTML (recommended). */
 export interface Simple {
-  /** HTML code after base64 encoding. To ensure correct display, this parameter should include all code information and cannot contain external CSS. */
+  /** HTML code after base64 encoding. To ensure correct display, this parameter should include all code information and cannot contain external CSS. At most 10485760 characters. */
   Html?: string;
-  /** Plain text content after base64 encoding. If HTML is not involved, the plain text will be displayed in the email. Otherwise, this parameter represents the plain text style of the email. */
+  /** Plain text content after base64 encoding. If HTML is not involved, the plain text will be displayed in the email. Otherwise, this parameter represents the plain text style of the email. At most 10485760 characters. */
   Text?: string;
 }
 
 /** Tag. */
 export interface TagList {
-  /** Product. */
+  /** Product. At most 512 characters. */
   TagKey: string;
-  /** ses */
+  /** ses. At most 512 characters. */
   TagValue: string;
 }
 
@@ -1361,15 +1368,15 @@ export interface TagList {
 export interface Template {
   /** Template ID. If you don’t have any template, please create one. */
   TemplateID: number;
-  /** Variable parameters in the template. Please use `json.dump` to format the JSON object into a string type. The object is a set of key-value pairs. Each key denotes a variable, which is represented by {{key}}. The key will be replaced with the corresponding value (represented by {{value}}) when sending the email. Note: The parameter value cannot be data of a complex type such as HTML. Example: {"name":"xxx","age":"xx"} */
+  /** Variable parameters in the template. Please use `json.dump` to format the JSON object into a string type. The object is a set of key-value pairs. Each key denotes a variable, which is represented by {{key}}. The key will be replaced with the corresponding value (represented by {{value}}) when sending the email. Note: The parameter value cannot be data of a complex type such as HTML. Example: {"name":"xxx","age":"xx"}. At most 65536 characters. */
   TemplateData: string;
 }
 
 /** Template content, which must include at least one of TEXT and HTML. A combination of TEXT and HTML is recommended. */
 export interface TemplateContent {
-  /** HTML code after base64 encoding. */
+  /** HTML code after base64 encoding. At most 10485760 characters. */
   Html?: string;
-  /** Text content after base64 encoding. */
+  /** Text content after base64 encoding. At most 10485760 characters. */
   Text?: string;
 }
 
@@ -1389,15 +1396,15 @@ export interface TemplatesMetadata {
 
 /** Time parameter required to create a scheduled sending task, such as the start time */
 export interface TimedEmailParam {
-  /** Start time of a scheduled sending task */
+  /** Start time of a scheduled sending task. At most 32 characters. */
   BeginTime: string;
 }
 
 /** UpdateAddressUnsubscribeConfig request structure. */
 export interface UpdateAddressUnsubscribeConfigRequest {
-  /** Sender address. */
+  /** Sender address. At most 320 characters. */
   Address: string;
-  /** Unsubscribe link option. 0: Do not add unsubscribe link; 1: English 2: Simplified Chinese; 3: Traditional Chinese; 4: Spanish; 5: French; 6: German; 7: Japanese; 8: Korean; 9: Arabic; 10: Thai */
+  /** Unsubscribe link option. 0: Do not add unsubscribe link; 1: English 2: Simplified Chinese; 3: Traditional Chinese; 4: Spanish; 5: French; 6: German; 7: Japanese; 8: Korean; 9: Arabic; 10: Thai. At most 64 characters. */
   UnsubscribeConfig: string;
   /** 0: disable; 1: enable. */
   Status: number;
@@ -1411,9 +1418,9 @@ export interface UpdateAddressUnsubscribeConfigResponse {
 export interface UpdateCustomBlackListRequest {
   /** Blocklist id that needs to change. */
   Id: number;
-  /** After modification email address. */
+  /** After modification email address. At most 320 characters. */
   Email: string;
-  /** Expiration time. if left empty, it indicates permanent validity. */
+  /** Expiration time. if left empty, it indicates permanent validity. At most 32 characters. */
   ExpireDate?: string;
 }
 
@@ -1423,7 +1430,7 @@ export interface UpdateCustomBlackListResponse {
 
 /** UpdateEmailIdentity request structure. */
 export interface UpdateEmailIdentityRequest {
-  /** Domain to be verified. */
+  /** Domain to be verified. At most 255 characters. */
   EmailIdentity: string;
   NewAPI?: boolean;
   DKIMOption?: number;
@@ -1443,9 +1450,9 @@ export interface UpdateEmailIdentityResponse {
 
 /** UpdateEmailSmtpPassWord request structure. */
 export interface UpdateEmailSmtpPassWordRequest {
-  /** SMTP password. Length limit: 64. */
+  /** SMTP password. Length limit: 64. At most 64 characters. */
   Password: string;
-  /** Email address. Length limit: 128. */
+  /** Email address. Length limit: 128. At most 320 characters. */
   EmailAddress: string;
 }
 
@@ -1459,7 +1466,7 @@ export interface UpdateEmailTemplateRequest {
   TemplateContent: TemplateContent;
   /** Template ID. */
   TemplateID: number;
-  /** Template name */
+  /** Template name. At most 512 characters. */
   TemplateName: string;
 }
 

@@ -65,4 +65,41 @@ describe('parameter decoding', () => {
     expect(decodeJsonParams({ Limit: 1, Offset: 0, Status: null }, 'ListSendTasksRequest', 'ListSendTasks')).toEqual({ Limit: 1, Offset: 0 });
     expect(codeOf(() => decodeJsonParams(JSON.parse('{"Limit":1,"Offset":0,"__proto__":{"x":1}}'), 'ListSendTasksRequest', 'ListSendTasks'))).toBe('UnknownParameter');
   });
+
+  it('refuses a string longer than its schema bound, naming it, before anything parses it', () => {
+    // One million spaces in a From once held the event loop for minutes (a backtracking pattern).
+    const from = `a${' '.repeat(1_000_000)}b`;
+    const base = { Subject: 's', Destination: ['a@x.com'], Template: { TemplateID: 1, TemplateData: '{}' } };
+    expect(() => decodeJsonParams({ ...base, FromEmailAddress: from }, 'SendEmailRequest', 'SendEmail'))
+      .toThrow('FromEmailAddress is longer than 640 characters.');
+    expect(codeOf(() => decodeJsonParams({ ...base, FromEmailAddress: from }, 'SendEmailRequest', 'SendEmail'))).toBe('InvalidParameterValue');
+    expect(() => decodeFlatParams(flat({ FromEmailAddress: from, Subject: 's' }), 'SendEmailRequest', 'SendEmail'))
+      .toThrow('FromEmailAddress is longer than 640 characters.');
+    // Nested fields and list items are named by their path.
+    const long = (n: number): string => 'x'.repeat(n);
+    expect(() => decodeJsonParams({ ...base, FromEmailAddress: 'a@x.com', Destination: ['a@x.com', long(321)] }, 'SendEmailRequest', 'SendEmail'))
+      .toThrow('Destination.1 is longer than 320 characters.');
+    expect(() => decodeJsonParams({ ...base, FromEmailAddress: 'a@x.com', Template: { TemplateID: 1, TemplateData: long(65_537) } }, 'SendEmailRequest', 'SendEmail'))
+      .toThrow('Template.TemplateData is longer than 65536 characters.');
+    expect(() => decodeFlatParams(flat({ ReceiverId: '1', 'Datas.0.Email': 'a@x.com', 'Datas.0.TemplateData': long(1025) }), 'CreateReceiverDetailWithDataRequest', 'CreateReceiverDetailWithData'))
+      .toThrow('Datas.0.TemplateData is longer than 1024 characters.');
+    expect(() => decodeJsonParams({ TaskId: 1, Operation: long(65) }, 'UpdateSendTaskRequest', 'UpdateSendTask'))
+      .toThrow('Operation is longer than 64 characters.');
+    // A value at its bound is taken as it is (the service applies its own, exact rules after).
+    expect(decodeJsonParams({ ...base, FromEmailAddress: long(640), Subject: long(2048) }, 'SendEmailRequest', 'SendEmail'))
+      .toMatchObject({ FromEmailAddress: long(640), Subject: long(2048) });
+  });
+
+  it('refuses a list with more items than its schema bound', () => {
+    const base = { FromEmailAddress: 'a@x.com', Subject: 's' };
+    expect(() => decodeJsonParams({ ...base, Destination: Array.from({ length: 501 }, () => 'a@x.com') }, 'SendEmailRequest', 'SendEmail'))
+      .toThrow('Destination holds 501 items; at most 500 are allowed.');
+    expect(decodeJsonParams({ ...base, Destination: Array.from({ length: 500 }, () => 'a@x.com') }, 'SendEmailRequest', 'SendEmail'))
+      .toMatchObject({ Destination: expect.any(Array) });
+    expect(() => decodeFlatParams(flat({ ...base, 'Destination.500': 'a@x.com' }), 'SendEmailRequest', 'SendEmail'))
+      .toThrow('Destination.500 is beyond the 500 items Destination may hold.');
+    expect(codeOf(() => decodeFlatParams(flat({ ...base, 'Attachments.100.FileName': 'a.txt' }), 'SendEmailRequest', 'SendEmail'))).toBe('InvalidParameterValue');
+    expect(decodeFlatParams(flat({ ...base, 'Attachments.99.FileName': 'a.txt' }), 'SendEmailRequest', 'SendEmail'))
+      .toMatchObject({ Attachments: [{ FileName: 'a.txt' }] });
+  });
 });

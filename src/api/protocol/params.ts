@@ -2,13 +2,14 @@
  * Turns request parameters into the typed request of an action, from the one declaration of its
  * model: JSON bodies (TC3) and flattened `Name.0` / `Name.Field` pairs (form, query) decode into
  * the same object. Every error names the parameter and what was wrong.
+ *
+ * The schema bounds every string and every list (src/schema/limits.ts), and the bounds are checked
+ * here, before any service parses a value: no pattern, scan or JSON parse downstream ever runs over
+ * more than its field's bound, however large the body.
  */
 import { CodedError } from '../../errors/coded-error.js';
 import type { FieldSpec } from '../../schema/ses.js';
 import { MODELS, type ModelName } from '../../schema/actions.js';
-
-/** More array elements than any action accepts; refusing earlier keeps `Emails.99999999=x` cheap. */
-const MAX_ARRAY_INDEX = 100_000;
 
 const missing = (path: string): CodedError =>
   new CodedError('MissingParameter', `The required parameter ${path} is missing.`);
@@ -43,15 +44,17 @@ function insertFlat(root: Record<string, unknown>, segments: string[], value: st
     const seg = segments[i];
     const last = i === segments.length - 1;
     let slot: string | number;
-    if (expectIndex) {
+    if (expectIndex && field) {
       if (!/^\d+$/.test(seg)) throw invalid(path, `is a list: expected ${path}.0, ${path}.1, … but got ${key}`);
       const index = Number(seg);
-      if (index > MAX_ARRAY_INDEX) throw invalid(key, `has an index above ${MAX_ARRAY_INDEX}`);
+      // Refused before anything is built, so `Emails.99999999=x` stays cheap.
+      const max = maxItemsOf(field, path);
+      if (index >= max) throw invalid(key, `is beyond the ${max} items ${path} may hold`);
       slot = index;
       path = `${path}.${seg}`;
       expectIndex = false;
       // The element is a scalar or a model, per the same field.
-      fields = field?.model ? MODELS[field.model] : null;
+      fields = field.model ? MODELS[field.model] : null;
     } else {
       const f: FieldSpec | undefined = fields?.find((x) => x.name === seg);
       if (!f) throw unknown(path ? `${path}.${seg}` : seg, action);
@@ -108,6 +111,8 @@ function checkArray(raw: unknown, f: FieldSpec, path: string, action: string, fr
   } else {
     throw invalid(path, 'must be a list');
   }
+  const max = maxItemsOf(f, path);
+  if (items.length > max) throw invalid(path, `holds ${items.length} items; at most ${max} are allowed`);
   return items.map((v, i) => {
     if (v === null || v === undefined) throw invalid(`${path}.${i}`, 'must not be null');
     return checkValue(v, f, `${path}.${i}`, action, fromText);
@@ -124,6 +129,8 @@ function checkValue(v: unknown, f: FieldSpec, path: string, action: string, from
     case 'date':
     case 'datetime':
       if (typeof v !== 'string') throw invalid(path, `must be a string, not ${describe(v)}`);
+      if (f.maxLength === undefined) throw new Error(`field ${path} has no maximum length`);
+      if (v.length > f.maxLength) throw invalid(path, `is longer than ${f.maxLength} characters`);
       return v;
     case 'bool':
       if (typeof v === 'boolean') return v;
@@ -140,6 +147,12 @@ function checkValue(v: unknown, f: FieldSpec, path: string, action: string, from
     default:
       throw new Error(`field ${path} has no type`);
   }
+}
+
+/** A list's bound; every list of a request model has one (a schema without it is a bug, not a request error). */
+function maxItemsOf(f: FieldSpec, path: string): number {
+  if (f.maxItems === undefined) throw new Error(`list ${path} has no maximum number of items`);
+  return f.maxItems;
 }
 
 function describe(v: unknown): string {

@@ -56,6 +56,23 @@ describe('TC3-HMAC-SHA256', () => {
       expect(() => parseTc3Authorization(bad), bad).toThrow(expect.objectContaining({ code: 'AuthFailure.InvalidAuthorization' }) as Error);
     }
   });
+
+  it('reads an Authorization header in linear time', () => {
+    // Every quantifier of the pattern is followed by a character its class does not hold, so no
+    // header (64 KB at most; a megabyte here) makes it backtrack over a run.
+    const credential = `Credential=${SECRET_ID}/2019-02-25/cvm/tc3_request`;
+    for (const bad of [
+      `TC3-HMAC-SHA256${' '.repeat(1_000_000)}x`,
+      `TC3-HMAC-SHA256 ${credential}${' '.repeat(1_000_000)}x`,
+      `TC3-HMAC-SHA256 ${credential}, SignedHeaders=${'a;'.repeat(500_000)} x`,
+      `TC3-HMAC-SHA256 ${credential}, SignedHeaders=content-type;host, Signature=${'a'.repeat(64)}${' '.repeat(1_000_000)}x`,
+      `TC3-HMAC-SHA256 Credential=${'A'.repeat(1_000_000)}`,
+    ]) {
+      const start = performance.now();
+      expect(() => parseTc3Authorization(bad)).toThrow();
+      expect(performance.now() - start).toBeLessThan(100);
+    }
+  });
 });
 
 describe('v1 HmacSHA1', () => {
