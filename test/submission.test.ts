@@ -70,8 +70,9 @@ describe('SMTP submission: the protocol', () => {
   }, 60_000);
   afterAll(async () => { await f?.stop(); });
 
-  const session = async (): Promise<SmtpTalk> => {
-    const s = await SmtpTalk.open(ports.smtps, { tls: true });
+  /** A session from `from` (each 127.0.x.0/24 is a client network of its own for the login throttle). */
+  const session = async (from = '127.0.0.1'): Promise<SmtpTalk> => {
+    const s = await SmtpTalk.open(ports.smtps, { tls: true, from });
     expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
     return s;
   };
@@ -93,10 +94,11 @@ describe('SMTP submission: the protocol', () => {
   });
 
   it('gives a wrong password and an unknown user the same 535 5.7.8', async () => {
-    const a = await session();
+    // From a network of its own, so the other tests' logins are not slowed by these failures.
+    const a = await session('127.0.2.1');
     const wrong = await a.auth(f.sender, 'Wrong2026pass');
     a.end();
-    const b = await session();
+    const b = await session('127.0.2.1');
     const unknown = await b.auth(`nobody@${SENDER_DOMAIN}`, PASSWORD);
     b.end();
     expect(wrong).toBe('535 5.7.8 Authentication credentials invalid');
@@ -339,9 +341,9 @@ describe('SMTP submission: the protocol', () => {
     expect(g.raw.toString()).toMatch(/s=app;/);
   });
 
-  it('slows failed logins down, then locks the address out', async () => {
+  it('slows failed logins down, then locks the network out', async () => {
     const times: number[] = [];
-    const s = await session();
+    const s = await session('127.0.3.1');
     for (let i = 0; i < 3; i++) {
       const t0 = Date.now();
       expect(await s.auth(`guess${i}@${SENDER_DOMAIN}`, 'Wrong2026pass')).toMatch(/^535 /);
@@ -351,9 +353,14 @@ describe('SMTP submission: the protocol', () => {
     expect(times[2]).toBeGreaterThanOrEqual(500);
     expect(await s.auth(f.sender, PASSWORD)).toMatch(/^421 4\.7\.0 /);
     await s.closed();
-    const again = await session();
+    // Another address of the same /24 is the same network.
+    const again = await session('127.0.3.77');
     expect(await again.auth(f.sender, PASSWORD)).toMatch(/^421 4\.7\.0 /);
     again.end();
+    // Another network is not locked out.
+    const other = await session('127.0.4.1');
+    expect(await other.auth(f.sender, PASSWORD)).toMatch(/^235 /);
+    other.end();
   });
 });
 

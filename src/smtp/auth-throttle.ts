@@ -1,58 +1,91 @@
 /**
- * Slows password guessing over SMTP AUTH, per client address and per user name: each failure makes
- * the next answer wait longer (doubling from a quarter of a second, at most five seconds), and after
- * `maxFailures` within the lockout period the address (or the user) is refused outright until the
- * period has passed since its last failure. A success clears the address's count.
- * Counts live in this process (each SMTP process counts its own share), in a bounded table.
+ * Slows and then stops password guessing over SMTP AUTH, by client network (lib/client-network.ts:
+ * the /24 of an IPv4 address, the /64 of an IPv6 one) and by login from that network. Each failure
+ * from a network makes its next answer wait longer (doubling from a quarter of a second, at most
+ * five seconds); after `maxFailures` within the lockout period the network, or that login from that
+ * network, is refused until the period has passed since its last failure.
+ *
+ * Why nothing counts a login across networks: sender addresses are public (every From: header
+ * prints one), so anything that holds a login back for everyone is a weapon: ten wrong passwords
+ * from anywhere would stop the real application (the defect this replaced locked the user out
+ * globally). A slowdown per login would be a lesser weapon and no defence: a guesser spread over
+ * networks waits side by side on parallel connections, while the application waits on each login.
+ * Dovecot's auth penalty, Postfix's anvil and fail2ban count by client address too. What holds
+ * against guessing spread over many networks is that each network gets `maxFailures` guesses per
+ * period, that every guess costs a password check and the whole process runs at most two at once
+ * (lib/password-hash.ts: some tens per second, whatever the logins), and the password rules (10 to
+ * 20 characters of three kinds). Each failure is logged with its login and client for monitoring.
+ *
+ * A success forgives the failures of that login from that network (the owner's typos, since
+ * mended), not its network's failures for other logins: an attacker holding one valid login could
+ * otherwise wipe its network's count at will.
+ *
+ * Counts live in this process (each SMTP process counts its own share), in two bounded tables that
+ * forget the lowest counts first (lib/bounded-counts.ts), so a flood of fresh logins or networks
+ * cannot push out the counts that hold an attacker back. Filling a table at all is slow: entries are
+ * only made by failed password checks, which the gate above limits to some tens per second.
  */
-import { TtlCache } from '../lib/ttl-cache.js';
+import { BoundedCounts } from '../lib/bounded-counts.js';
+import { clientNetwork } from '../lib/client-network.js';
 
 /** How the throttle is set up. */
 export interface ThrottleOptions {
   /** Failures within `lockoutMs` after which further attempts are refused. */
   maxFailures: number;
   lockoutMs: number;
-  /** Largest number of addresses and users remembered (the oldest are forgotten first). */
+  /** Largest number of networks, and of logins by network, remembered (100,000 each by default). */
   maxEntries?: number;
   now?: () => number;
 }
 
 const FIRST_DELAY_MS = 250;
 const MAX_DELAY_MS = 5000;
+/** Longer than any address (RFC 5321 §4.5.3.1: 254); a longer login is counted by its start. */
+const LOGIN_KEY_LENGTH = 320;
 
 /** Where a login attempt stands before its password is checked. */
-export type Standing = { kind: 'ok'; delayMs: number } | { kind: 'locked'; who: 'address' | 'user' };
+export type Standing = { kind: 'ok'; delayMs: number } | { kind: 'locked'; who: 'network' | 'login' };
 
-/** Failure counts by client address and by user name. */
+/** Failure counts by client network and by login from a network. */
 export class AuthThrottle {
-  /** Failures by key; each count lives `lockoutMs` after its last failure (the cache's time to live). */
-  private readonly counts: TtlCache<string, number>;
+  private readonly networks: BoundedCounts<string>;
+  /** Keyed `network login` (a network never holds a space). */
+  private readonly logins: BoundedCounts<string>;
 
   constructor(private readonly o: ThrottleOptions) {
-    this.counts = new TtlCache({ ttlMs: o.lockoutMs, maxEntries: o.maxEntries ?? 100_000 }, o.now ?? Date.now);
+    const table = { ttlMs: o.lockoutMs, maxEntries: o.maxEntries ?? 100_000, top: o.maxFailures };
+    this.networks = new BoundedCounts(table, o.now ?? Date.now);
+    this.logins = new BoundedCounts(table, o.now ?? Date.now);
   }
 
-  /** Whether an attempt from `address` as `user` may go on, and how long its answer waits. */
-  standing(address: string, user: string): Standing {
-    const a = this.counts.get(`a:${address}`) ?? 0;
-    const u = this.counts.get(`u:${user.toLowerCase()}`) ?? 0;
-    if (a >= this.o.maxFailures) return { kind: 'locked', who: 'address' };
-    if (u >= this.o.maxFailures) return { kind: 'locked', who: 'user' };
-    const n = Math.max(a, u);
-    return { kind: 'ok', delayMs: n === 0 ? 0 : Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (n - 1)) };
+  /** Whether an attempt from `address` as `login` may go on, and how long its answer waits. */
+  standing(address: string, login: string): Standing {
+    const network = clientNetwork(address);
+    const n = this.networks.get(network);
+    const l = this.logins.get(loginKey(network, login));
+    if (n >= this.o.maxFailures) return { kind: 'locked', who: 'network' };
+    if (l >= this.o.maxFailures) return { kind: 'locked', who: 'login' };
+    // The login's count matters too when its network's entry was forgotten first.
+    const failures = Math.max(n, l);
+    return { kind: 'ok', delayMs: failures === 0 ? 0 : Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** (failures - 1)) };
   }
 
-  /** Counts a failed attempt. */
-  failed(address: string, user: string): void {
-    for (const key of [`a:${address}`, `u:${user.toLowerCase()}`]) this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  /** Counts a failed attempt against the network and the login from it. */
+  failed(address: string, login: string): void {
+    const network = clientNetwork(address);
+    this.networks.add(network);
+    this.logins.add(loginKey(network, login));
   }
 
-  /**
-   * Clears the address's count after a successful login. The user's count is left to expire: it
-   * is what holds against guesses spread over many addresses, and an application that logs in for
-   * every message would otherwise hand a guesser a fresh allowance each time.
-   */
-  succeeded(address: string): void {
-    this.counts.delete(`a:${address}`);
+  /** Forgives the failures of `login` from this network, which has just shown it holds the password. */
+  succeeded(address: string, login: string): void {
+    const network = clientNetwork(address);
+    const key = loginKey(network, login);
+    this.networks.subtract(network, this.logins.get(key));
+    this.logins.delete(key);
   }
+}
+
+function loginKey(network: string, login: string): string {
+  return `${network} ${login.toLowerCase().slice(0, LOGIN_KEY_LENGTH)}`;
 }

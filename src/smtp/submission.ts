@@ -5,9 +5,11 @@
  * acceptance as SendEmail; the `250` reply comes only once it is stored.
  *
  * Defences: nothing without AUTH (never an open relay); MAIL FROM must be the logged-in address;
- * failed logins slow down and then lock out (auth-throttle.ts); a lone CR or LF anywhere ends the
- * session (lib/line-guard.ts, against SMTP smuggling); smtp-server itself refuses early talkers, drops
- * what a client pipelined behind STARTTLS, and forgets the session's state after the handshake.
+ * failed logins slow down and then lock out their client network (auth-throttle.ts); password checks
+ * wait their turn in a bounded line shared fairly between networks (lib/password-hash.ts); a lone CR
+ * or LF anywhere ends the session (lib/line-guard.ts, against SMTP smuggling); smtp-server itself
+ * refuses early talkers, drops what a client pipelined behind STARTTLS, and forgets the session's
+ * state after the handshake.
  */
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo, Socket } from 'node:net';
@@ -16,7 +18,8 @@ import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPSe
 import { RateLimiter } from '../lib/rate-limit.js';
 import type { ErrorCode } from '../errors/catalogue.js';
 import { CodedError } from '../errors/coded-error.js';
-import { hashPassword, verifyPassword } from '../lib/password-hash.js';
+import { GateFullError, hashPassword, verifyPassword } from '../lib/password-hash.js';
+import { clientNetwork } from '../lib/client-network.js';
 import type { MailService } from '../services/mail.js';
 import type { DomainStore } from '../store/domains.js';
 import { AuthThrottle } from './auth-throttle.js';
@@ -48,7 +51,8 @@ export interface SubmissionOptions {
   limits: SubmissionLimits;
   /** Messages per second per account (0: no limit). */
   rateLimit: number;
-  auth: { maxFailures: number; lockoutMs: number };
+  /** The login throttle (auth-throttle.ts); `maxEntries` sizes its tables (tests make them small). */
+  auth: { maxFailures: number; lockoutMs: number; maxEntries?: number };
   domains: DomainStore;
   mail: MailService;
   log: Logger;
@@ -166,25 +170,27 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         const user = normalizeAddress(auth.username ?? '');
         const standing = throttle.standing(from, user);
         if (standing.kind === 'locked') {
-          cb(standing.who === 'address'
-            ? smtpError(421, `4.7.0 ${o.hostname} Too many failed logins from your address; try again later`)
-            : smtpError(454, '4.7.0 Too many failed logins for this user; try again later'));
+          cb(standing.who === 'network'
+            ? smtpError(421, `4.7.0 ${o.hostname} Too many failed logins from your network; try again later`)
+            : smtpError(454, '4.7.0 Too many failed logins for this user from your network; try again later'));
           return;
         }
         if (standing.delayMs) await new Promise((r) => setTimeout(r, standing.delayMs));
         const row = tainted(session) ? undefined : await o.domains.senderForLogin(user);
         const password = auth.password ?? '';
-        // An unknown user costs a hash check too, and gets the same reply as a wrong password.
+        // An unknown user costs a hash check too, and gets the same reply as a wrong password. Each
+        // check waits in its network's line, and is refused (GateFullError) when the line is full.
+        const turn = { line: clientNetwork(from) };
         const good = row?.smtp_password_hash
-          ? await verifyPassword(password, row.smtp_password_hash)
-          : (await verifyPassword(password, await (decoyHash as Promise<string>)), false);
+          ? await verifyPassword(password, row.smtp_password_hash, turn)
+          : (await verifyPassword(password, await (decoyHash as Promise<string>), turn), false);
         if (!row || !good) {
           throttle.failed(from, user);
           o.log.info({ client: from, user }, 'SMTP login failed');
           cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
           return;
         }
-        throttle.succeeded(from);
+        throttle.succeeded(from, user);
         if (row.disabled_at !== null) {
           // Said only to a client that gave the right password: it learns why, a guesser learns nothing.
           o.log.info({ client: from, user, appId: row.app_id }, 'SMTP login of a suspended account refused');
@@ -194,6 +200,8 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         const u: User = { accountId: row.account_id, appId: row.app_id, address: row.address };
         cb(null, { user: u as unknown as string });
       })().catch((err: unknown) => {
+        // Not logged: a flood would fill the log, and nothing was checked.
+        if (err instanceof GateFullError) return cb(smtpError(454, '4.7.0 Server busy checking other logins; try again shortly'));
         o.log.error({ err }, 'SMTP login could not be checked');
         cb(smtpError(454, '4.7.0 Temporary authentication failure; try again later'));
       });

@@ -13,19 +13,28 @@ export class SmtpTalk {
   private closedFlag = false;
   greeting = '';
 
-  private constructor(private socket: Socket) {
+  private constructor(private socket: Socket, private readonly replyTimeoutMs: number) {
     this.listen(socket);
   }
 
-  /** Connects (TLS from the first byte when `tls`) and reads the greeting. */
-  static async open(port: number, o: { tls?: boolean; readGreeting?: boolean } = {}): Promise<SmtpTalk> {
-    const socket = await new Promise<Socket>((resolve, reject) => {
-      const s = o.tls
-        ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => resolve(s))
-        : netConnect({ host: '127.0.0.1', port }, () => resolve(s));
+  /**
+   * Connects (TLS from the first byte when `tls`) and reads the greeting. `from` is the source
+   * address (any of 127/8 reaches a server on 127.0.0.1), for tests of limits by client network;
+   * `replyTimeoutMs` how long a reply is waited for (10 s unless said).
+   */
+  static async open(port: number, o: { tls?: boolean; readGreeting?: boolean; from?: string; replyTimeoutMs?: number } = {}): Promise<SmtpTalk> {
+    let socket = await new Promise<Socket>((resolve, reject) => {
+      const s = netConnect({ host: '127.0.0.1', port, localAddress: o.from }, () => resolve(s));
       s.once('error', reject);
     });
-    const t = new SmtpTalk(socket);
+    if (o.tls) {
+      const raw = socket;
+      socket = await new Promise<Socket>((resolve, reject) => {
+        const s = tlsConnect({ socket: raw, rejectUnauthorized: false }, () => resolve(s));
+        s.once('error', reject);
+      });
+    }
+    const t = new SmtpTalk(socket, o.replyTimeoutMs ?? REPLY_TIMEOUT_MS);
     if (o.readGreeting !== false) t.greeting = await t.reply();
     return t;
   }
@@ -43,7 +52,7 @@ export class SmtpTalk {
   }
 
   private async until<T>(take: () => T | undefined, what: string): Promise<T> {
-    const deadline = Date.now() + REPLY_TIMEOUT_MS;
+    const deadline = Date.now() + this.replyTimeoutMs;
     for (;;) {
       const v = take();
       if (v !== undefined) return v;
