@@ -6,7 +6,7 @@
 import type { IncomingMessage } from 'node:http';
 import { decodeBase64 } from '../domain/base64.js';
 import { CodedError } from '../errors/coded-error.js';
-import { clientKey } from '../lib/client-address.js';
+import { clientKey } from '../lib/client-network.js';
 import type { ApiKey } from '../services/accounts.js';
 import { BodyBudget, ClientBodyBudget, readBody, SIZE_LIMITS } from './protocol/body.js';
 import { ReplayGuard } from './protocol/replay.js';

@@ -9,7 +9,7 @@
  * a whole: raise SESAME_HTTP_MAX_CONNECTIONS_PER_IP to what the proxy may open.
  */
 import type { Socket } from 'node:net';
-import { clientKey } from '../lib/client-address.js';
+import { clientKey } from '../lib/client-network.js';
 
 /** How long a refused connection may stay open without sending its request. */
 const REFUSED_GRACE_MS = 2_000;

@@ -11,7 +11,7 @@
  * rules (on Node 20.20) but not NAT64 or IPv4-compatible forms, and the embedded address is what
  * matters.
  */
-import { isIPv4, isIPv6 } from 'node:net';
+import { ipv4Number, ipv6Groups } from './ip.js';
 
 /** An IPv4 range refused, and why. */
 const V4_RANGES: readonly (readonly [cidr: string, why: string])[] = [
@@ -74,24 +74,23 @@ interface V6Parsed { base: number[]; bits: number; why: string; v4At?: number }
 
 const v4Table: V4Parsed[] = V4_RANGES.map(([cidr, why]) => {
   const [addr, bits] = cidr.split('/');
-  return { base: v4Number(addr), bits: Number(bits), why };
+  return { base: ipv4Number(addr)!, bits: Number(bits), why };
 });
 const v6Table: V6Parsed[] = V6_RANGES.map(([cidr, why, v4At]) => {
   const [addr, bits] = cidr.split('/');
-  return { base: v6Groups(addr), bits: Number(bits), why, v4At };
+  return { base: ipv6Groups(addr)!, bits: Number(bits), why, v4At };
 });
-const globalUnicast = v6Groups(GLOBAL_UNICAST_V6.split('/')[0]);
+const globalUnicast = ipv6Groups(GLOBAL_UNICAST_V6.split('/')[0])!;
 
 /**
  * The special-purpose range `ip` belongs to (what it is, with its RFC), or null when it is an
  * ordinary public unicast address. Anything that is not an IP address is refused.
  */
 export function specialRange(ip: string): string | null {
-  if (isIPv4(ip)) return v4Range(v4Number(ip));
-  // A zone (fe80::1%eth0) only scopes the address; the address decides.
-  const bare = ip.replace(/%.*$/, '');
-  if (isIPv6(bare)) return v6Range(v6Groups(bare));
-  return 'not an IP address';
+  const v4 = ipv4Number(ip);
+  if (v4 !== null) return v4Range(v4);
+  const v6 = ipv6Groups(ip);
+  return v6 ? v6Range(v6) : 'not an IP address';
 }
 
 /** Whether `ip` is an ordinary public unicast address: the only kind a tenant may make Sesame connect to. */
@@ -131,26 +130,4 @@ function inPrefix(groups: number[], base: number[], bits: number): boolean {
     if ((groups[i] & mask) !== (base[i] & mask)) return false;
   }
   return true;
-}
-
-/** A dotted quad (already known valid) as an unsigned 32-bit number. */
-function v4Number(ip: string): number {
-  return ip.split('.').reduce((n, part) => ((n << 8) | Number(part)) >>> 0, 0);
-}
-
-/** An IPv6 address (already known valid, without a zone) as its eight 16-bit groups. */
-function v6Groups(ip: string): number[] {
-  let text = ip;
-  // A trailing dotted quad (::ffff:1.2.3.4) stands for the last two groups.
-  const quad = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (quad) {
-    const n = v4Number(quad[1]);
-    text = `${text.slice(0, quad.index)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head, tail] = text.split('::');
-  const parse = (s: string | undefined): number[] => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const h = parse(head);
-  if (tail === undefined) return h;
-  const t = parse(tail);
-  return [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
 }
