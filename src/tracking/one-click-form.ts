@@ -1,8 +1,9 @@
 /**
  * The small form an unsubscribe POST carries. RFC 8058 §3.2: the mail receiver POSTs the
  * List-Unsubscribe-Post key/value pair (`List-Unsubscribe=One-Click`) as the body, encoded as
- * `multipart/form-data` (SHOULD) or `application/x-www-form-urlencoded` (MAY); the confirmation
- * page's own form sends the same pair, urlencoded, as browsers do.
+ * `multipart/form-data` (SHOULD) or `application/x-www-form-urlencoded` (MAY; a body without a
+ * Content-Type is read so too); the confirmation page's own form sends the same pair, urlencoded,
+ * as browsers do.
  */
 import type { IncomingMessage } from 'node:http';
 
@@ -23,7 +24,8 @@ export async function readOneClickForm(req: IncomingMessage): Promise<Map<string
   if (!body) return null;
   const type = String(req.headers['content-type'] ?? '');
   const media = type.split(';')[0].trim().toLowerCase();
-  if (media === 'application/x-www-form-urlencoded') return new Map(new URLSearchParams(body.toString('utf8')));
+  // A client that names no type at all is read as the urlencoded form it almost surely sent.
+  if (media === 'application/x-www-form-urlencoded' || media === '') return new Map(new URLSearchParams(body.toString('utf8')));
   if (media === 'multipart/form-data') return multipartFields(type, body);
   return null;
 }
