@@ -1,5 +1,5 @@
 /**
- * Open HTTP connections per client address (lib/client-address.ts). Each connection holds a socket,
+ * Open HTTP connections per client address (lib/client-network.ts clientKey). Each connection holds a socket,
  * a parser and up to 64 KB of headers, and may announce a body; without a per-address count one
  * client could open them until the process runs out of descriptors. A connection beyond the limit is
  * marked: its first request gets a short refusal and the connection is closed (one that sends nothing

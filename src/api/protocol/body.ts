@@ -24,7 +24,7 @@ export class BodyBudget {
 }
 
 /**
- * Bytes of request bodies held in memory per client (lib/client-address.ts), for bodies read before
+ * Bytes of request bodies held in memory per client (lib/client-network.ts clientKey), for bodies read before
  * anything proves who sent them. Without it a few hundred connections announcing large bodies and
  * trickling them would hold the whole BodyBudget, and every tenant's POST would be refused; with it
  * they hold at most this much per client, and other clients are unaffected.
