@@ -1,17 +1,20 @@
 /**
  * The worker's retention job: a round at start, then one every ROUND_EVERY_MS. Each round removes
- * what retention allows a chunk at a time, pausing after each chunk at least as long as it took,
- * so the job takes at most about half of the store's time and never holds it for more than one
- * chunk: sending goes on at its pace. Several workers may run it at once (each chunk is
- * idempotent); rounds are cheap when there is nothing to do.
+ * what retention allows a chunk at a time, pausing after each chunk PAUSE_FACTOR times as long as
+ * it took (and at least MIN_PAUSE_MS): the job holds the store for one chunk at most (a few
+ * milliseconds), takes about a fifth of its time at most, and slows down by itself when the store
+ * is busy (a chunk then takes longer), so sending goes on at its pace. On SQLite this matters
+ * twice: a chunk also holds the event loop while it runs. Several workers may run it at once (each
+ * chunk is idempotent); rounds are cheap when there is nothing to do.
  */
 import type { Logger } from 'pino';
 import type { RetentionService } from '../services/retention.js';
 
 /** How often a round runs. Statuses become deletable a day at a time; the sweep of content the outcome writer could not free needs no more. */
 const ROUND_EVERY_MS = 10 * 60_000;
-/** The shortest pause between two chunks. */
-const MIN_PAUSE_MS = 10;
+/** The pause after a chunk, as a multiple of how long it took, and at least. */
+const PAUSE_FACTOR = 4;
+const MIN_PAUSE_MS = 50;
 /** A long round (the first after an upgrade, or after a busy day) says how far it got this often. */
 const PROGRESS_EVERY_MS = 60_000;
 
@@ -55,7 +58,7 @@ export class RetentionJob {
           said = performance.now();
           this.log.info({ ...soFar, ms: Math.round(said - t0) }, 'retention round in progress');
         }
-        return this.pause(Math.max(MIN_PAUSE_MS, chunkMs));
+        return this.pause(Math.max(MIN_PAUSE_MS, PAUSE_FACTOR * chunkMs));
       });
       if (Object.values(counts).some((n) => n > 0)) {
         this.log.info({ ...counts, ms: Math.round(performance.now() - t0), complete: !this.stopped }, 'retention round: old rows deleted, finished content freed');

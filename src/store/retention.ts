@@ -31,14 +31,17 @@ const CHUNK = 500;
 /**
  * Frees the content of those of `rows` (message ids) that have nothing left to send, in the
  * caller's transaction; how many it freed. Each check is one seek in deliveries_message and one in
- * send_tasks_run_message.
+ * send_tasks_run_message. With `unlessFreed`, rows already freed are left alone (a sweep that
+ * another worker ran too); the outcome writer does without: its messages cannot have been freed
+ * (one of their deliveries was queued until now), and on SQLite the comparison would read the
+ * whole content once more.
  */
-export async function freeFinishedContent(q: Queryable, rows: readonly number[]): Promise<number> {
+export async function freeFinishedContent(q: Queryable, rows: readonly number[], unlessFreed = false): Promise<number> {
   let n = 0;
   for (let i = 0; i < rows.length; i += CHUNK) {
     const chunk = rows.slice(i, i + CHUNK);
     n += await q.run(
-      `UPDATE messages SET content = '' WHERE id IN (${chunk.map(() => '?').join(', ')}) AND ${NOTHING_LEFT}`,
+      `UPDATE messages SET content = '' WHERE id IN (${chunk.map(() => '?').join(', ')})${unlessFreed ? ` AND content <> ''` : ''} AND ${NOTHING_LEFT}`,
       chunk,
     );
   }
@@ -64,7 +67,7 @@ export class RetentionStore {
     const ids = page.map((r) => Number(r.id));
     const marks = ids.map(() => '?').join(', ');
     const done = await this.db.all<{ id: number }>(`SELECT id FROM messages WHERE id IN (${marks}) AND ${NOTHING_LEFT}`, ids);
-    const changed = done.length ? await this.db.tx((q) => freeFinishedContent(q, done.map((r) => Number(r.id)))) : 0;
+    const changed = done.length ? await this.db.tx((q) => freeFinishedContent(q, done.map((r) => Number(r.id)), true)) : 0;
     return { changed, next: page.length < limit ? null : ids[ids.length - 1] + 1 };
   }
 
