@@ -6,21 +6,14 @@
  * messages per second end to end, the time to TaskStatus 10, the server's peak RSS and the store's
  * size per recipient. BENCH_RECIPIENTS (default 1,000,000) sets the group's size.
  */
-import { statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { peakRss, startSendingServer } from './server.js';
+import { NEWS_HTML } from './send.js';
+import { peakRss, startSendingServer, storeBytes } from './server.js';
 
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 1_000_000);
 const PER_CALL = 20_000;
-const html = `<html><body>${'<p>Hello {{name}}, here is this week\'s news: prices, products and a long paragraph of text to make it real.</p>'.repeat(45)}<p>Your code: {{code}}</p></body></html>`;
-
-/** Bytes of the SQLite store (database and write-ahead log). */
-function storeBytes(dir: string): number {
-  const size = (f: string): number => { try { return statSync(join(dir, f)).size; } catch { return 0; } };
-  return size('sesame.db') + size('sesame.db-wal');
-}
 
 /** Runs the batch benchmark and prints its figures. */
 export async function batchBenchmark(): Promise<{ uploadPerSecond: number; deliveredPerSecond: number; peakRssMb: number }> {
@@ -53,7 +46,7 @@ export async function batchBenchmark(): Promise<{ uploadPerSecond: number; deliv
     const uploadRssMb = peakRss(s.server.pid!);
 
     // The task: every recipient gets the 5 KB template with their own data.
-    const TemplateID = (await s.call('CreateEmailTemplate', { TemplateName: 'news', TemplateContent: { Html: Buffer.from(html).toString('base64') } })).TemplateID;
+    const TemplateID = (await s.call('CreateEmailTemplate', { TemplateName: 'news', TemplateContent: { Html: Buffer.from(NEWS_HTML).toString('base64') } })).TemplateID;
     const db = new Database(join(s.dir, 'sesame.db'), { readonly: true });
     const pendingOf = db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE task_id = ? AND next_attempt_at IS NOT NULL');
     const sendStart = performance.now();

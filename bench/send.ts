@@ -9,56 +9,82 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { RawConnection, signCall, summarise, type RunResult } from './load.js';
-import { cpuSeconds, peakRss, startSendingServer } from './server.js';
+import { cpuSeconds, peakRss, startSendingServer, type SendingServer } from './server.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CLIENTS = 20;
-const html = `<html><body>${'<p>Hello {{name}}, here is this week\'s news: prices, products and a long paragraph of text to make it real.</p>'.repeat(45)}<p>Your code: {{code}}</p></body></html>`;
+/** The 5 KB HTML template every sending benchmark sends. */
+export const NEWS_HTML = `<html><body>${'<p>Hello {{name}}, here is this week\'s news: prices, products and a long paragraph of text to make it real.</p>'.repeat(45)}<p>Your code: {{code}}</p></body></html>`;
 
-/** Runs the sending benchmark and prints its figures. */
-export async function sendBenchmark(): Promise<{ results: Record<string, RunResult | number>; peakRssMb: number }> {
-  const { server, sink, dir, httpPort, creds, call, sender, stop } = await startSendingServer('api,worker');
+/** What sending one batch took. */
+export interface BatchResult {
+  /** API accepts: rate and latency. */
+  accept: RunResult;
+  errors: number;
+  /** First accept to last delivery. */
+  seconds: number;
+  deliveredPerSecond: number;
+}
+
+/** Creates the news template on the server; its id. */
+export async function newsTemplate(s: SendingServer): Promise<number> {
+  return (await s.call('CreateEmailTemplate', { TemplateName: 'news', TemplateContent: { Html: Buffer.from(NEWS_HTML).toString('base64') } })).TemplateID;
+}
+
+/**
+ * Sends `count` messages (recipients `reader<first>…`) from `CLIENTS` concurrent API clients, each
+ * to its own recipient, and waits until every accepted one is delivered (read from the SQLite file).
+ */
+export async function sendBatch(s: SendingServer, templateId: number, first: number, count: number): Promise<BatchResult> {
+  const db = new Database(join(s.dir, 'sesame.db'), { readonly: true });
   try {
-    const templateId = (await call('CreateEmailTemplate', { TemplateName: 'news', TemplateContent: { Html: Buffer.from(html).toString('base64') } })).TemplateID;
-
-    const db = new Database(join(dir, 'sesame.db'), { readonly: true });
-    const delivered = db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE deliver_status = 1');
+    const since = (db.prepare('SELECT COALESCE(MAX(id), 0) AS id FROM deliveries').get() as { id: number }).id;
+    const delivered = db.prepare('SELECT COUNT(*) AS n FROM deliveries WHERE id > ? AND deliver_status = 1');
     const latencies: number[] = [];
     let errors = 0;
-    let next = 0;
+    let next = first;
     const start = performance.now();
-    const accepting = Promise.all(Array.from({ length: CLIENTS }, async () => {
-      const conn = new RawConnection(httpPort);
-      while (next < MESSAGES) {
+    await Promise.all(Array.from({ length: CLIENTS }, async () => {
+      const conn = new RawConnection(s.httpPort);
+      while (next < first + count) {
         const i = next++;
         const t0 = performance.now();
-        const ok = await conn.request(signCall(httpPort, creds, 'SendEmail', {
-          FromEmailAddress: `News <${sender}>`, Destination: [`reader${i}@sink.test`], Subject: 'This week, {{name}}',
+        const ok = await conn.request(signCall(s.httpPort, s.creds, 'SendEmail', {
+          FromEmailAddress: `News <${s.sender}>`, Destination: [`reader${i}@sink.test`], Subject: 'This week, {{name}}',
           Template: { TemplateID: templateId, TemplateData: JSON.stringify({ name: `Reader ${i}`, code: String(i) }) },
         }));
         if (ok) latencies.push(performance.now() - t0); else errors++;
       }
       conn.close();
     }));
-    await accepting;
     const acceptSeconds = (performance.now() - start) / 1000;
     for (;;) {
-      const n = (delivered.get() as { n: number }).n;
-      if (n >= MESSAGES - errors) break;
-      if (server.exitCode !== null) throw new Error('the server exited');
+      const n = (delivered.get(since) as { n: number }).n;
+      if (n >= count - errors) break;
+      if (s.server.exitCode !== null) throw new Error('the server exited');
       await new Promise((r) => setTimeout(r, 100));
     }
     const seconds = (performance.now() - start) / 1000;
+    return { accept: summarise(latencies, errors, acceptSeconds), errors, seconds, deliveredPerSecond: Math.round((count - errors) / seconds) };
+  } finally {
     db.close();
-    const accept = summarise(latencies, errors, acceptSeconds);
+  }
+}
+
+/** Runs the sending benchmark and prints its figures. */
+export async function sendBenchmark(): Promise<{ results: Record<string, RunResult | number>; peakRssMb: number }> {
+  const s = await startSendingServer('api,worker');
+  const { server, sink } = s;
+  try {
+    const templateId = await newsTemplate(s);
+    const { accept, errors, seconds, deliveredPerSecond } = await sendBatch(s, templateId, 0, MESSAGES);
     const peakRssMb = peakRss(server.pid!);
     if (process.env.BENCH_CPU) {
       const threads = readdirSync(`/proc/${server.pid}/task`).map((tid) => cpuSeconds(server.pid!, tid));
       console.log(`cpu seconds: server ${cpuSeconds(server.pid!)} [threads ${threads.join(' ')}], sink ${cpuSeconds(sink.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
     }
-    const deliveredPerSecond = Math.round((MESSAGES - errors) / seconds);
     console.log(`\nSesame sending benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-    console.log(`SQLite store, api and worker in one process, ${CLIENTS} API clients, ${MESSAGES} messages of ${Buffer.byteLength(html)} bytes of HTML, DKIM RSA-2048, to smtp-sink on 127.0.0.2\n`);
+    console.log(`SQLite store, api and worker in one process, ${CLIENTS} API clients, ${MESSAGES} messages of ${Buffer.byteLength(NEWS_HTML)} bytes of HTML, DKIM RSA-2048, to smtp-sink on 127.0.0.2\n`);
     console.log('| figure | value |');
     console.log('|---|---|');
     console.log(`| delivered messages per second (first accept to last delivery) | ${deliveredPerSecond} |`);
@@ -69,7 +95,7 @@ export async function sendBenchmark(): Promise<{ results: Record<string, RunResu
     console.log(`| server peak RSS (MB) | ${peakRssMb} |`);
     return { results: { deliveredPerSecond, accept, seconds }, peakRssMb };
   } finally {
-    await stop();
+    await s.stop();
   }
 }
 

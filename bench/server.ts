@@ -1,6 +1,7 @@
 /** Helpers of the benchmarks: where the build is, when a server is up, how much memory it took, a sending setup. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { get } from 'node:http';
@@ -44,11 +45,21 @@ export interface SendingServer {
   creds: Creds & { AppId: number };
   call: Caller;
   sender: string;
+  /** Stops the server and starts it again on the same data folder (the account and domain stay), running `whileStopped` in between. */
+  restart(whileStopped?: () => void | Promise<void>): Promise<void>;
+  /** The first log line (parsed) from now on that `match` accepts; needs `watchLog`. */
+  nextLogLine(match: (line: Record<string, unknown>) => boolean): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
 }
 
+/** How the server is started. */
+export interface SendingServerOptions {
+  /** Read the server's log lines (nextLogLine); otherwise they are not read at all, which costs the bench nothing. */
+  watchLog?: boolean;
+}
+
 /** Starts dnsmasq, smtp-sink on 127.0.0.2 and the built server with `roles`; sets up `sender`. */
-export async function startSendingServer(roles: string, extraEnv: Record<string, string> = {}): Promise<SendingServer> {
+export async function startSendingServer(roles: string, extraEnv: Record<string, string> = {}, opts: SendingServerOptions = {}): Promise<SendingServer> {
   const dns = await startDns();
   const sinkPort = await freePort();
   // smtp-sink: Postfix's test server, accepting everything as fast as it can.
@@ -74,17 +85,35 @@ export async function startSendingServer(roles: string, extraEnv: Record<string,
   // BENCH_NODE_FLAGS: extra flags for the server's node (e.g. --trace-gc), for investigations.
   prof.push(...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []));
   // BENCH_SERVER_LOG names a file for the server's log (otherwise it is not kept).
-  const logTo = process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'w') : 'ignore';
-  const server = spawn(process.execPath, [...prof, cli, 'serve', '--roles', roles], { env, stdio: ['ignore', logTo, 'inherit'] });
-  const stop = async (): Promise<void> => {
+  const logFile = process.env.BENCH_SERVER_LOG ? openSync(process.env.BENCH_SERVER_LOG, 'w') : null;
+  const watchers: { match: (line: Record<string, unknown>) => boolean; resolve: (line: Record<string, unknown>) => void }[] = [];
+  const spawnServer = (): ChildProcess => {
+    if (!opts.watchLog) return spawn(process.execPath, [...prof, cli, 'serve', '--roles', roles], { env, stdio: ['ignore', logFile ?? 'ignore', 'inherit'] });
+    const child = spawn(process.execPath, [...prof, cli, 'serve', '--roles', roles], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+    createInterface({ input: child.stdout! }).on('line', (text) => {
+      if (logFile !== null) writeSync(logFile, `${text}\n`);
+      if (watchers.length === 0) return;
+      let line: Record<string, unknown>;
+      try { line = JSON.parse(text) as Record<string, unknown>; } catch { return; }
+      for (const w of watchers.splice(0)) {
+        if (w.match(line)) w.resolve(line); else watchers.push(w);
+      }
+    });
+    return child;
+  };
+  const stopServer = async (server: ChildProcess): Promise<void> => {
     server.kill('SIGTERM');
     if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
+  };
+  const s = { server: spawnServer() } as SendingServer;
+  const stop = async (): Promise<void> => {
+    await stopServer(s.server);
     sink.kill('SIGTERM');
     await dns.stop();
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitForHealth(httpPort, server);
+    await waitForHealth(httpPort, s.server);
     const creds = JSON.parse(execFileSync(process.execPath, [cli, 'account', 'create', '--name', 'bench', '--rate-limit', '0'], { env }).toString()) as Creds & { AppId: number };
     const call = sdkClient('v4:TC3', `127.0.0.1:${httpPort}`, creds);
     const domains = new DomainPublisher(dns);
@@ -92,11 +121,29 @@ export async function startSendingServer(roles: string, extraEnv: Record<string,
     await domains.verified(call, 'mail.bench.test');
     const sender = 'news@mail.bench.test';
     await call('CreateEmailAddress', { EmailAddress: sender });
-    return { env, dir, httpPort, server, sink, creds, call, sender, stop };
+    return Object.assign(s, {
+      env, dir, httpPort, sink, creds, call, sender, stop,
+      async restart(whileStopped?: () => void | Promise<void>) {
+        await stopServer(s.server);
+        await whileStopped?.();
+        s.server = spawnServer();
+        await waitForHealth(httpPort, s.server);
+      },
+      nextLogLine(match: (line: Record<string, unknown>) => boolean) {
+        if (!opts.watchLog) throw new Error('nextLogLine needs the server started with watchLog');
+        return new Promise<Record<string, unknown>>((resolve) => { watchers.push({ match, resolve }); });
+      },
+    });
   } catch (e) {
     await stop();
     throw e;
   }
+}
+
+/** Bytes of the SQLite store's files (database and write-ahead log) in `dir`. */
+export function storeBytes(dir: string): number {
+  const size = (f: string): number => { try { return statSync(join(dir, f)).size; } catch { return 0; } };
+  return size('sesame.db') + size('sesame.db-wal');
 }
 
 /** Seconds of CPU a process has used (user and system), from /proc. */

@@ -11,6 +11,7 @@ import type { Config } from './config/schema.js';
 import { createDnsClient, type DnsClient } from './net/dns.js';
 import type { SecretBox } from './lib/secret-box.js';
 import { DomainRecheck } from './scheduler/domain-recheck.js';
+import { RetentionJob } from './scheduler/retention.js';
 import { AccountService, type NewCredentials } from './services/accounts.js';
 import { BlocklistService } from './services/blocklists.js';
 import { IdentityService } from './services/identities.js';
@@ -40,6 +41,8 @@ import { UnsubscriptionStore } from './store/unsubscriptions.js';
 import { TaskRunner } from './scheduler/task-runner.js';
 import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
 import { MailService } from './services/mail.js';
+import { RetentionService } from './services/retention.js';
+import { RetentionStore } from './store/retention.js';
 import { StatusService } from './services/statuses.js';
 import { UnsubscribeService } from './services/unsubscribe.js';
 import { isPublicAddress } from './lib/ip-ranges.js';
@@ -89,6 +92,8 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   accepted: Signal;
   /** Notified when a batch task is created or changed (the task runner listens). */
   taskChanged: Signal;
+  /** Deletes what is past retention and frees finished content (the worker's retention job runs its rounds). */
+  retention: RetentionService;
   /** Store access the delivery worker needs. */
   stores: { queue: DeliveryQueue; domains: DomainStore; unsubscriptions: UnsubscriptionStore; counts: SendCounts };
   box: SecretBox;
@@ -167,6 +172,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       }),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
       unsubscribes: new UnsubscribeService(unsubscriptions, { link: unsubscribeTokens(box), address: unsubscribeAddressTokens(box) }, log),
+      retention: new RetentionService(new RetentionStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
     };
   } catch (e) {
     await db.close();
@@ -342,6 +348,9 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const recheck = new DomainRecheck(services.identities, log);
       recheck.start();
       stops.push(() => recheck.stop());
+      const retention = new RetentionJob(services.retention, log);
+      retention.start();
+      stops.push(() => retention.stop());
       const runner = new TaskRunner(services.taskRuns, log, { ...TASK_RUNNER, leaseMs: config.deliveryLeaseSeconds * 1000 });
       const unlistenTasks = services.taskChanged.on(() => runner.poke());
       runner.start();
@@ -350,7 +359,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const unlisten = services.accepted.on(() => engine.wake());
       engine.start();
       stops.push(async () => { unlisten(); await engine.stop(config.shutdownTimeoutMs); });
-      log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes }, 'worker running: delivery, batch tasks and the periodic DNS re-check');
+      log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes, statusRetentionDays: config.statusRetentionDays }, 'worker running: delivery, batch tasks, the periodic DNS re-check and retention');
     }
 
     let closing: Promise<void> | null = null;

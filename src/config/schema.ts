@@ -196,7 +196,7 @@ export const SCHEMA = {
     min: 1,
   }),
   statusRetentionDays: integer('SESAME_STATUS_RETENTION_DAYS', 30, {
-    description: 'Days GetSendEmailStatus can look back (FailedOperation.NotSupportDate before that).',
+    description: 'Days statuses are kept: GetSendEmailStatus looks back this far (FailedOperation.NotSupportDate before that), and the worker deletes older statuses, the messages left without one, daily send counters as old, and custom blocklist entries expired this long. Unsubscriptions are never deleted.',
     min: 1,
   }),
   smtpRateLimit: integer('SESAME_SMTP_RATE_LIMIT', 20, { description: 'SMTP messages per second, per account (0: no limit).' }),

@@ -285,6 +285,36 @@ export const MIGRATIONS: readonly Migration[] = [
     ],
   },
   {
+    version: 8,
+    name: 'retention: freeing delivered content, deleting old rows',
+    // What the retention job (store/retention.ts) and the freeing of content (store/queue.ts) look
+    // rows up by. The old rows themselves (deliveries, messages) are found by primary-key ranges,
+    // oldest first (ids grow with created_at), so the hot tables get no index for them.
+    up: () => [
+      // "Is a delivery of this message still queued?" is asked when each outcome is recorded. On
+      // (message_row) alone it visits the message's final deliveries one by one before the first
+      // queued one: nothing for SendEmail's few recipients, a million rows for a batch run's message.
+      // With next_attempt_at in the key it is one seek. This replaces the old index, so an insert
+      // costs the same; claims and outcomes (which change next_attempt_at) now also move this
+      // entry: nothing more on PostgreSQL, where next_attempt_at is indexed already and such an
+      // update rewrites every index entry anyway; one entry more per claim and outcome on SQLite.
+      'DROP INDEX deliveries_message',
+      'CREATE INDEX deliveries_message ON deliveries (message_row, next_attempt_at)',
+      // Messages whose content is still kept: the job's sweep finds those nothing will render any
+      // more (all recipients dropped at acceptance, a batch run ended after its last delivery, two
+      // last outcomes committed at once on PostgreSQL) without reading every message. The literal
+      // '' is the freed marker (FREED_CONTENT); queries must spell the predicate the same way.
+      `CREATE INDEX messages_content_kept ON messages (id) WHERE content <> ''`,
+      // Is this message a batch run's in progress (its content must stay)? Few rows, rare writes.
+      'CREATE INDEX send_tasks_run_message ON send_tasks (run_message_row) WHERE run_message_row IS NOT NULL',
+      // Expired rows of the blocklists and old day counters, oldest first. These tables are written
+      // once per hard bounce, per API call and per domain and day: the indexes cost next to nothing.
+      'CREATE INDEX bounce_blocklist_expiry ON bounce_blocklist (expires_at)',
+      'CREATE INDEX custom_blocklist_expiry ON custom_blocklist (expire_date) WHERE expire_date IS NOT NULL',
+      'CREATE INDEX send_counts_day ON send_counts (day)',
+    ],
+  },
+  {
     version: 9,
     name: 'free content follows the account\'s content controls',
     up: () => [

@@ -7,6 +7,7 @@
 import { DeliverStatus } from '../domain/delivery-status.js';
 import { storableText } from '../lib/text.js';
 import type { Db, Queryable } from './db.js';
+import { FREED_CONTENT, freeFinishedContent } from './retention.js';
 
 /** A delivery claimed by a worker. */
 export interface ClaimedDelivery {
@@ -92,32 +93,46 @@ export class DeliveryQueue {
     }
   }
 
-  /** The composition input of a message. */
+  /**
+   * The composition input of a message. Throws for a message whose content was freed: that happens
+   * only once no delivery of it is queued, so a caller here is a bug, and must not send an empty mail.
+   */
   async content(messageRow: number): Promise<{ message_id: string; domain_id: number; content: string } | undefined> {
-    return this.db.get('SELECT message_id, domain_id, content FROM messages WHERE id = ?', [messageRow]);
+    const row = await this.db.get<{ message_id: string; domain_id: number; content: string }>('SELECT message_id, domain_id, content FROM messages WHERE id = ?', [messageRow]);
+    if (row?.content === FREED_CONTENT) throw new Error(`message ${messageRow} (${row.message_id}) has no content any more: it was freed after its last delivery`);
+    return row;
   }
 
   /**
    * Records what happened to deliveries `owner` holds, all in one transaction; `also` runs in it
    * too (e.g. blocklisting) with the ids that were recorded. Answers the ids that were not: their
    * lease had passed to someone else (or back to the queue), whose outcome counts instead.
+   *
+   * A message whose last queued delivery this makes final has its content freed in the same
+   * transaction (attachments and raw submissions are most of the store; statuses never show them).
+   * On PostgreSQL two transactions recording a message's last two outcomes at once may each still
+   * see the other's delivery queued, and neither frees it: the retention job's sweep does.
    */
   recordOutcomes(outcomes: readonly { id: number; outcome: Outcome }[], owner: number, also?: (q: Queryable, recorded: Set<number>) => Promise<void>): Promise<number[]> {
     return this.db.tx(async (q) => {
       const recorded = new Set<number>();
+      const finished = new Set<number>();
       for (const { id, outcome: o } of outcomes) {
         // A deferral waits for its next attempt and keeps its time; every other outcome is final.
         const [status, time, next] = o.kind === 'deferred'
           ? [DeliverStatus.Deferred, null, o.retryAt]
           : [{ delivered: DeliverStatus.Delivered, bounced: DeliverStatus.Bounced, dropped: DeliverStatus.Dropped }[o.kind], o.at, null];
-        const n = await q.run(
+        const row = await q.get<{ message_row: number }>(
           `UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = COALESCE(?, deliver_time), next_attempt_at = ?,
              send_status = COALESCE(?, send_status), lease_owner = NULL
-           WHERE id = ? AND lease_owner = ? AND next_attempt_at IS NOT NULL`,
+           WHERE id = ? AND lease_owner = ? AND next_attempt_at IS NOT NULL RETURNING message_row`,
           [status, storableText(o.reply), time, next, o.kind === 'dropped' ? o.sendStatus ?? null : null, id, owner],
         );
-        if (n > 0) recorded.add(id);
+        if (!row) continue;
+        recorded.add(id);
+        if (next === null) finished.add(Number(row.message_row));
       }
+      if (finished.size) await freeFinishedContent(q, [...finished]);
       if (also) await also(q, recorded);
       return outcomes.filter((o) => !recorded.has(o.id)).map((o) => o.id);
     });

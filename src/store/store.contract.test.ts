@@ -17,6 +17,7 @@ import { BlocklistStore } from './blocklists.js';
 import { AcceptanceStore } from './acceptance.js';
 import { DeliveryQueue } from './queue.js';
 import { SendCounts } from './send-counts.js';
+import { RetentionStore } from './retention.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
 
@@ -422,6 +423,52 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(ra).toEqual({ attempts: 0, lease_owner: null, next_attempt_at: 7000 });
     // Two more counted for the day; putting a delivery back does not count it again.
     expect(await counts.sentOn(1, '2026-01-01')).toBe(sentBefore + 2);
+  });
+
+  it('retention: content is freed with the last final outcome, never while one is queued or a batch run is on; the sweep frees the rest, once', async () => {
+    const acceptance = new AcceptanceStore(db, new SendCounts(db));
+    const queue = new DeliveryQueue(db);
+    const retention = new RetentionStore(db);
+    const owner = 4242;
+    const accept = async (messageId: string, recipients: { recipient: string; dropped?: boolean }[]): Promise<number> => {
+      const r = await acceptance.accept(acc1, { messageId, domainId: 1, sender: 'news@ret.test', priority: 0, content: '{"kind":"x"}', now: Date.now() },
+        recipients.map((x) => ({ recipient: x.recipient, recipientDomain: 'ret.test', dropped: x.dropped ? { sendStatus: 3020, reason: 'blocklisted' } : undefined })),
+        { daily: { day: '2030-01-01', quota: null }, frequency: null });
+      if (r.kind !== 'accepted') throw new Error(r.kind);
+      // As if this worker had claimed them all.
+      await db.run('UPDATE deliveries SET lease_owner = ? WHERE message_row = ? AND next_attempt_at IS NOT NULL', [owner, r.messageRow]);
+      return r.messageRow;
+    };
+    const idsOf = async (row: number) => (await db.all<{ id: number }>('SELECT id FROM deliveries WHERE message_row = ? ORDER BY id', [row])).map((d) => d.id);
+    const contentOf = async (row: number) => (await db.get<{ content: string }>('SELECT content FROM messages WHERE id = ?', [row]))!.content;
+    const at = Date.now();
+
+    const two = await accept('<two@ret.test>', [{ recipient: 'a@ret.test' }, { recipient: 'b@ret.test' }]);
+    const [a, b] = await idsOf(two);
+    await queue.recordOutcomes([{ id: a, outcome: { kind: 'delivered', reply: '250 ok', at } }, { id: b, outcome: { kind: 'deferred', reply: '451 later', retryAt: at + 60_000 } }], owner);
+    expect(await contentOf(two)).not.toBe('');
+    await db.run('UPDATE deliveries SET lease_owner = ? WHERE id = ?', [owner, b]);
+    await queue.recordOutcomes([{ id: b, outcome: { kind: 'bounced', reply: '550 no', at, blocklist: false } }], owner);
+    expect(await contentOf(two)).toBe('');
+    await expect(queue.content(two)).rejects.toThrow(/freed/);
+
+    // A batch run in progress: its later chunks still need the content, whatever its first ones did.
+    const run = await accept('<run@ret.test>', [{ recipient: 'c@ret.test' }]);
+    await db.run(`INSERT INTO send_tasks (account_id, receiver_id, receivers_name, from_address, subject, task_type, status, content, run_message_row, created_at, updated_at)
+      VALUES (?, 0, 'g', 'news@ret.test', 's', 1, 5, '{}', ?, ?, ?)`, [acc1, run, at, at]);
+    await queue.recordOutcomes([{ id: (await idsOf(run))[0], outcome: { kind: 'delivered', reply: '250 ok', at } }], owner);
+    const dropped = await accept('<dropped@ret.test>', [{ recipient: 'd@ret.test', dropped: true }]);
+    const sweep = async () => { let n = 0; for (let from: number | null = 0; from !== null;) { const s = await retention.freeContent(from, 2); n += s.changed; from = s.next; } return n; };
+    // (Earlier tests' finished messages are freed by it too.)
+    expect(await sweep()).toBeGreaterThanOrEqual(1);
+    expect(await contentOf(run)).not.toBe('');
+    expect(await contentOf(dropped)).toBe('');
+    // The run ends: the next sweeps (two at once, as two workers would) free its message once.
+    await db.run('UPDATE send_tasks SET run_message_row = NULL WHERE run_message_row = ?', [run]);
+    expect((await Promise.all([sweep(), sweep()])).reduce((x, y) => x + y)).toBe(1);
+    expect(await contentOf(run)).toBe('');
+    // Statuses stay: the message row and its deliveries are all there.
+    expect(await idsOf(two)).toEqual([a, b]);
   });
 
   it('survives close and reopen with everything committed, even a transaction queued at close', async () => {

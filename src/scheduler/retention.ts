@@ -1,0 +1,79 @@
+/**
+ * The worker's retention job: a round at start, then one every ROUND_EVERY_MS. Each round removes
+ * what retention allows a chunk at a time, pausing after each chunk PAUSE_FACTOR times as long as
+ * it took (and at least MIN_PAUSE_MS): the job holds the store for one chunk at most (a few
+ * milliseconds), takes about a fifth of its time at most, and slows down by itself when the store
+ * is busy (a chunk then takes longer), so sending goes on at its pace. On SQLite this matters
+ * twice: a chunk also holds the event loop while it runs. Several workers may run it at once (each
+ * chunk is idempotent); rounds are cheap when there is nothing to do.
+ */
+import type { Logger } from 'pino';
+import type { RetentionService } from '../services/retention.js';
+
+/** How often a round runs. Statuses become deletable a day at a time; the sweep of content the outcome writer could not free needs no more. */
+const ROUND_EVERY_MS = 10 * 60_000;
+/** The pause after a chunk, as a multiple of how long it took, and at least. */
+const PAUSE_FACTOR = 4;
+const MIN_PAUSE_MS = 50;
+/** A long round (the first after an upgrade, or after a busy day) says how far it got this often. */
+const PROGRESS_EVERY_MS = 60_000;
+
+/** Runs retention rounds on a timer until stopped. */
+export class RetentionJob {
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly retention: RetentionService, private readonly log: Logger) {}
+
+  /** Starts the rounds (the first one at once). */
+  start(): void {
+    this.stopped = false;
+    this.schedule(0);
+  }
+
+  /** Ends the round in progress after its current chunk, and runs no more. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.wake?.();
+    await this.running;
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.round().finally(() => { this.running = null; this.schedule(ROUND_EVERY_MS); });
+    }, ms);
+  }
+
+  private async round(): Promise<void> {
+    const t0 = performance.now();
+    let said = t0;
+    try {
+      const counts = await this.retention.round(Date.now(), (chunkMs, soFar) => {
+        if (performance.now() - said > PROGRESS_EVERY_MS) {
+          said = performance.now();
+          this.log.info({ ...soFar, ms: Math.round(said - t0) }, 'retention round in progress');
+        }
+        return this.pause(Math.max(MIN_PAUSE_MS, PAUSE_FACTOR * chunkMs));
+      });
+      if (Object.values(counts).some((n) => n > 0)) {
+        this.log.info({ ...counts, ms: Math.round(performance.now() - t0), complete: !this.stopped }, 'retention round: old rows deleted, finished content freed');
+      }
+    } catch (err) {
+      this.log.error({ err }, 'retention round failed; retrying at the next one');
+    }
+  }
+
+  /** Waits `ms` (cut short by stop()); whether to go on. */
+  private pause(ms: number): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const t = setTimeout(() => { this.wake = null; resolve(!this.stopped); }, ms);
+      this.wake = () => { clearTimeout(t); this.wake = null; resolve(false); };
+    });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * Retention: what is old enough to go, and one round of removing it, a chunk at a time. Statuses
+ * go once GetSendEmailStatus no longer shows their day (it refuses RequestDates more than
+ * SESAME_STATUS_RETENTION_DAYS back), and with them the messages left without a delivery; expired
+ * blocklist entries and old day counters go too. Unsubscriptions, recipient groups and tasks stay:
+ * the first are the recipients' wish, the others the account's own.
+ */
+import { formatDate, parseDate } from '../lib/time.js';
+import type { RetentionStore, Step } from '../store/retention.js';
+
+/** Rows one round removed (or freed), per kind. */
+export interface RetentionCounts {
+  /** Messages whose content was freed (the outcome writer frees most; these are the rest). */
+  freedContents: number;
+  deliveries: number;
+  messages: number;
+  bounceBlocklist: number;
+  customBlocklist: number;
+  sendCounts: number;
+}
+
+/**
+ * Called after each chunk with how long it took and the counts so far; resolves to false to end the
+ * round early (the worker is stopping). The job pauses here so it never holds the store for long.
+ */
+export type BetweenChunks = (chunkMs: number, soFar: Readonly<RetentionCounts>) => Promise<boolean>;
+
+/** Rows per chunk (per transaction). */
+const CHUNK = 500;
+
+/** Removes what retention allows, in chunks. */
+export class RetentionService {
+  constructor(private readonly store: RetentionStore, private readonly opts: { timezone: string; retentionDays: number }) {}
+
+  /**
+   * The oldest day still kept (YYYY-MM-DD in SESAME_TIMEZONE, the same day GetSendEmailStatus
+   * computes), and the instant it starts: rows of days before it are no longer shown.
+   */
+  horizon(now: number): { day: string; start: number } {
+    const day = formatDate(now - this.opts.retentionDays * 86_400_000, this.opts.timezone);
+    return { day, start: parseDate(day, this.opts.timezone) as number };
+  }
+
+  /** One round: each kind in turn, a chunk per transaction, `between` after each chunk. */
+  async round(now = Date.now(), between: BetweenChunks = async () => true): Promise<RetentionCounts> {
+    const { day, start } = this.horizon(now);
+    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0 };
+    const steps: [keyof RetentionCounts, () => AsyncGenerator<number>][] = [
+      ['freedContents', () => walk((from) => this.store.freeContent(from, CHUNK))],
+      // Deliveries before messages: a message goes once its last delivery has.
+      ['deliveries', () => walk((from) => this.store.deleteDeliveries(from, start, CHUNK))],
+      ['messages', () => walk((from) => this.store.deleteMessages(from, start, CHUNK))],
+      ['bounceBlocklist', () => drain(() => this.store.deleteExpiredBounces(now, CHUNK))],
+      // An entry the account listed stays for the retention period after its last day, as statuses
+      // do: ListCustomBlacklist shows expired entries (Status 0), and UpdateCustomBlackList can
+      // give one a new ExpireDate.
+      ['customBlocklist', () => drain(() => this.store.deleteExpiredCustom(day, CHUNK))],
+      // The daily quota reads only today's counter; older ones are kept as long as the statuses.
+      ['sendCounts', () => drain(() => this.store.deleteOldCounts(day, CHUNK))],
+    ];
+    for (const [kind, chunks] of steps) {
+      let t0 = performance.now();
+      for await (const n of chunks()) {
+        counts[kind] += n;
+        if (!(await between(performance.now() - t0, counts))) return counts;
+        t0 = performance.now();
+      }
+    }
+    return counts;
+  }
+}
+
+/** The chunks of a walk through a table, each yielding how many rows it changed. */
+async function* walk(step: (from: number) => Promise<Step>): AsyncGenerator<number> {
+  let from: number | null = 0;
+  while (from !== null) {
+    const s: Step = await step(from);
+    yield s.changed;
+    from = s.next;
+  }
+}
+
+/** Chunks of a delete by an indexed predicate, until one finds less than a full chunk. */
+async function* drain(step: () => Promise<number>): AsyncGenerator<number> {
+  for (;;) {
+    const n = await step();
+    yield n;
+    if (n < CHUNK) return;
+  }
+}
