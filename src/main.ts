@@ -48,6 +48,7 @@ import { UnsubscribeService } from './services/unsubscribe.js';
 import { isPublicAddress } from './lib/ip-ranges.js';
 import { Signal } from './lib/signal.js';
 import { TokenSigner } from './lib/tokens.js';
+import { SealedTokens } from './lib/sealed-token.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { Router } from './delivery/route.js';
 import { SmtpPool } from './delivery/smtp-pool.js';
@@ -171,7 +172,9 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         accepted: () => accepted.notify(),
       }),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
-      unsubscribes: new UnsubscribeService(unsubscriptions, { link: unsubscribeTokens(box), address: unsubscribeAddressTokens(box) }, log),
+      unsubscribes: new UnsubscribeService(unsubscriptions, {
+        link: new SealedTokens(box.subkey('unsubscribe link tokens')), legacyLink: unsubscribeTokens(box), address: unsubscribeAddressTokens(box),
+      }, log),
       retention: new RetentionService(new RetentionStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
     };
   } catch (e) {
@@ -180,7 +183,10 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
   }
 }
 
-/** Tokens of unsubscribe links, and of VERP bounce addresses: each under its own key. */
+/**
+ * Tokens of unsubscribe links as mail carried them before links were sealed, of unsubscribe
+ * addresses, and of VERP bounce addresses: each under its own key.
+ */
 export const unsubscribeTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('unsubscribe links'));
 /** Tokens in `unsubscribe-<token>@` addresses (the List-Unsubscribe mailto): case-free, as addresses need. */
 export const unsubscribeAddressTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('unsubscribe addresses'), { macChars: 26, caseless: true });
@@ -218,8 +224,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     router: new Router(dns, { ...ROUTE_CACHE, allowAddress }),
     pool,
     renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads),
-    unsubscribeTokens: unsubscribeTokens(s.box),
-    unsubscribeAddressTokens: unsubscribeAddressTokens(s.box),
+    unsubscribes: s.unsubscribes,
     bounceTokens: bounceTokens(s.box),
     log,
     policy: {

@@ -7,6 +7,7 @@
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unsubscribeTokens } from '../src/main.js';
 import { STORES } from './helpers/app.js';
 import { send as httpSend } from './helpers/raw.js';
 import { errorCode } from './helpers/sdk.js';
@@ -55,7 +56,9 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     const got = (await f.mx1.waitFor(before + 1)).slice(before)[0];
     expect(await f.verifyDkim(got.raw)).toEqual([{ result: 'pass', domain: 'mail.shop.test', algorithm: 'rsa-sha256' }]);
     const mail = await simpleParser(got.raw);
-    expect(rawHeader(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:8080\/unsubscribe\/[0-9a-z]+\.[A-Za-z0-9_-]{22}\?l=6>, <mailto:unsubscribe-[0-9a-z]+\.[a-z2-7]{26}@mail\.shop\.test\?subject=unsubscribe>$/);
+    expect(rawHeader(mail, 'list-unsubscribe')).toMatch(/^<http:\/\/localhost:8080\/unsubscribe\/[A-Za-z0-9_-]{60,}\?l=6>, <mailto:unsubscribe-[0-9a-z]+\.[a-z2-7]{26}@mail\.shop\.test\?subject=unsubscribe>$/);
+    // The link's token is sealed: it does not show whom it names.
+    expect(rawHeader(mail, 'list-unsubscribe')).not.toContain('reader');
     expect(rawHeader(mail, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click');
     expect(mail.text).toContain('Abmelden: http://localhost:8080/unsubscribe/');
     expect(mail.html).toMatch(/<a href="http:\/\/localhost:8080\/unsubscribe\/[^"]+"[^>]*>Abmelden<\/a><\/p><\/body>/);
@@ -211,13 +214,20 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
 
   it('a forged or altered token changes nothing', async () => {
     const before = f.mx1.received.length;
-    await send('victim@dest.test', '1');
+    const id = await send('victim@dest.test', '1');
     const { url } = await linkFor('victim@dest.test', before);
-    const [, id, mac] = /unsubscribe\/([0-9a-z]+)\.([^?]+)/.exec(url)!;
-    const other = (parseInt(id, 36) + 1).toString(36);
+    const token = /unsubscribe\/([^?]+)/.exec(url)![1];
+    const flipped = (t: string, at: number): string => `${t.slice(0, at)}${t[at] === 'A' ? 'B' : 'A'}${t.slice(at + 1)}`;
+    // A token of the form mail carried before links were sealed (`<id>.<mac>`), with a made-up MAC.
+    const row = await f.t.app.services.db.get<{ id: number }>('SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message_row WHERE m.message_id = ?', [id]);
+    const legacyForged = `${row!.id.toString(36)}.${'A'.repeat(22)}`;
     for (const forged of [
-      url.replace(`/unsubscribe/${id}.`, `/unsubscribe/${other}.`),
-      url.replace(mac, `${mac.slice(0, -1)}${mac.endsWith('A') ? 'B' : 'A'}`),
+      url.replace(token, flipped(token, 5)),
+      url.replace(token, flipped(token, Math.floor(token.length / 2))),
+      url.replace(token, flipped(token, token.length - 1)),
+      url.replace(token, token.slice(0, -4)),
+      url.replace(token, `${token}AAAA`),
+      url.replace(token, legacyForged),
       url.replace(/unsubscribe\/.*/, 'unsubscribe/garbage'),
     ]) {
       expect((await httpSend(forged, { method: 'POST', body: 'List-Unsubscribe=One-Click' })).status, forged).toBe(400);
@@ -232,6 +242,30 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     }
     // Still subscribed: a new mail goes out.
     await send('victim@dest.test');
+  });
+
+  it('a link keeps working after retention has deleted its delivery and message; a link of the former kind still works', async () => {
+    const before = f.mx1.received.length;
+    const id = await send('months-later@dest.test', '1');
+    const { url } = await linkFor('months-later@dest.test', before);
+    await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
+    // What the retention job does once the mail is past SESAME_STATUS_RETENTION_DAYS.
+    const db = f.t.app.services.db;
+    const row = await db.get<{ message_row: number }>('SELECT d.message_row FROM deliveries d JOIN messages m ON m.id = d.message_row WHERE m.message_id = ?', [id]);
+    await db.run('DELETE FROM deliveries WHERE message_row = ?', [row!.message_row]);
+    await db.run('DELETE FROM messages WHERE id = ?', [row!.message_row]);
+    expect((await httpSend(url, { method: 'GET' })).text).toContain('<form');
+    expect((await httpSend(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+    expect(await errorCode(send('months-later@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
+
+    // Mail sent before links were sealed named the delivery under an HMAC: honoured while it exists.
+    const before2 = f.mx1.received.length;
+    const id2 = await send('old-link@dest.test', '1');
+    await linkFor('old-link@dest.test', before2);
+    const delivery = await db.get<{ id: number }>('SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message_row WHERE m.message_id = ?', [id2]);
+    const legacy = unsubscribeTokens(f.t.app.services.box).sign(delivery!.id);
+    expect((await httpSend(`${f.t.url}unsubscribe/${legacy}?l=1`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
+    expect(await errorCode(send('old-link@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');
   });
 
   it('the sender address setting applies when the request says nothing', async () => {

@@ -17,6 +17,7 @@ import type { RenderKey, UnsubscribeLinks } from '../mail/render.js';
 import type { Renderer } from '../mail/render-pool.js';
 import type { BlocklistService } from '../services/blocklists.js';
 import type { IdentityService } from '../services/identities.js';
+import type { UnsubscribeService } from '../services/unsubscribe.js';
 import { maySend } from '../services/sending-rules.js';
 import type { DomainStore } from '../store/domains.js';
 import type { ClaimedDelivery, DeliveryQueue, Outcome } from '../store/queue.js';
@@ -52,8 +53,8 @@ export interface AttemptDeps {
   router: Router;
   pool: SmtpPool;
   renderer: Renderer;
-  unsubscribeTokens: TokenSigner;
-  unsubscribeAddressTokens: TokenSigner;
+  /** The tokens of a recipient's unsubscribe link and address. */
+  unsubscribes: Pick<UnsubscribeService, 'linkToken' | 'addressToken'>;
   bounceTokens: TokenSigner;
   policy: AttemptPolicy;
   log: Logger;
@@ -179,11 +180,11 @@ export class Attempts {
       if (content.kind === 'batch' || content.recipients === 1) return this.d.renderer.render({ content: whole, keys, links: null });
       return this.rendered.load(c.message_row, () => this.d.renderer.render({ content: whole, keys, links: null }), (m) => ({ weight: m.length }));
     }
-    const token = this.d.unsubscribeTokens.sign(c.id);
+    const token = this.d.unsubscribes.linkToken({ deliveryId: c.id, accountId: c.account_id, domain: content.domain, recipient: c.recipient });
     const links: UnsubscribeLinks = {
       url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href,
       // Mail to this address reaches the inbound listener (the bounce domain's MX) and unsubscribes.
-      mailto: `mailto:unsubscribe-${this.d.unsubscribeAddressTokens.sign(c.id)}@${content.bounceDomain}?subject=unsubscribe`,
+      mailto: `mailto:unsubscribe-${this.d.unsubscribes.addressToken(c.id)}@${content.bounceDomain}?subject=unsubscribe`,
     };
     return this.d.renderer.render({ content: whole, keys, links });
   }
