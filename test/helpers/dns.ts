@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
+import { createServer, type AddressInfo } from 'node:net';
 import { promises as dns } from 'node:dns';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,16 +32,26 @@ export interface DnsServer {
   stop(): Promise<void>;
 }
 
-/** A UDP port nothing uses right now. */
-function freeUdpPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createSocket('udp4');
-    s.once('error', reject);
-    s.bind(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+/**
+ * A port nothing uses right now for UDP nor TCP on 127.0.0.1: dnsmasq listens on both, and a port
+ * free for UDP alone may be another test's TCP listener.
+ */
+async function freeDnsPort(): Promise<number> {
+  for (let attempt = 0; ; attempt++) {
+    const tcp = createServer();
+    const port = await new Promise<number>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(0, '127.0.0.1', () => resolve((tcp.address() as AddressInfo).port));
     });
-  });
+    const udp = createSocket('udp4');
+    const udpFree = await new Promise<boolean>((resolve) => {
+      udp.once('error', () => resolve(false));
+      udp.bind(port, '127.0.0.1', () => resolve(true));
+    });
+    await new Promise<void>((r) => tcp.close(() => r()));
+    if (udpFree) await new Promise<void>((r) => udp.close(() => r()));
+    if (udpFree || attempt >= 20) return port;
+  }
 }
 
 /** TXT values longer than 255 bytes are published as several strings, as DNS requires. */
@@ -52,7 +63,17 @@ function txtLine(name: string, value: string): string {
 
 /** Starts dnsmasq with no records. */
 export async function startDns(): Promise<DnsServer> {
-  const port = await freeUdpPort();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startDnsOn(await freeDnsPort());
+    } catch (e) {
+      // Another process took the port between the check and dnsmasq's start: take another.
+      if (attempt >= 4 || !/Address already in use/.test((e as Error).message)) throw e;
+    }
+  }
+}
+
+async function startDnsOn(port: number): Promise<DnsServer> {
   const dir = mkdtempSync(join(tmpdir(), 'sesame-dns-'));
   let child: ChildProcess | null = null;
   let generation = 0;
@@ -103,7 +124,12 @@ export async function startDns(): Promise<DnsServer> {
     }
   };
 
-  await publish({});
+  try {
+    await publish({});
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     address: `127.0.0.1:${port}`,
     publish,
