@@ -113,6 +113,7 @@ describe('DKIM signatures', () => {
     ['an empty body', ''],
     ['a body of empty lines', '\r\n\r\n\r\n'],
     ['no final line break', 'last line'],
+    ['clean lines, then empty ones', 'a=3D\r\nb c\r\n\r\n\r\n'],
     ['trailing spaces and tabs', 'a  \t\r\n\tb\t \r\n \r\n'],
     ['runs of whitespace inside lines', 'a \t  b\t\tc\r\n'],
     ['whitespace at the very end', 'a\r\n  \t'],

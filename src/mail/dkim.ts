@@ -33,6 +33,8 @@ export const OVERSIGNED_HEADERS = [
  */
 export const SIGNED_HEADERS = ['sender', 'list-id', 'feedback-id'] as const;
 
+const CRLF = Buffer.from('\r\n');
+
 /** Header lines are folded before this many characters (RFC 5322 §2.1.1 recommends 78). */
 const FOLD_AT = 76;
 
@@ -120,10 +122,18 @@ function relaxedField(f: Field): string {
  * (latin1 maps each byte to one character and back).
  */
 function relaxedBody(body: Buffer): Buffer {
+  const text = body.toString('latin1');
+  // Most bodies (quoted-printable or base64, as the composer writes them) have no tab, no run of
+  // spaces and no space ending a line: for them only the empty lines at the end go.
+  if (!/\t| {2}| \r\n| $/.test(text)) {
+    let end = text.length;
+    while (end >= 2 && text.charCodeAt(end - 2) === 13 && text.charCodeAt(end - 1) === 10) end -= 2;
+    return end === 0 ? Buffer.alloc(0) : Buffer.concat([body.subarray(0, end), CRLF]);
+  }
   // Line by line, with no pattern that looks ahead: `[ \t]+(?=\r\n|$)` over a long run of spaces
   // not ending a line backtracks at every position (quadratic; a 10 MB message could hold a render
   // thread for hours).
-  const lines = body.toString('latin1').split('\r\n').map((line) => {
+  const lines = text.split('\r\n').map((line) => {
     const collapsed = line.replace(/[ \t]+/g, ' ');
     return collapsed.endsWith(' ') ? collapsed.slice(0, -1) : collapsed;
   });

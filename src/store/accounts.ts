@@ -18,8 +18,8 @@ export interface AccountRow {
   created_at: number;
 }
 
-/** An API key joined with its account: what request authentication needs. */
-export interface KeyRow extends AccountRow {
+/** An API key joined with what request authentication needs of its account (read on every request: no more). */
+export interface KeyRow extends Pick<AccountRow, 'app_id' | 'api_rate_limit' | 'disabled_at'> {
   account_id: number;
   secret_id: string;
   secret_key_sealed: string;
@@ -67,7 +67,7 @@ export class AccountStore {
    */
   findKey(secretId: string): Promise<KeyRow | undefined> {
     return this.db.get<KeyRow>(
-      `SELECT ${ACCOUNT_COLUMNS}, k.account_id, k.secret_id, k.secret_key_sealed
+      `SELECT k.account_id, a.app_id, a.api_rate_limit, a.disabled_at, k.secret_id, k.secret_key_sealed
        FROM api_keys k JOIN accounts a ON a.id = k.account_id WHERE k.secret_id = ?`,
       [secretId],
     );
