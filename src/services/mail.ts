@@ -120,7 +120,7 @@ export class MailService {
   /**
    * SMTP submission sends content of the client's own, so the account must be allowed free
    * content (Simple); an operator who turned it off, or who reviews the account's templates, did
-   * not mean it to go around that through SMTP. Checked at MAIL FROM, and again at acceptance.
+   * not mean it to go around that through SMTP. Checked for each message, at MAIL FROM.
    */
   async checkSubmissionAllowed(accountId: number): Promise<void> {
     if (!(await this.d.rules.freeContent(accountId))) {
@@ -141,12 +141,11 @@ export class MailService {
   /**
    * Accepts a message submitted over SMTP: the From field's domain must be a domain of the sender's
    * account that verifies; then the same acceptance transaction as SendEmail (daily quota,
-   * frequency limit). Each recipient has passed checkSubmissionRecipient when it was named (RCPT
-   * TO), against the sender address's domain; only a From on another domain needs its own
-   * unsubscribe check.
+   * frequency limit). The account has passed checkSubmissionAllowed at MAIL FROM, and each
+   * recipient checkSubmissionRecipient when it was named (RCPT TO), against the sender address's
+   * domain; only a From on another domain needs its own unsubscribe check.
    */
   async submit(account: { id: number; appId: number }, s: Submission): Promise<string> {
-    await this.checkSubmissionAllowed(account.id);
     const now = Date.now();
     const prepared = prepareSubmitted(s.raw, new Date(now));
     if (!prepared.ok) fail('FailedOperation', `The message cannot be sent: ${prepared.reason}.`);
