@@ -18,18 +18,20 @@ import type { Logger } from 'pino';
 import type { RenderKey } from '../mail/render.js';
 
 /** A tag of a domain, as the API spells it. */
-export interface Tag { TagKey: string; TagValue: string }
+export interface Tag { key: string; value: string }
 
 /** A DKIM key as stored: public data in clear, the private key sealed. */
 interface StoredDkimKey extends DkimPublicKey { privateKeySealed: string }
 
 /** One record as the API shows it (DNSAttributes). */
 export interface RecordStatus {
-  Type: string;
-  SendDomain: string;
-  ExpectedValue: string;
-  CurrentValue: string;
-  Status: boolean;
+  type: string;
+  /** The name to publish it at. */
+  name: string;
+  expectedValue: string;
+  currentValue: string;
+  /** Whether DNS holds it as expected. */
+  ok: boolean;
 }
 
 /** A domain with its records, as Create/Get/UpdateEmailIdentity answer. */
@@ -97,7 +99,7 @@ export class IdentityService {
       dkimOption: option,
       selector: this.policy.selector,
       dkimKeys: await this.sealKeys(name, option),
-      tags: JSON.stringify(checkedTags),
+      tags: storedTags(checkedTags),
       reputationLevel: this.policy.reputationLevel,
       now: Date.now(),
     }, this.policy.domainLimit);
@@ -295,11 +297,11 @@ export class IdentityService {
       dkimOption: row.dkim_option,
       tags: parseTags(row),
       records: expected.map((r, i) => ({
-        Type: r.type,
-        SendDomain: r.name,
-        ExpectedValue: r.value,
-        CurrentValue: checked?.matches[i].current ?? '',
-        Status: checked?.matches[i].ok ?? false,
+        type: r.type,
+        name: r.name,
+        expectedValue: r.value,
+        currentValue: checked?.matches[i].current ?? '',
+        ok: checked?.matches[i].ok ?? false,
       })),
     };
   }
@@ -326,21 +328,28 @@ function checkTags(tags: readonly Tag[]): Tag[] {
   if (tags.length > 50) fail('InvalidParameterValue', 'TagList holds at most 50 tags.');
   const keys = new Set<string>();
   for (const t of tags) {
-    if (t.TagKey.length < 1 || t.TagKey.length > 128 || t.TagValue.length > 256) {
+    if (t.key.length < 1 || t.key.length > 128 || t.value.length > 256) {
       fail('InvalidParameterValue', 'Each TagKey is 1 to 128 characters and each TagValue at most 256.');
     }
-    if (keys.has(t.TagKey)) fail('InvalidParameterValue', `TagList names ${JSON.stringify(t.TagKey)} twice.`);
-    keys.add(t.TagKey);
+    if (keys.has(t.key)) fail('InvalidParameterValue', `TagList names ${JSON.stringify(t.key)} twice.`);
+    keys.add(t.key);
   }
-  return tags.map((t) => ({ TagKey: t.TagKey, TagValue: t.TagValue }));
+  return tags.map((t) => ({ key: t.key, value: t.value }));
+}
+
+/** Tags as the domains table keeps them (JSON of `{TagKey, TagValue}`, the form stored since tags were first kept). */
+interface StoredTag { TagKey: string; TagValue: string }
+
+function storedTags(tags: readonly Tag[]): string {
+  return JSON.stringify(tags.map((t): StoredTag => ({ TagKey: t.key, TagValue: t.value })));
 }
 
 function parseTags(r: DomainRow): Tag[] {
-  return JSON.parse(r.tags) as Tag[];
+  return (JSON.parse(r.tags) as StoredTag[]).map((t) => ({ key: t.TagKey, value: t.TagValue }));
 }
 
 function hasTags(have: readonly Tag[], want: readonly Tag[]): boolean {
-  return want.every((w) => have.some((h) => h.TagKey === w.TagKey && h.TagValue === w.TagValue));
+  return want.every((w) => have.some((h) => h.key === w.key && h.value === w.value));
 }
 
 function notFound(name: string): never {

@@ -236,7 +236,7 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
 
   it('accounts: key lookup, unique AppId and SecretId, settings, metadata', async () => {
     const key = await accounts.findKey('AKID-one');
-    expect(key).toMatchObject({ account_id: acc1, app_id: 1300000001, name: 'one', secret_key_sealed: 'sealed' });
+    expect(key).toEqual({ account_id: acc1, app_id: 1300000001, api_rate_limit: null, disabled_at: null, secret_id: 'AKID-one', secret_key_sealed: 'sealed' });
     expect(await accounts.findKey('AKID-none')).toBeUndefined();
     const base = { templateReview: false, apiRateLimit: null, secretKeySealed: 's', now: 1, name: 'dup' };
     await expect(accounts.create({ ...base, appId: 1300000001, secretId: 'AKID-new' })).rejects.toThrow();
