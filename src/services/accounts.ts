@@ -46,16 +46,27 @@ const SECRET_ID = /^AKID[A-Za-z0-9]{32}$/;
 
 /**
  * Opened SecretKeys are kept, by SecretId and sealed value, so a signed request costs no
- * decryption. Only the decryption is saved: the key row is read on every request, so a revoked key
- * or a suspended account is refused from the next request on, in every process; an entry whose row
- * is gone is never consulted again and leaves when it expires.
+ * decryption; an entry whose row is gone is never consulted again and leaves when it expires.
+ *
+ * Keys found are kept too, but only while nothing could have changed them: a key is used again
+ * only when the store says no other process has committed since it was read
+ * (`Db.externalChanges`: SQLite's data_version) and this process has changed no key or account
+ * meanwhile. Otherwise (and always on PostgreSQL, where every process commits all the time) the key
+ * row is read for the request. Either way a key revoked or an account suspended, by any process, is
+ * refused from the next request on; a request with an unknown SecretId is never answered from here.
  */
-const OPENED_TTL_MS = 10 * 60_000;
-const OPENED_MAX = 10_000;
+const KEYS_TTL_MS = 10 * 60_000;
+const KEYS_MAX = 10_000;
+
+/** A key found, and when: the store's external-change mark and this process's own changes then. */
+interface KeptKey { key: ApiKey; external: number; local: number }
 
 /** Creates accounts, manages their API keys and state, and finds keys for request signing. */
 export class AccountService {
-  private readonly opened = new TtlCache<string, string>({ ttlMs: OPENED_TTL_MS, maxEntries: OPENED_MAX });
+  private readonly opened = new TtlCache<string, string>({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX });
+  private readonly keys = new TtlCache<string, KeptKey>({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX });
+  /** Changes this process made to keys or accounts (its own commits do not move the store's mark). */
+  private localChanges = 0;
 
   constructor(
     private readonly accounts: AccountStore,
@@ -99,9 +110,17 @@ export class AccountService {
 
   /** The API key with this SecretId, or undefined when there is none (revoked keys included). */
   async findKey(secretId: string): Promise<ApiKey | undefined> {
+    // Read before the row: a change committed in between makes the next request read again.
+    const external = this.accounts.externalChanges();
+    const local = this.localChanges;
+    const kept = this.keys.get(secretId);
+    if (kept && external !== null && kept.external === external && kept.local === local) return kept.key;
     const row = await this.accounts.findKey(secretId);
-    if (!row) return undefined;
-    return {
+    if (!row) {
+      this.keys.delete(secretId);
+      return undefined;
+    }
+    const key: ApiKey = {
       accountId: row.account_id,
       appId: row.app_id,
       secretId: row.secret_id,
@@ -109,6 +128,8 @@ export class AccountService {
       apiRateLimit: row.api_rate_limit,
       suspended: row.disabled_at !== null,
     };
+    if (external !== null) this.keys.set(secretId, { key, external, local });
+    return key;
   }
 
   /** Adds an API key to the account, with the given SecretId (unused, shaped like AKID + 32 letters or digits) or a fresh one. */
@@ -130,7 +151,7 @@ export class AccountService {
    * has no API access until a key is created. False when the account has no such key.
    */
   revokeKey(accountId: number, secretId: string): Promise<boolean> {
-    return this.accounts.revokeKey(accountId, secretId);
+    return this.changing(this.accounts.revokeKey(accountId, secretId));
   }
 
   /** The account's keys, without their secrets (operator view). */
@@ -140,7 +161,7 @@ export class AccountService {
 
   /** Suspends an account (operator), or makes it active again; false when there is no such account. */
   setDisabled(appId: number, disabled: boolean): Promise<boolean> {
-    return this.accounts.setDisabled(appId, disabled, Date.now());
+    return this.changing(this.accounts.setDisabled(appId, disabled, Date.now()));
   }
 
   /** Whether the account may act: it exists and is not suspended (for the workers, which act without a request). */
@@ -150,7 +171,17 @@ export class AccountService {
 
   /** Changes an account's settings (operator); every process sees them from its next request. */
   update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null }): Promise<boolean> {
-    return this.accounts.update(appId, patch);
+    return this.changing(this.accounts.update(appId, patch));
+  }
+
+  /** Counts a change of this process's to keys or accounts, before and after it commits (kept keys are read again). */
+  private async changing<T>(change: Promise<T>): Promise<T> {
+    this.localChanges++;
+    try {
+      return await change;
+    } finally {
+      this.localChanges++;
+    }
   }
 
   /** Every account (operator view). */

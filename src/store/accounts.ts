@@ -60,6 +60,11 @@ export class AccountStore {
     });
   }
 
+  /** The store's mark of other processes' commits (Db.externalChanges). */
+  externalChanges(): number | null {
+    return this.db.externalChanges();
+  }
+
   /**
    * The key with this SecretId and its account: read for every signed request (one indexed
    * lookup), so a revoked key or a suspended account is refused from the next request on, in every

@@ -50,6 +50,14 @@ export interface Db extends Queryable {
   tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T>;
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
+  /**
+   * A number that changes whenever another process has committed to the store since it was last
+   * read (what this process commits leaves it alone), or null where the engine cannot say so cheaply
+   * (PostgreSQL, shared by many processes that all commit). It lets a process keep what only other
+   * processes' commands change (an API key revoked, an account suspended) and still see a change
+   * from the next request on.
+   */
+  externalChanges(): number | null;
   /** Waits for transactions in flight, then closes every connection. */
   close(): Promise<void>;
 }

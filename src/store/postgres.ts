@@ -142,6 +142,11 @@ class PostgresDb extends PgQueryable implements Db {
     await this.pool.query('SELECT 1');
   }
 
+  /** Unknown: every process commits all the time, so whatever another changed must be read afresh. */
+  externalChanges(): number | null {
+    return null;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

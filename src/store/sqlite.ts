@@ -181,6 +181,7 @@ class SqliteDb implements Db {
   private flushing: Promise<void> | null = null;
   private lastCommitAt = 0;
   private closed = false;
+  private dataVersion: Database.Statement | null = null;
 
   constructor(private readonly writer: Connection, private readonly reader: Connection, private readonly log: LogFlusher | null) {}
 
@@ -189,6 +190,15 @@ class SqliteDb implements Db {
   }
   get<T>(sql: string, params?: readonly Param[]): Promise<T | undefined> {
     return this.reader.get<T>(sql, params);
+  }
+  /**
+   * The writer connection's data_version: SQLite changes it when any other connection (in practice,
+   * another process: this one's reader never writes) commits, and leaves it alone for the writer's
+   * own commits.
+   */
+  externalChanges(): number | null {
+    this.dataVersion ??= this.writer.raw.prepare('PRAGMA data_version').pluck();
+    return this.dataVersion.get() as number;
   }
   run(sql: string, params?: readonly Param[]): Promise<number> {
     return this.tx((q) => q.run(sql, params));
