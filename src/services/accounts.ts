@@ -48,25 +48,20 @@ const SECRET_ID = /^AKID[A-Za-z0-9]{32}$/;
  * Opened SecretKeys are kept, by SecretId and sealed value, so a signed request costs no
  * decryption; an entry whose row is gone is never consulted again and leaves when it expires.
  *
- * Keys found are kept too, but only while nothing could have changed them: a key is used again
- * only when the store says no other process has committed since it was read
- * (`Db.externalChanges`: SQLite's data_version) and this process has changed no key or account
- * meanwhile. Otherwise (and always on PostgreSQL, where every process commits all the time) the key
- * row is read for the request. Either way a key revoked or an account suspended, by any process, is
- * refused from the next request on; a request with an unknown SecretId is never answered from here.
+ * Keys found are kept too, but used again only while nothing could have changed them: while the
+ * account store's change mark (another process's commit, or a change of keys or accounts by this
+ * process) is what it was when the key was read. Otherwise, and always on PostgreSQL (every process
+ * commits all the time), the key row is read for the request. Either way a key revoked or an
+ * account suspended, by any process, is refused from the next request on; a request with an unknown
+ * SecretId is never answered from here.
  */
 const KEYS_TTL_MS = 10 * 60_000;
 const KEYS_MAX = 10_000;
 
-/** A key found, and when: the store's external-change mark and this process's own changes then. */
-interface KeptKey { key: ApiKey; external: number; local: number }
-
 /** Creates accounts, manages their API keys and state, and finds keys for request signing. */
 export class AccountService {
   private readonly opened = new TtlCache<string, string>({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX });
-  private readonly keys = new TtlCache<string, KeptKey>({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX });
-  /** Changes this process made to keys or accounts (its own commits do not move the store's mark). */
-  private localChanges = 0;
+  private readonly keys = new TtlCache<string, { key: ApiKey; mark: string }>({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX });
 
   constructor(
     private readonly accounts: AccountStore,
@@ -111,10 +106,9 @@ export class AccountService {
   /** The API key with this SecretId, or undefined when there is none (revoked keys included). */
   async findKey(secretId: string): Promise<ApiKey | undefined> {
     // Read before the row: a change committed in between makes the next request read again.
-    const external = this.accounts.externalChanges();
-    const local = this.localChanges;
+    const mark = this.accounts.changeMark();
     const kept = this.keys.get(secretId);
-    if (kept && external !== null && kept.external === external && kept.local === local) return kept.key;
+    if (kept && mark !== null && kept.mark === mark) return kept.key;
     const row = await this.accounts.findKey(secretId);
     if (!row) {
       this.keys.delete(secretId);
@@ -128,7 +122,7 @@ export class AccountService {
       apiRateLimit: row.api_rate_limit,
       suspended: row.disabled_at !== null,
     };
-    if (external !== null) this.keys.set(secretId, { key, external, local });
+    if (mark !== null) this.keys.set(secretId, { key, mark });
     return key;
   }
 
@@ -151,7 +145,7 @@ export class AccountService {
    * has no API access until a key is created. False when the account has no such key.
    */
   revokeKey(accountId: number, secretId: string): Promise<boolean> {
-    return this.changing(this.accounts.revokeKey(accountId, secretId));
+    return this.accounts.revokeKey(accountId, secretId);
   }
 
   /** The account's keys, without their secrets (operator view). */
@@ -161,7 +155,7 @@ export class AccountService {
 
   /** Suspends an account (operator), or makes it active again; false when there is no such account. */
   setDisabled(appId: number, disabled: boolean): Promise<boolean> {
-    return this.changing(this.accounts.setDisabled(appId, disabled, Date.now()));
+    return this.accounts.setDisabled(appId, disabled, Date.now());
   }
 
   /** Whether the account may act: it exists and is not suspended (for the workers, which act without a request). */
@@ -171,17 +165,7 @@ export class AccountService {
 
   /** Changes an account's settings (operator); every process sees them from its next request. */
   update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null }): Promise<boolean> {
-    return this.changing(this.accounts.update(appId, patch));
-  }
-
-  /** Counts a change of this process's to keys or accounts, before and after it commits (kept keys are read again). */
-  private async changing<T>(change: Promise<T>): Promise<T> {
-    this.localChanges++;
-    try {
-      return await change;
-    } finally {
-      this.localChanges++;
-    }
+    return this.accounts.update(appId, patch);
   }
 
   /** Every account (operator view). */

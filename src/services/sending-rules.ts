@@ -9,6 +9,7 @@
  */
 import type { Address } from '../domain/address.js';
 import { findVariables, TemplateStatus } from '../domain/template.js';
+import { TtlCache } from '../lib/ttl-cache.js';
 import type { AccountStore } from '../store/accounts.js';
 import type { DomainRow, DomainStore, SenderRow } from '../store/domains.js';
 import type { TemplateRow, TemplateStore } from '../store/templates.js';
@@ -31,6 +32,8 @@ export function maySend(domain: DomainRow | undefined): domain is DomainRow {
 
 /** The rules, over the stores they read. */
 export class SendingRules {
+  private readonly freeContentOf = new TtlCache<number, { allowed: boolean; mark: string }>({ ttlMs: 10 * 60_000, maxEntries: 10_000 });
+
   constructor(private readonly d: { accounts: AccountStore; domains: DomainStore; templates: TemplateStore }) {}
 
   /** The account's sender address, on a domain of the account that verifies. */
@@ -64,8 +67,14 @@ export class SendingRules {
    * (an operator who reviews templates controls content; free content would go around that).
    */
   async freeContent(accountId: number): Promise<boolean> {
+    // Asked for every message submitted over SMTP: the answer is kept while the account store's
+    // change mark says nothing changed (see AccountStore.changeMark), and read afresh otherwise.
+    const mark = this.d.accounts.changeMark();
+    const kept = this.freeContentOf.get(accountId);
+    if (kept && mark !== null && kept.mark === mark) return kept.allowed;
     const a = await this.d.accounts.get(accountId);
-    if (!a) return false;
-    return a.free_content === null ? a.template_review === 0 : a.free_content === 1;
+    const allowed = a !== undefined && (a.free_content === null ? a.template_review === 0 : a.free_content === 1);
+    if (mark !== null) this.freeContentOf.set(accountId, { allowed, mark });
+    return allowed;
   }
 }
