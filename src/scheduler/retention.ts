@@ -8,6 +8,7 @@
  * chunk is idempotent); rounds are cheap when there is nothing to do.
  */
 import type { Logger } from 'pino';
+import { Periodic } from '../lib/periodic.js';
 import type { RetentionService } from '../services/retention.js';
 
 /** How often a round runs. Statuses become deletable a day at a time; the sweep of content the outcome writer could not free needs no more. */
@@ -20,33 +21,23 @@ const PROGRESS_EVERY_MS = 60_000;
 
 /** Runs retention rounds on a timer until stopped. */
 export class RetentionJob {
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = false;
+  private readonly rounds: Periodic;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly retention: RetentionService, private readonly log: Logger) {}
+  constructor(private readonly retention: RetentionService, private readonly log: Logger) {
+    this.rounds = new Periodic(() => this.round(), ROUND_EVERY_MS);
+  }
 
   /** Starts the rounds (the first one at once). */
   start(): void {
-    this.stopped = false;
-    this.schedule(0);
+    this.rounds.start();
   }
 
   /** Ends the round in progress after its current chunk, and runs no more. */
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    const stopped = this.rounds.stop();
     this.wake?.();
-    await this.running;
-  }
-
-  private schedule(ms: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.round().finally(() => { this.running = null; this.schedule(ROUND_EVERY_MS); });
-    }, ms);
+    await stopped;
   }
 
   private async round(): Promise<void> {
@@ -61,7 +52,7 @@ export class RetentionJob {
         return this.pause(Math.max(MIN_PAUSE_MS, PAUSE_FACTOR * chunkMs));
       });
       if (Object.values(counts).some((n) => n > 0)) {
-        this.log.info({ ...counts, ms: Math.round(performance.now() - t0), complete: !this.stopped }, 'retention round: old rows deleted, finished content freed');
+        this.log.info({ ...counts, ms: Math.round(performance.now() - t0), complete: !this.rounds.stopping }, 'retention round: old rows deleted, finished content freed');
       }
     } catch (err) {
       this.log.error({ err }, 'retention round failed; retrying at the next one');
@@ -70,9 +61,9 @@ export class RetentionJob {
 
   /** Waits `ms` (cut short by stop()); whether to go on. */
   private pause(ms: number): Promise<boolean> {
-    if (this.stopped) return Promise.resolve(false);
+    if (this.rounds.stopping) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const t = setTimeout(() => { this.wake = null; resolve(!this.stopped); }, ms);
+      const t = setTimeout(() => { this.wake = null; resolve(!this.rounds.stopping); }, ms);
       this.wake = () => { clearTimeout(t); this.wake = null; resolve(false); };
     });
   }
