@@ -1,6 +1,6 @@
 /**
- * What one client can hold at the HTTP edge before anything proves who it is: memory for v1 bodies
- * (read before their signature can be checked) per client address, pauses in a body, connections
+ * What one client can hold at the HTTP edge before anything proves who it is: memory for bodies
+ * read before their signature can be checked (v1 and TC3) per client address, pauses in a body, connections
  * per address. Clients are told apart by their source address: the server listens on 127.0.0.1 and
  * loopback accepts any 127/8 source, so each client socket binds its own (127.0.0.2, 127.0.0.3 …).
  * One store is enough: all of this happens before a request reaches the store.
@@ -8,10 +8,12 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
-import { send, sendTc3, sendV1, type RawResponse } from './helpers/raw.js';
+import { send, sendTc3, sendV1, tc3Headers, type RawResponse } from './helpers/raw.js';
 import { b64 } from './helpers/sdk.js';
 
 const MB = 1024 * 1024;
+/** Each address's share of bodies read before their signature is checked, in these tests (the smallest allowed). */
+const SHARE = 10 * MB;
 /** Generous for a loaded 2-core machine, and still far below any timeout that would hide a hang. */
 const PROMPT_MS = 2_000;
 
@@ -31,9 +33,10 @@ interface SlowClient {
 }
 
 const opened: Socket[] = [];
-const filler = Buffer.alloc(MB, 'a');
+const filler = Buffer.alloc(4 * MB, 'a');
 
-function slowClient(port: number, from: string, announced: number, sent: number): SlowClient {
+/** By default a v1 form body; `head` gives other request headers (a TC3 request's, say). */
+function slowClient(port: number, from: string, announced: number, sent: number, head?: Record<string, string>): SlowClient {
   const socket = connect({ host: '127.0.0.1', port, localAddress: from });
   opened.push(socket);
   let raw = '';
@@ -48,7 +51,8 @@ function slowClient(port: number, from: string, announced: number, sent: number)
   });
   const flushed = new Promise<void>((resolve) => {
     socket.once('connect', () => {
-      socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${announced}\r\n\r\n`);
+      const fields = Object.entries(head ?? { 'Content-Type': 'application/x-www-form-urlencoded' }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n${fields}Content-Length: ${announced}\r\n\r\n`);
       socket.write(filler.subarray(0, sent), () => resolve());
     });
     void answered.then(() => resolve());
@@ -103,7 +107,7 @@ describe('bodies read before their signature is checked', () => {
   const v1From = (localAddress: string): Promise<RawResponse> =>
     sendV1({ url: t.url, params: { Action: 'ListEmailTemplates', Limit: 1, Offset: 0 }, secretId: t.creds.SecretId, secretKey: t.creds.SecretKey, localAddress });
   // Templates of about 2 MB: a TC3 body larger than whatever the slow clients could leave free.
-  beforeAll(async () => { t = await startTestApp('sqlite', { SESAME_TEMPLATE_MAX_BYTES: String(4 * MB) }); });
+  beforeAll(async () => { t = await startTestApp('sqlite', { SESAME_TEMPLATE_MAX_BYTES: String(4 * MB), SESAME_HTTP_PREAUTH_BYTES_PER_IP: String(SHARE) }); });
   afterAll(async () => { await t.stop(); });
 
   it('slow clients from one address, announcing 1 MB v1 bodies and holding them, cannot stop signed POSTs from another address', async () => {
@@ -130,11 +134,23 @@ describe('bodies read before their signature is checked', () => {
   });
 
   it('an address over its own share is refused with RequestLimitExceeded.IPLimitExceeded, in the Tencent envelope, and no other address is', async () => {
-    // Six bodies of 1 MB cannot all fit in a share of 4 MB: at least two are refused.
-    const slow = Array.from({ length: 6 }, () => slowClient(port(), '127.0.0.4', MB, MB - 1));
+    // Twelve bodies of 1 MB cannot all fit in a share of 10 MB: at least two are refused.
+    const slow = Array.from({ length: 12 }, () => slowClient(port(), '127.0.0.4', MB, MB - 1));
     expect(await within(answersFrom(slow, 2), 5_000), 'fewer than two bodies were refused').not.toBe('timeout');
     const refusals = slow.map((c) => c.answer()).filter((a) => a !== null);
     expect(refusals.length).toBeGreaterThanOrEqual(2);
+    for (const r of refusals) expect(r).toEqual({ status: 200, code: 'RequestLimitExceeded.IPLimitExceeded' });
+    const other = await v1From('127.0.0.3');
+    expect(other.json.Response.Error).toBeUndefined();
+  });
+
+  it('TC3 bodies, read before their signature is checked, count against the address\'s share too', async () => {
+    // A real SecretId (no secret: v1 GETs carry theirs in the URL) with a signature that will never
+    // match; four bodies of 4 MB cannot all fit in a share of 10 MB.
+    const head = tc3Headers({ url: t.url, action: 'ListEmailTemplates', body: '{}', secretId: t.creds.SecretId, secretKey: 'not the key' });
+    const slow = Array.from({ length: 4 }, () => slowClient(port(), '127.0.0.10', 4 * MB, 4 * MB - 1, head));
+    expect(await within(answersFrom(slow, 2), 5_000), 'fewer than two TC3 bodies were refused').not.toBe('timeout');
+    const refusals = slow.map((c) => c.answer()).filter((a) => a !== null);
     for (const r of refusals) expect(r).toEqual({ status: 200, code: 'RequestLimitExceeded.IPLimitExceeded' });
     const other = await v1From('127.0.0.3');
     expect(other.json.Response.Error).toBeUndefined();
@@ -147,7 +163,7 @@ describe('stalled bodies and connections per address', () => {
   const v1From = (localAddress: string): Promise<RawResponse> =>
     sendV1({ url: t.url, params: { Action: 'ListEmailTemplates', Limit: 1, Offset: 0 }, secretId: t.creds.SecretId, secretKey: t.creds.SecretKey, localAddress });
   beforeAll(async () => {
-    t = await startTestApp('sqlite', { SESAME_HTTP_BODY_IDLE_SECONDS: '1', SESAME_HTTP_MAX_CONNECTIONS_PER_IP: '4' });
+    t = await startTestApp('sqlite', { SESAME_HTTP_BODY_IDLE_SECONDS: '1', SESAME_HTTP_MAX_CONNECTIONS_PER_IP: '4', SESAME_HTTP_PREAUTH_BYTES_PER_IP: String(SHARE) });
   });
   afterAll(async () => { await t.stop(); });
 
@@ -162,8 +178,10 @@ describe('stalled bodies and connections per address', () => {
     expect((closedAt as number) - since).toBeLessThan(1_000 + 250 + PROMPT_MS);
     expect(stalled.raw()).toMatch(/^HTTP\/1\.1 408 /);
 
-    // Four bodies that fill the address's 4 MB share exactly; once they are cut, the share is free again.
-    const full = Array.from({ length: 4 }, () => slowClient(port(), '127.0.0.6', MB, MB - 1));
+    // Four TC3 bodies (as many connections as the address may open here; a v1 body holds 1 MB at
+    // most) that fill its 10 MB share exactly; once they are cut, the share is free again.
+    const head = tc3Headers({ url: t.url, action: 'ListEmailTemplates', body: '{}', secretId: t.creds.SecretId, secretKey: 'not the key' });
+    const full = Array.from({ length: 4 }, () => slowClient(port(), '127.0.0.6', SHARE / 4 + 1, SHARE / 4, head));
     await Promise.all(full.map((c) => c.flushed));
     for (const c of full) expect(await within(c.closed, 6_000)).not.toBe('timeout');
     expect(full.map((c) => c.raw().split('\r\n')[0])).toEqual(Array(4).fill('HTTP/1.1 408 Request Timeout'));

@@ -71,11 +71,11 @@ export class Authenticator {
 
   /**
    * TC3: everything but the signature itself is in the headers, so the key is found before the body
-   * is read; a caller without a valid SecretId never gets 10 MB of memory. The body counts against
-   * the global budget only, not against a per-address share: whoever sends it has named an existing
-   * SecretId (its account is in the log line, and the key can be revoked), and a legitimate client
-   * sends TC3 bodies of up to 10 MB, often several at once from one address (an application server,
-   * or every client behind a reverse proxy), which a share small enough to matter would refuse.
+   * is read; a caller without a valid SecretId never gets 10 MB of memory. But a SecretId is no
+   * secret (v1 GET requests carry theirs in the URL, proxies log it), and the body must be read
+   * before the signature over it can be checked: its bytes count against the client address's share
+   * too, as a v1 body's do. The share holds several of the largest bodies at once (an application
+   * server sending attachments in parallel); behind a reverse proxy the operator raises it.
    */
   private async verifyTc3(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, seen: Seen): Promise<Verified> {
     const header = (name: string): string => {
@@ -101,7 +101,8 @@ export class Authenticator {
     if (auth.service !== 'ses' && auth.service !== (req.headers.host ?? '').split('.')[0]) {
       throw new CodedError('AuthFailure.SignatureFailure', `The credential scope names service ${JSON.stringify(auth.service)}; expected ses.`);
     }
-    const body = method === 'POST' ? await readBody(req, SIZE_LIMITS.tc3Post, this.budget) : Buffer.alloc(0);
+    const share = { budget: this.preauth, client: clientKey(req.socket.remoteAddress) };
+    const body = method === 'POST' ? await readBody(req, SIZE_LIMITS.tc3Post, this.budget, share) : Buffer.alloc(0);
     const input = { method, rawQuery, headers: req.headers, hostCandidates: hostCandidates(req.headers.host).reverse(), body, timestamp: target.timestamp };
     if (!verifyTc3(auth, key.secretKey, input)) throw signatureMismatch();
     const contentType = mediaType(req);
@@ -118,6 +119,7 @@ export class Authenticator {
    * A POST's body must therefore be read before anything about its sender is checked: anyone may send
    * one, so its bytes count against the client address's share (ClientBodyBudget) as well as the
    * global budget, and one address trickling many bodies cannot take the memory every tenant shares.
+   * (TC3 bodies, read before their signature is checked, count against the same share.)
    */
   private async verifyV1(req: IncomingMessage, method: 'GET' | 'POST', rawQuery: string, seen: Seen): Promise<Verified> {
     if (req.headers.authorization) {

@@ -45,9 +45,9 @@ export const SCHEMA = {
     description: 'HTTP connections open at once from one client address (an IPv6 client is its /64); beyond, a request is refused (RequestLimitExceeded.IPLimitExceeded at /, 503 elsewhere) and its connection closed. Behind a reverse proxy every client has the proxy\'s address: raise this to what the proxy may open.',
     min: 1,
   }),
-  httpPreauthBytesPerIp: integer('SESAME_HTTP_PREAUTH_BYTES_PER_IP', 4194304, {
-    description: 'Bytes of HmacSHA1/HmacSHA256 request bodies one client address may have in flight before their signatures are checked (RequestLimitExceeded.IPLimitExceeded beyond). Behind a reverse proxy this is shared by every client: raise it with the connection limit.',
-    min: 1048576,
+  httpPreauthBytesPerIp: integer('SESAME_HTTP_PREAUTH_BYTES_PER_IP', 33554432, {
+    description: 'Bytes of request bodies (of either signature method) one client address may have in flight before their signatures are checked (RequestLimitExceeded.IPLimitExceeded beyond): three of the largest TC3 bodies (10 MB) at once by default. Behind a reverse proxy this is shared by every client: raise it with the connection limit.',
+    min: 10485760,
   }),
   httpBodyIdleSeconds: integer('SESAME_HTTP_BODY_IDLE_SECONDS', 10, {
     description: 'A request body that stops arriving for this long has its connection closed (and the memory it held released).',
