@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
 import { runCli } from './helpers/process.js';
+import { SmtpTalk } from './helpers/smtp-talk.js';
 import { eventually, RECIPIENT_DOMAIN, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 
 const PASSWORD = 'Suspend2026pass';
@@ -47,6 +48,23 @@ describe.each(STORES)('a suspended account on %s', (store) => {
       await expect(login()).rejects.toMatchObject({ code: 'EAUTH', responseCode: 535 });
     });
     await expect(login()).resolves.toBe(true);
+  });
+
+  it('sends no more over an SMTP session that logged in before the suspension', async () => {
+    const s = await SmtpTalk.open(smtps, { tls: true });
+    try {
+      expect(await s.cmd('EHLO client.test')).toMatch(/^250/);
+      expect(await s.auth(f.sender, PASSWORD)).toMatch(/^235/);
+      expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+      expect(await s.cmd('RSET')).toMatch(/^250/);
+      await suspended(async () => {
+        const refused = await s.cmd(`MAIL FROM:<${f.sender}>`);
+        expect(refused).toMatch(/^554 5\.0\.0 .*AuthFailure\.UnauthorizedOperation/);
+      });
+      expect(await s.cmd(`MAIL FROM:<${f.sender}>`)).toMatch(/^250/);
+    } finally {
+      s.end();
+    }
   });
 
   it('has its batch task start no run until it is enabled', async () => {

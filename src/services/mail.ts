@@ -118,11 +118,16 @@ export class MailService {
   }
 
   /**
-   * SMTP submission sends content of the client's own, so the account must be allowed free
-   * content (Simple); an operator who turned it off, or who reviews the account's templates, did
-   * not mean it to go around that through SMTP. Checked for each message, at MAIL FROM.
+   * Whether the account may submit a message now, checked for each message (at MAIL FROM): it must
+   * not be suspended (a session that logged in before the suspension sends no more), and, as SMTP
+   * submission sends content of the client's own, it must be allowed free content (Simple): an
+   * operator who turned that off, or who reviews the account's templates, did not mean it to go
+   * around that through SMTP.
    */
   async checkSubmissionAllowed(accountId: number): Promise<void> {
+    if (!(await this.d.rules.active(accountId))) {
+      fail('AuthFailure.UnauthorizedOperation', 'This account is suspended by the operator of this service: it sends nothing until it is enabled again.');
+    }
     if (!(await this.d.rules.freeContent(accountId))) {
       fail('FailedOperation.WithOutPermission', 'This account may only send from approved templates (through the API): SMTP submission is not allowed for it.');
     }

@@ -25,6 +25,9 @@ export type TemplateCheck =
   | { ok: false; problem: 'not-approved' }
   | { ok: false; problem: 'missing'; names: string[] };
 
+/** What an account may do now. */
+interface Standing { active: boolean; freeContent: boolean }
+
 /** Whether a sender domain may send now: it exists and verifies. */
 export function maySend(domain: DomainRow | undefined): domain is DomainRow {
   return domain !== undefined && domain.verified === 1;
@@ -32,7 +35,7 @@ export function maySend(domain: DomainRow | undefined): domain is DomainRow {
 
 /** The rules, over the stores they read. */
 export class SendingRules {
-  private readonly freeContentOf = new TtlCache<number, { allowed: boolean; mark: string }>({ ttlMs: 10 * 60_000, maxEntries: 10_000 });
+  private readonly standings = new TtlCache<number, Standing & { mark: string }>({ ttlMs: 10 * 60_000, maxEntries: 10_000 });
 
   constructor(private readonly d: { accounts: AccountStore; domains: DomainStore; templates: TemplateStore }) {}
 
@@ -61,20 +64,34 @@ export class SendingRules {
     return names.length ? { ok: false, problem: 'missing', names } : { ok: true, template };
   }
 
+  /** Whether the account may send at all: it exists and is not suspended. */
+  async active(accountId: number): Promise<boolean> {
+    return (await this.standing(accountId)).active;
+  }
+
   /**
    * Whether the account may send content of its own (Simple, or whole messages over SMTP), not only
    * approved templates: as the operator set it, or by default unless its templates need review
    * (an operator who reviews templates controls content; free content would go around that).
    */
   async freeContent(accountId: number): Promise<boolean> {
-    // Asked for every message submitted over SMTP: the answer is kept while the account store's
-    // change mark says nothing changed (see AccountStore.changeMark), and read afresh otherwise.
+    return (await this.standing(accountId)).freeContent;
+  }
+
+  /**
+   * The account's standing, asked for every message submitted over SMTP: kept while the account
+   * store's change mark says nothing changed (see AccountStore.changeMark), read afresh otherwise.
+   */
+  private async standing(accountId: number): Promise<Standing> {
     const mark = this.d.accounts.changeMark();
-    const kept = this.freeContentOf.get(accountId);
-    if (kept && mark !== null && kept.mark === mark) return kept.allowed;
+    const kept = this.standings.get(accountId);
+    if (kept && mark !== null && kept.mark === mark) return kept;
     const a = await this.d.accounts.get(accountId);
-    const allowed = a !== undefined && (a.free_content === null ? a.template_review === 0 : a.free_content === 1);
-    if (mark !== null) this.freeContentOf.set(accountId, { allowed, mark });
-    return allowed;
+    const standing: Standing = {
+      active: a !== undefined && a.disabled_at === null,
+      freeContent: a !== undefined && (a.free_content === null ? a.template_review === 0 : a.free_content === 1),
+    };
+    if (mark !== null) this.standings.set(accountId, { ...standing, mark });
+    return standing;
   }
 }
