@@ -216,7 +216,7 @@ export const SCHEMA = {
   smtpIdleSeconds: integer('SESAME_SMTP_IDLE_SECONDS', 300, { description: 'SMTP submission: seconds of client silence before the connection is closed.', min: 1 }),
   smtpSessionSeconds: integer('SESAME_SMTP_SESSION_SECONDS', 3600, { description: 'SMTP submission: longest session, whatever the client does (421 4.4.2, then closed).', min: 1 }),
   smtpAuthMaxFailures: integer('SESAME_SMTP_AUTH_MAX_FAILURES', 10, {
-    description: 'Failed SMTP logins (wrong password or unknown user) from one client network (the /24 of an IPv4 address, the /64 of an IPv6 one), or for one login from that network, after which that network (421, disconnected), or that login from it (454), is refused until the lockout has passed; each failure also slows the network\'s next answer. Failures from one network never refuse a login to another.',
+    description: 'Failed SMTP logins (wrong password or unknown user) from one client network (the /24 of an IPv4 address, the /48 of an IPv6 one), or for one login from that network, after which that network (421, disconnected), or that login from it (454), is refused until the lockout has passed; each failure also slows the network\'s next answer. Failures from one network never refuse a login to another.',
     min: 1,
   }),
   smtpAuthLockoutMinutes: integer('SESAME_SMTP_AUTH_LOCKOUT_MINUTES', 15, {

@@ -54,6 +54,20 @@ describe('FairGate', () => {
     expect(await Promise.all([...a, ...b, api, c])).toEqual(['a0', 'a1', 'refused', 'refused', 'refused', 'b1', 'refused', 'api', 'c1']);
   });
 
+  it('serves tasks marked first before the others, never refusing them, even with the line full of keys one task each', async () => {
+    const g = new FairGate({ concurrency: 1, maxWaiting: 2 });
+    const { started, task, done } = tasks();
+    const running = g.run('x', task('x1'));
+    const waiting = [g.run('y', task('y1')), g.run('z', task('z1'))];
+    // Full, and no key holds more than a newcomer's would: a plain newcomer is refused…
+    await expect(g.run('w', task('w1'))).rejects.toBeInstanceOf(GateFullError);
+    // …one marked first is not, and goes ahead of the waiting ones.
+    const known = g.run('k', task('k1'), true, true);
+    for (const n of ['x1', 'k1', 'y1', 'z1']) await done(n);
+    expect(started).toEqual(['x1', 'k1', 'y1', 'z1']);
+    expect(await Promise.all([running, known, ...waiting])).toEqual(['x1', 'k1', 'y1', 'z1']);
+  });
+
   it('a task that throws frees its place', async () => {
     const g = new FairGate({ concurrency: 1, maxWaiting: 1 });
     await expect(g.run('a', () => { throw new Error('boom'); })).rejects.toThrow('boom');

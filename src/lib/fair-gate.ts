@@ -7,7 +7,8 @@
  * holds more than the newcomer's would, the newcomer is refused. A refused task never runs.
  *
  * Tasks that must not be refused (`mayRefuse: false`) always get a place; they do not count
- * against the line's size (their callers must be bounded by other means).
+ * against the line's size (their callers must be bounded by other means). Tasks marked `first`
+ * (never refused either) are served before all others, in turn between their keys.
  */
 export interface FairGateOptions {
   concurrency: number;
@@ -33,11 +34,14 @@ export class FairGate {
   private refusable = 0;
   /** Waiting tasks by key; the map's order is the order in which keys get their next turn. */
   private readonly lines = new Map<string, Waiter[]>();
+  /** The same, for tasks served first. */
+  private readonly firstLines = new Map<string, Waiter[]>();
 
   constructor(private readonly o: FairGateOptions) {}
 
   /** Runs `task` in its turn; rejects with GateFullError, without running it, when refused. */
-  run<T>(key: string, task: () => Promise<T>, mayRefuse = true): Promise<T> {
+  run<T>(key: string, task: () => Promise<T>, mayRefuse = true, first = false): Promise<T> {
+    if (first) mayRefuse = false;
     return new Promise<T>((resolve, reject) => {
       const start = (): void => {
         this.running++;
@@ -46,7 +50,7 @@ export class FairGate {
           this.next();
         });
       };
-      if (this.running < this.o.concurrency && this.lines.size === 0) {
+      if (this.running < this.o.concurrency && this.lines.size === 0 && this.firstLines.size === 0) {
         start();
         return;
       }
@@ -54,9 +58,10 @@ export class FairGate {
         reject(new GateFullError());
         return;
       }
-      const line = this.lines.get(key);
+      const lines = first ? this.firstLines : this.lines;
+      const line = lines.get(key);
       const w: Waiter = { mayRefuse, start, refuse: () => reject(new GateFullError()) };
-      if (line) line.push(w); else this.lines.set(key, [w]);
+      if (line) line.push(w); else lines.set(key, [w]);
       if (mayRefuse) this.refusable++;
     });
   }
@@ -64,20 +69,21 @@ export class FairGate {
   /** Tasks running and waiting now. */
   get load(): { running: number; waiting: number } {
     let waiting = 0;
-    for (const line of this.lines.values()) waiting += line.length;
+    for (const line of [...this.firstLines.values(), ...this.lines.values()]) waiting += line.length;
     return { running: this.running, waiting };
   }
 
-  /** Starts waiting tasks while there is room, one per key in turn. */
+  /** Starts waiting tasks while there is room, one per key in turn, those served first before the others. */
   private next(): void {
     while (this.running < this.o.concurrency) {
-      const first = this.lines.entries().next();
+      const lines = this.firstLines.size > 0 ? this.firstLines : this.lines;
+      const first = lines.entries().next();
       if (first.done) return;
       const [key, line] = first.value;
       const w = line.shift() as Waiter;
       // To the back of the round, or out of it when its line is empty.
-      this.lines.delete(key);
-      if (line.length > 0) this.lines.set(key, line);
+      lines.delete(key);
+      if (line.length > 0) lines.set(key, line);
       if (w.mayRefuse) this.refusable--;
       w.start();
     }

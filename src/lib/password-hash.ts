@@ -33,16 +33,18 @@ const gate = new FairGate({ concurrency: CHECKS_AT_ONCE, maxWaiting: CHECKS_WAIT
 
 /**
  * Where a check waits: in the line of `line` (e.g. the client's network), refused when the line is
- * full. Without it the check is never refused (the API's, whose callers are authenticated and
- * rate-limited), and still waits its turn.
+ * full. A `known` line (a network a login succeeded from lately) is never refused and served first:
+ * a flood spread over many networks cannot keep out the applications that log in every day (their
+ * checks are bounded by their network's failure count instead). Without a line the check is never
+ * refused (the API's, whose callers are authenticated and rate-limited), and still waits its turn.
  */
-export interface CheckTurn { line?: string }
+export interface CheckTurn { line?: string; known?: boolean }
 
 function derive(password: string, salt: Buffer, o: { N: number; r: number; p: number }, turn: CheckTurn): Promise<Buffer> {
   const options: ScryptOptions = { N: o.N, r: o.r, p: o.p, maxmem: 128 * o.N * o.r * 2 };
   return gate.run(turn.line ?? '', () => new Promise<Buffer>((resolve, reject) => {
     scrypt(password, salt, KEY_LENGTH, options, (err, key) => (err ? reject(err) : resolve(key)));
-  }), turn.line !== undefined);
+  }), turn.line !== undefined, turn.known === true);
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64 parts). */

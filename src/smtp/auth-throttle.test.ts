@@ -25,12 +25,31 @@ describe('AuthThrottle', () => {
     expect(t.standing('192.0.2.1', 'u@x.test')).toEqual({ kind: 'ok', delayMs: 0 });
   });
 
-  it('counts an IPv6 client by its /64', () => {
+  it('counts attempts under way: many sent at once get no more checks than one after another', () => {
+    const t = new AuthThrottle({ maxFailures: 3, lockoutMs: MINUTE });
+    const begun = [];
+    for (let i = 0; i < 3; i++) {
+      const s = t.standing('192.0.2.7', 'news@shop.test');
+      expect(s).toEqual({ kind: 'ok', delayMs: i === 0 ? 0 : 250 * 2 ** (i - 1) });
+      begun.push(t.begin('192.0.2.7', 'news@shop.test'));
+    }
+    // A fourth at once, from the same network: refused before any password is checked.
+    expect(t.standing('192.0.2.8', 'other@shop.test')).toEqual({ kind: 'locked', who: 'network' });
+    // Ends counted once, whatever is called after.
+    begun[0].abandoned();
+    begun[0].failed();
+    expect(t.standing('192.0.2.8', 'other@shop.test').kind).toBe('ok');
+    begun[1].failed();
+    begun[2].failed();
+    expect(t.standing('192.0.2.8', 'other@shop.test')).toEqual({ kind: 'ok', delayMs: 500 });
+  });
+
+  it('counts an IPv6 client by its /48 (a site\'s block: its 65,536 /64s are one network)', () => {
     const t = new AuthThrottle({ maxFailures: 2, lockoutMs: MINUTE });
     t.failed('2001:db8:1:2::1', 'u@x.test');
-    t.failed('2001:db8:1:2:ffff:1:2:3', 'v@x.test');
-    expect(t.standing('2001:0db8:0001:0002::99', 'w@x.test')).toEqual({ kind: 'locked', who: 'network' });
-    expect(t.standing('2001:db8:1:3::1', 'u@x.test')).toEqual({ kind: 'ok', delayMs: 0 });
+    t.failed('2001:db8:1:ffff:1:2:3:4', 'v@x.test');
+    expect(t.standing('2001:0db8:0001:0003::99', 'w@x.test')).toEqual({ kind: 'locked', who: 'network' });
+    expect(t.standing('2001:db8:2::1', 'u@x.test')).toEqual({ kind: 'ok', delayMs: 0 });
   });
 
   it('failures for a login from one network leave that login working from any other', () => {

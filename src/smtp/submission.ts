@@ -22,7 +22,7 @@ import { GateFullError, hashPassword, verifyPassword } from '../lib/password-has
 import { clientNetwork } from '../lib/client-network.js';
 import type { MailService } from '../services/mail.js';
 import type { DomainStore } from '../store/domains.js';
-import { AuthThrottle } from './auth-throttle.js';
+import { AuthThrottle, type AuthAttempt } from './auth-throttle.js';
 import type { TlsMaterial } from './certificate.js';
 import { LineGuard } from '../lib/line-guard.js';
 import { SesameSmtpServer, smtpError } from './server.js';
@@ -163,6 +163,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
       cb();
     },
     onAuth(auth: SMTPServerAuthentication, session: SMTPServerSession, cb: (err: Error | null | undefined, response?: SMTPServerAuthenticationResponse) => void) {
+      let attempt: AuthAttempt | undefined;
       void (async () => {
         const client = clients.get(session.id);
         const from = client?.address ?? session.remoteAddress;
@@ -175,22 +176,24 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
             : smtpError(454, '4.7.0 Too many failed logins for this user from your network; try again later'));
           return;
         }
+        attempt = throttle.begin(from, user);
         if (standing.delayMs) await new Promise((r) => setTimeout(r, standing.delayMs));
         const row = tainted(session) ? undefined : await o.domains.senderForLogin(user);
         const password = auth.password ?? '';
         // An unknown user costs a hash check too, and gets the same reply as a wrong password. Each
-        // check waits in its network's line, and is refused (GateFullError) when the line is full.
-        const turn = { line: clientNetwork(from) };
+        // check waits in its network's line, and is refused (GateFullError) when the line is full,
+        // unless a login succeeded from that network lately (then it goes first).
+        const turn = { line: clientNetwork(from), known: throttle.isKnown(from) };
         const good = row?.smtp_password_hash
           ? await verifyPassword(password, row.smtp_password_hash, turn)
           : (await verifyPassword(password, await (decoyHash as Promise<string>), turn), false);
         if (!row || !good) {
-          throttle.failed(from, user);
+          attempt.failed();
           o.log.info({ client: from, user }, 'SMTP login failed');
           cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
           return;
         }
-        throttle.succeeded(from, user);
+        attempt.succeeded();
         if (row.disabled_at !== null) {
           // Said only to a client that gave the right password: it learns why, a guesser learns nothing.
           o.log.info({ client: from, user, appId: row.app_id }, 'SMTP login of a suspended account refused');
@@ -200,6 +203,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         const u: User = { accountId: row.account_id, appId: row.app_id, address: row.address };
         cb(null, { user: u as unknown as string });
       })().catch((err: unknown) => {
+        attempt?.abandoned();
         // Not logged: a flood would fill the log, and nothing was checked.
         if (err instanceof GateFullError) return cb(smtpError(454, '4.7.0 Server busy checking other logins; try again shortly'));
         o.log.error({ err }, 'SMTP login could not be checked');
