@@ -38,7 +38,9 @@ export class BodyWatch {
     for (const w of this.watched) {
       const socket = w.req.socket;
       if (w.req.complete || socket.destroyed) { this.forget(w); continue; }
-      if (socket.bytesRead !== w.bytes) { w.bytes = socket.bytesRead; w.since = now; continue; }
+      // Progress, or a body nobody reads yet (the handler still looks the key up, say: the socket is
+      // paused once a little is buffered, and the pause is the server's, not the client's).
+      if (socket.bytesRead !== w.bytes || w.req.readableFlowing !== true) { w.bytes = socket.bytesRead; w.since = now; continue; }
       if (now - w.since < this.idleMs) continue;
       this.forget(w);
       if (!w.res.headersSent && socket.writable) socket.write(REQUEST_TIMEOUT);
