@@ -246,16 +246,24 @@ describe.each(STORES)('unsubscribe links on %s', (store) => {
     await send('victim@dest.test');
   });
 
-  it('a link keeps working after retention has deleted its delivery and message; a link of the former kind still works', async () => {
+  it('a link keeps working after retention has deleted its delivery and message (the mailto address is refused then, not silently taken); a link of the former kind still works', async () => {
     const before = f.mx1.received.length;
     const id = await send('months-later@dest.test', '1');
-    const { url } = await linkFor('months-later@dest.test', before);
+    const { url, headers } = await linkFor('months-later@dest.test', before);
+    const mailto = /<mailto:([^?>]+)/.exec(headers)![1];
     await statusesOf(f, id, (l) => l[0].DeliverStatus === 1);
     // What the retention job does once the mail is past SESAME_STATUS_RETENTION_DAYS.
     const db = f.t.app.services.db;
     const row = await db.get<{ message_row: number }>('SELECT d.message_row FROM deliveries d JOIN messages m ON m.id = d.message_row WHERE m.message_id = ?', [id]);
     await db.run('DELETE FROM deliveries WHERE message_row = ?', [row!.message_row]);
     await db.run('DELETE FROM messages WHERE id = ?', [row!.message_row]);
+    const inbound = nodemailer.createTransport({ host: '127.0.0.1', port: f.t.app.mxPort, secure: false, tls: { rejectUnauthorized: false } });
+    try {
+      await expect(inbound.sendMail({ from: 'months-later@dest.test', to: mailto, subject: 'unsubscribe', text: 'please' }))
+        .rejects.toMatchObject({ responseCode: 550 });
+    } finally {
+      inbound.close();
+    }
     expect((await httpSend(url, { method: 'GET' })).text).toContain('<form');
     expect((await httpSend(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' })).status).toBe(200);
     expect(await errorCode(send('months-later@dest.test'))).toBe('FailedOperation.ReceiverHasUnsubscribed');

@@ -52,9 +52,12 @@ export class UnsubscribeService {
     return (await this.linkTarget(token)) !== null;
   }
 
-  /** Whether `unsubscribe-<token>@…` is an address of ours (mail to it will unsubscribe). */
-  isAddressToken(token: string): boolean {
-    return this.tokens.address.verify(token) !== null;
+  /**
+   * Whether mail to `unsubscribe-<token>@…` would unsubscribe: the address is one of ours and the
+   * delivery it names is still kept (SESAME_STATUS_RETENTION_DAYS; the link works for ever).
+   */
+  async isAddressToken(token: string): Promise<boolean> {
+    return (await this.deliveryTarget(this.tokens.address.verify(token))) !== null;
   }
 
   /** Records the unsubscription mail to `unsubscribe-<token>@…` asks for; false when the token is not ours. */

@@ -51,11 +51,19 @@ export async function startInbound(o: InboundOptions): Promise<Inbound> {
         return;
       }
       const token = tokenOf(address);
-      if (token === null || !o.unsubscribes.isAddressToken(token)) {
+      if (token === null) {
         cb(smtpError(550, '5.1.1 No such mailbox here'));
         return;
       }
-      cb();
+      // An address whose message is past retention is refused, not taken and forgotten: the sender
+      // learns it did not work (the message's link still does).
+      o.unsubscribes.isAddressToken(token).then(
+        (ours) => cb(ours ? undefined : smtpError(550, '5.1.1 No such mailbox here (an unsubscribe address whose message is no longer kept: use the link in the message)')),
+        (err: unknown) => {
+          o.log.error({ err }, 'checking an unsubscribe address failed');
+          cb(smtpError(451, '4.3.0 Could not check that address now; try again later'));
+        },
+      );
     },
     onData(stream, session: SMTPServerSession, cb) {
       // The content says nothing the address does not: read it to the end, keep none of it.
