@@ -165,6 +165,18 @@ describe.each(STORES)('batch tasks on %s', (store) => {
     await f.call('UpdateEmailTemplate', { TemplateID: tpl2, TemplateName: 'changing', TemplateContent: { Text: b64('Hi {{name}}, {{nickname}}') } });
     await dueNow(f, second.TaskId);
     expect((await taskWhen(f, second.TaskId, (x) => x.TaskStatus === 7)).ErrMsg).toMatch(/\{\{nickname\}\}/);
+    // Content of its own (Simple), which the operator no longer allows the account by its start.
+    const third = await f.call('BatchSendEmail', {
+      FromEmailAddress: f.sender, ReceiverId: group, Subject: 'Hi', TaskType: 2,
+      Simple: { Text: b64('Hello') }, TimedParam: { BeginTime: formatDateTime(Date.now() + 3_600_000, TZ) },
+    });
+    await f.t.app.services.accounts.update(f.t.creds.AppId, { freeContent: false });
+    try {
+      await dueNow(f, third.TaskId);
+      expect(await taskWhen(f, third.TaskId, (x) => x.TaskStatus === 7)).toMatchObject({ SendCount: 0, ErrMsg: expect.stringMatching(/Simple/) });
+    } finally {
+      await f.t.app.services.accounts.update(f.t.creds.AppId, { freeContent: null });
+    }
   });
 
   it('pauses, resumes and ends tasks with UpdateSendTask (a Sesame extension)', async () => {

@@ -173,7 +173,10 @@ export class TaskRuns {
     return { kind: 'release' };
   }
 
-  /** The sender and its domain, the template and the group must still be there and usable (the rules of every send). */
+  /**
+   * The sender and its domain, the template and the group must still be there and usable, and free
+   * content still allowed for a task that sends it (the rules of every send).
+   */
   private async prerequisites(t: TaskRow) {
     const content = JSON.parse(t.content) as TaskContent;
     const address = parseAddress(content.from.address);
@@ -182,6 +185,9 @@ export class TaskRuns {
     if (!checked.ok) fail('OperationDenied.SendAddressStatusError', `The sender domain of ${content.from.address} no longer verifies.`);
     const group = await this.d.receivers.get(t.account_id, t.receiver_id);
     if (!group) fail('OperationDenied.ReceiverNotExist', `Recipient group ${t.receiver_id} was deleted.`);
+    if (content.simple !== null && !(await this.d.rules.freeContent(t.account_id))) {
+      fail('FailedOperation.WithOutPermission', 'This account may no longer send content of its own (Simple): only approved templates.');
+    }
     let template = null;
     if (t.template_id !== null) {
       const tc = await this.d.rules.template(t.account_id, t.template_id, content.subject, givenVariables(content.data, group.data_keys));
