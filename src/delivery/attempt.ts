@@ -139,7 +139,7 @@ export class Attempts {
   private async stillAllowed(c: ClaimedDelivery, content: Loaded): Promise<Outcome | null> {
     const now = Date.now();
     if (!(await this.active.load(c.account_id, () => this.d.accounts.isActive(c.account_id)))) {
-      return this.deferral(c, '451 4.7.1 Not sent: the sending account is suspended; the mail waits until it is enabled');
+      return this.deferral(c, '451 4.7.1 Not sent: the sending account is suspended; retried on the schedule until it is enabled (dropped after SESAME_MAX_QUEUE_HOURS)');
     }
     if (!(await this.keysOf(content.domainId)).maySend) {
       return { kind: 'dropped', reply: `${content.domain} no longer verifies (DKIM/SPF records); the mail was not sent`, at: now, sendStatus: SendStatus.DomainNotVerified };

@@ -166,6 +166,12 @@ export class DeliveryEngine {
         await this.pause(IDLE_POLL_MS, EMPTY_CLAIM_GAP_MS);
         continue;
       }
+      if (!this.running) {
+        // Stopped while the claim was under way: none of it started, so none of it is an attempt.
+        await this.d.queue.release(claimed.map((c) => c.id), this.owner, Date.now(), true)
+          .catch((err: unknown) => this.d.log.error({ err }, 'giving back a claim made while stopping failed; its lease will lapse'));
+        break;
+      }
       for (const c of claimed) this.slots.hold(c, this.destinationOf(c));
     }
   }

@@ -130,7 +130,7 @@ describe('DKIM signatures', () => {
     // A megabyte of blanks that do not end a line, in the body and in a folded header: a pattern
     // that looked ahead for the line's end took minutes on this.
     const blanks = ' \t'.repeat(512 * 1024);
-    const message = Buffer.from(`From: a@shop.test\r\nSubject: x${blanks}y\r\n${blanks}z\r\n\r\n${blanks}x\r\n${blanks}\r\n`, 'latin1');
+    const message = Buffer.from(`From: a@shop.test\r\nX-Pad${blanks}z: v\r\nSubject: x${blanks}y\r\n${blanks}z\r\n\r\n${blanks}x\r\n${blanks}\r\n`, 'latin1');
     const started = performance.now();
     dkimSignatures(message, DOMAIN, [rsa.key]);
     expect(performance.now() - started).toBeLessThan(1000);

@@ -86,7 +86,10 @@ function split(message: Buffer): { fields: Field[]; body: Buffer } {
       continue;
     }
     const colon = line.indexOf(':');
-    fields.push({ name: colon < 0 ? '' : line.slice(0, colon).replace(/[ \t]+$/, '').toLowerCase(), text: line });
+    // Blanks before the colon, by a scan: `[ \t]+$` backtracks over a long run of them (quadratic).
+    let end = colon < 0 ? 0 : colon;
+    while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--;
+    fields.push({ name: line.slice(0, end).toLowerCase(), text: line });
   }
   return { fields, body };
 }

@@ -107,7 +107,11 @@ export class DomainStore {
    * by design: whether another account holds a name verified is a question about every account.
    */
   async standing(accountId: number, name: string, q: Queryable = this.db): Promise<NameStanding> {
-    const claims = await q.all<{ account_id: number; verified: number }>('SELECT account_id, verified FROM domains WHERE name = ?', [name]);
+    // In a transaction, the claims are locked (PostgreSQL): a verification of the name under way
+    // (recordCheck locks them too) is waited for, so a claim is never added beside a name just
+    // verified by another account.
+    const lock = q === this.db ? '' : this.db.dialect.forUpdate;
+    const claims = await q.all<{ account_id: number; verified: number }>(`SELECT account_id, verified FROM domains WHERE name = ? ORDER BY id${lock}`, [name]);
     if (claims.some((c) => c.account_id === accountId)) return 'exists';
     return claims.some((c) => c.verified === 1) ? 'taken' : 'free';
   }
