@@ -10,13 +10,14 @@
  */
 import type { Socket } from 'node:net';
 import { clientKey } from '../lib/client-network.js';
+import { KeyedCounts } from '../lib/keyed-counts.js';
 
 /** How long a refused connection may stay open without sending its request. */
 const REFUSED_GRACE_MS = 2_000;
 
 /** Counts connections per client and marks those beyond the limit. */
 export class ConnectionLimit {
-  private readonly open = new Map<string, number>();
+  private readonly open = new KeyedCounts<string>();
   private readonly refused = new WeakSet<Socket>();
 
   constructor(readonly maxPerClient: number) {}
@@ -24,13 +25,8 @@ export class ConnectionLimit {
   /** Counts a new connection until it closes; marks it refused when its client already has the most allowed. */
   admit(socket: Socket): void {
     const key = clientKey(socket.remoteAddress);
-    const count = (this.open.get(key) ?? 0) + 1;
-    this.open.set(key, count);
-    socket.once('close', () => {
-      const left = (this.open.get(key) ?? 1) - 1;
-      // Only clients with connections open are kept: the map cannot grow with every address ever seen.
-      if (left > 0) this.open.set(key, left); else this.open.delete(key);
-    });
+    const count = this.open.add(key);
+    socket.once('close', () => this.open.subtract(key));
     if (count <= this.maxPerClient) return;
     this.refused.add(socket);
     const timer = setTimeout(() => socket.destroy(), REFUSED_GRACE_MS);

@@ -1,8 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import { ByteBudget } from './byte-budget.js';
+import { KeyedCounts } from './keyed-counts.js';
 import { storableText } from './text.js';
 import { TokenSigner } from './tokens.js';
 import { TtlCache } from './ttl-cache.js';
+
+describe('KeyedCounts', () => {
+  it('counts by key and keeps only keys with something counted', () => {
+    const c = new KeyedCounts<string>();
+    expect(c.add('a')).toBe(1);
+    expect(c.add('a', 4)).toBe(5);
+    c.add('b');
+    c.subtract('a', 2);
+    expect([c.get('a'), c.get('b'), c.get('never')]).toEqual([3, 1, 0]);
+    c.subtract('a', 3);
+    c.subtract('b');
+    // Taking more than is counted forgets the key too, and never leaves a negative count behind.
+    c.subtract('c');
+    expect([c.size, c.get('a'), c.get('c')]).toEqual([0, 0, 0]);
+  });
+});
 
 describe('TtlCache', () => {
   it('forgets entries at their time, and keeps within its entry and weight bounds', () => {

@@ -27,6 +27,7 @@
  */
 import { BoundedCounts } from '../lib/bounded-counts.js';
 import { clientNetwork } from '../lib/client-network.js';
+import { KeyedCounts } from '../lib/keyed-counts.js';
 import { TtlCache } from '../lib/ttl-cache.js';
 
 /** How the throttle is set up. */
@@ -63,7 +64,7 @@ export class AuthThrottle {
   /** Keyed `network login` (a network never holds a space). */
   private readonly logins: BoundedCounts<string>;
   /** Attempts under way, by network and by `network login` (bounded by the connections open). */
-  private readonly underWay = new Map<string, number>();
+  private readonly underWay = new KeyedCounts<string>();
   /**
    * Networks a login succeeded from lately: their password checks are never turned away by a full
    * line and go first (lib/password-hash.ts), so a flood spread over many networks that fills the
@@ -87,8 +88,8 @@ export class AuthThrottle {
   standing(address: string, login: string): Standing {
     const network = clientNetwork(address);
     const key = loginKey(network, login);
-    const n = this.networks.get(network) + (this.underWay.get(network) ?? 0);
-    const l = this.logins.get(key) + (this.underWay.get(key) ?? 0);
+    const n = this.networks.get(network) + this.underWay.get(network);
+    const l = this.logins.get(key) + this.underWay.get(key);
     if (n >= this.o.maxFailures) return { kind: 'locked', who: 'network' };
     if (l >= this.o.maxFailures) return { kind: 'locked', who: 'login' };
     // The login's count matters too when its network's entry was forgotten first.
@@ -100,15 +101,12 @@ export class AuthThrottle {
   begin(address: string, login: string): AuthAttempt {
     const network = clientNetwork(address);
     const keys = [network, loginKey(network, login)];
-    for (const k of keys) this.underWay.set(k, (this.underWay.get(k) ?? 0) + 1);
+    for (const k of keys) this.underWay.add(k);
     let ended = false;
     const end = (verdict: () => void): void => {
       if (ended) return;
       ended = true;
-      for (const k of keys) {
-        const left = (this.underWay.get(k) ?? 1) - 1;
-        if (left > 0) this.underWay.set(k, left); else this.underWay.delete(k);
-      }
+      for (const k of keys) this.underWay.subtract(k);
       verdict();
     };
     return {

@@ -25,6 +25,7 @@ import type { DomainStore } from '../store/domains.js';
 import { AuthThrottle, type AuthAttempt } from './auth-throttle.js';
 import type { TlsMaterial } from './certificate.js';
 import { LineGuard } from '../lib/line-guard.js';
+import { KeyedCounts } from '../lib/keyed-counts.js';
 import { SesameSmtpServer, smtpError } from './server.js';
 import { normalizeAddress } from '../domain/address.js';
 
@@ -82,7 +83,7 @@ let decoyHash: Promise<string> | null = null;
 /** Starts both submission listeners. */
 export async function startSubmission(o: SubmissionOptions): Promise<Submission> {
   const clients = new Map<string, Client>();
-  const perAddress = new Map<string, number>();
+  const perAddress = new KeyedCounts<string>();
   const throttle = new AuthThrottle(o.auth);
   const rates = new RateLimiter();
   decoyHash ??= hashPassword(randomUUID());
@@ -94,8 +95,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     if (!c) return;
     clearTimeout(c.timer);
     clients.delete(id);
-    const n = (perAddress.get(c.address) ?? 1) - 1;
-    if (n > 0) perAddress.set(c.address, n); else perAddress.delete(c.address);
+    perAddress.subtract(c.address);
   };
   const guardSocket = (socket: Socket, id: string): void => {
     let client = clients.get(id);
@@ -115,7 +115,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
       };
       c.timer.unref();
       clients.set(id, c);
-      perAddress.set(address, (perAddress.get(address) ?? 0) + 1);
+      perAddress.add(address);
       client = c;
     }
     const c = client;
@@ -147,7 +147,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     logger: false,
     onConnect(session, cb) {
       const c = clients.get(session.id);
-      if (c && (perAddress.get(c.address) ?? 0) > L.maxConnectionsPerAddress) {
+      if (c && perAddress.get(c.address) > L.maxConnectionsPerAddress) {
         cb(smtpError(421, `4.7.0 ${o.hostname} Too many connections from your address; try again later`));
         return;
       }

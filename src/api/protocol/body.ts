@@ -1,6 +1,7 @@
 /** Reads a request body up to a limit, without ever holding more than the limit in memory. */
 import type { IncomingMessage } from 'node:http';
 import { CodedError } from '../../errors/coded-error.js';
+import { KeyedCounts } from '../../lib/keyed-counts.js';
 
 /** Request size limits of API 3.0 (FACTS §1.2), in bytes. */
 export const SIZE_LIMITS = { get: 32 * 1024, v1Post: 1024 * 1024, tc3Post: 10 * 1024 * 1024 } as const;
@@ -30,19 +31,16 @@ export class BodyBudget {
  * they hold at most this much per client, and other clients are unaffected.
  */
 export class ClientBodyBudget {
-  private readonly used = new Map<string, number>();
+  private readonly used = new KeyedCounts<string>();
   constructor(readonly maxPerClient: number) {}
   /** Takes `n` bytes for `client`; false when that would pass its maximum. */
   take(client: string, n: number): boolean {
-    const now = this.used.get(client) ?? 0;
-    if (now + n > this.maxPerClient) return false;
-    this.used.set(client, now + n);
+    if (this.used.get(client) + n > this.maxPerClient) return false;
+    this.used.add(client, n);
     return true;
   }
   give(client: string, n: number): void {
-    const left = (this.used.get(client) ?? 0) - n;
-    // Only clients with bytes held are kept: the map cannot grow with every address ever seen.
-    if (left > 0) this.used.set(client, left); else this.used.delete(client);
+    this.used.subtract(client, n);
   }
 }
 
