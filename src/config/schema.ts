@@ -210,7 +210,7 @@ export const SCHEMA = {
     min: 78,
   }),
   smtpMaxConnectionsPerIp: integer('SESAME_SMTP_MAX_CONNECTIONS_PER_IP', 50, {
-    description: 'SMTP submission connections open at once from one client address (421 4.7.0 beyond).',
+    description: 'SMTP submission connections open at once from one client address (an IPv6 client is its /64; 421 4.7.0 beyond).',
     min: 1,
   }),
   smtpIdleSeconds: integer('SESAME_SMTP_IDLE_SECONDS', 300, { description: 'SMTP submission: seconds of client silence before the connection is closed.', min: 1 }),

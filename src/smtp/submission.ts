@@ -19,7 +19,7 @@ import { RateLimiter } from '../lib/rate-limit.js';
 import type { ErrorCode } from '../errors/catalogue.js';
 import { CodedError } from '../errors/coded-error.js';
 import { GateFullError, hashPassword, verifyPassword } from '../lib/password-hash.js';
-import { clientNetwork } from '../lib/client-network.js';
+import { clientKey, clientNetwork } from '../lib/client-network.js';
 import type { MailService } from '../services/mail.js';
 import type { DomainStore } from '../store/domains.js';
 import { AuthThrottle, type AuthAttempt } from './auth-throttle.js';
@@ -35,6 +35,7 @@ export interface SubmissionLimits {
   maxRecipients: number;
   /** Longest line of a message, CRLF not counted (RFC 5322 §2.1.1: 998). */
   maxLineLength: number;
+  /** Connections open at once from one client (lib/client-network.ts clientKey: an IPv6 client is its /64). */
   maxConnectionsPerAddress: number;
   /** Silence after which a client is disconnected. */
   idleMs: number;
@@ -68,6 +69,8 @@ interface User { accountId: number; appId: number; address: string }
 /** What Sesame tracks of each connection, by its session id. */
 interface Client {
   address: string;
+  /** What the per-client connection limit counts (clientKey of the address). */
+  key: string;
   guard: LineGuard;
   /** The socket the session speaks over now (the TLS one after STARTTLS). */
   socket: Socket;
@@ -83,7 +86,8 @@ let decoyHash: Promise<string> | null = null;
 /** Starts both submission listeners. */
 export async function startSubmission(o: SubmissionOptions): Promise<Submission> {
   const clients = new Map<string, Client>();
-  const perAddress = new KeyedCounts<string>();
+  /** Connections open by client key (an IPv4 address, an IPv6 /64), as the HTTP listener counts them. */
+  const perClient = new KeyedCounts<string>();
   const throttle = new AuthThrottle(o.auth);
   const rates = new RateLimiter();
   decoyHash ??= hashPassword(randomUUID());
@@ -95,7 +99,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     if (!c) return;
     clearTimeout(c.timer);
     clients.delete(id);
-    perAddress.subtract(c.address);
+    perClient.subtract(c.key);
   };
   const guardSocket = (socket: Socket, id: string): void => {
     let client = clients.get(id);
@@ -105,6 +109,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
       const address = socket.remoteAddress ?? '';
       const c: Client = {
         address,
+        key: clientKey(address),
         guard: new LineGuard(),
         socket,
         end(reply) {
@@ -115,7 +120,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
       };
       c.timer.unref();
       clients.set(id, c);
-      perAddress.add(address);
+      perClient.add(c.key);
       client = c;
     }
     const c = client;
@@ -147,7 +152,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     logger: false,
     onConnect(session, cb) {
       const c = clients.get(session.id);
-      if (c && perAddress.get(c.address) > L.maxConnectionsPerAddress) {
+      if (c && perClient.get(c.key) > L.maxConnectionsPerAddress) {
         cb(smtpError(421, `4.7.0 ${o.hostname} Too many connections from your address; try again later`));
         return;
       }
