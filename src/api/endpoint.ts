@@ -11,6 +11,7 @@ import { CodedError } from '../errors/coded-error.js';
 import type { ApiKey } from '../services/accounts.js';
 import { API_VERSION, Authenticator, type AuthenticatorDeps, type Seen, type Verified } from './authenticate.js';
 import { ClientGoneError, SIZE_LIMITS } from './protocol/body.js';
+import { errorFields, responseBody } from './protocol/envelope.js';
 import { decodeFlatParams, decodeJsonParams } from './protocol/params.js';
 import { RateLimiter } from '../lib/rate-limit.js';
 import type { ActionContext } from './registry.js';
@@ -60,7 +61,7 @@ export class ApiEndpoint {
     } catch (e) {
       const err = this.toCodedError(e, requestId, seen.action);
       code = err.code;
-      payload = { Error: { Code: err.code, Message: err.message } };
+      payload = errorFields(err);
     }
     // A large body left unread (too large, or refused before it was needed) is not worth waiting
     // for; a small one is read and dropped by the server so the connection can be kept.
@@ -69,7 +70,7 @@ export class ApiEndpoint {
     // Echoed for the SDKs' logs; only printable ASCII, so the echo can never break the response.
     if (typeof traceId === 'string' && /^[\x20-\x7e]{1,200}$/.test(traceId)) res.setHeader('X-TC-TraceId', traceId);
     res.setHeader('Content-Type', 'application/json');
-    res.end(JSON.stringify({ Response: { ...payload, RequestId: requestId } }));
+    res.end(responseBody(payload, requestId));
     this.deps.log.info({
       requestId, action: seen.action?.slice(0, 64), appId: seen.key?.appId, code, ms: Math.round((performance.now() - started) * 100) / 100,
     }, 'api request');

@@ -8,9 +8,9 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { randomUUID } from 'node:crypto';
 import { CodedError } from '../errors/coded-error.js';
 import type { ApiEndpoint } from '../api/endpoint.js';
+import { errorBody } from '../api/protocol/envelope.js';
 import type { UnsubscribeService } from '../services/unsubscribe.js';
 import { handleUnsubscribe } from '../tracking/unsubscribe.js';
 import { BodyWatch } from './body-watch.js';
@@ -72,7 +72,7 @@ export function createHttpServer(deps: HttpDeps): Server {
     // Too much header data: answer in the API's own terms before closing.
     if (err.code === 'HPE_HEADER_OVERFLOW') {
       const e = new CodedError('RequestSizeLimitExceeded', `The request's URL and headers exceed ${MAX_HEADER_BYTES} bytes.`);
-      const body = envelope(e);
+      const body = errorBody(e);
       socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
       return;
     }
@@ -85,11 +85,6 @@ export function createHttpServer(deps: HttpDeps): Server {
   return server;
 }
 
-/** The Tencent envelope of an error, for answers given before the API's endpoint sees the request. */
-function envelope(e: CodedError): string {
-  return JSON.stringify({ Response: { Error: { Code: e.code, Message: e.message }, RequestId: randomUUID() } });
-}
-
 /**
  * The answer on a connection beyond its client's limit, then the connection is closed: in the API's
  * terms at `/` (the SDKs read `RequestLimitExceeded.IPLimitExceeded`), a plain 503 elsewhere.
@@ -98,7 +93,7 @@ function refuseConnection(req: IncomingMessage, res: ServerResponse, max: number
   const message = `Too many connections from your address (at most ${max} at once); retry when one of them has closed.`;
   if ((req.url ?? '/').split('?')[0] === '/') {
     res.writeHead(200, { 'Content-Type': 'application/json', Connection: 'close' });
-    res.end(envelope(new CodedError('RequestLimitExceeded.IPLimitExceeded', message)));
+    res.end(errorBody(new CodedError('RequestLimitExceeded.IPLimitExceeded', message)));
     return;
   }
   res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '1', Connection: 'close', 'Cache-Control': 'no-store' });
