@@ -276,6 +276,8 @@ describe.each(STORES)('batch tasks at the daily quota on %s', (store) => {
     // SendEmail is refused too: the day's quota is the domain's.
     expect(await errorCode(f.call('SendEmail', { FromEmailAddress: f.sender, Destination: [`x@${RECIPIENT_DOMAIN}`], Subject: 'x', Template: { TemplateID: f.templateId, TemplateData: '{"name":"x","code":"1"}' } })))
       .toBe('FailedOperation.ExceedSendLimit');
+    // The template is edited mid-run to use a variable nobody gives: the run goes on with the text it began with.
+    await f.call('UpdateEmailTemplate', { TemplateID: f.templateId, TemplateName: 'welcome', TemplateContent: { Text: b64('Changed {{name}} {{nobody}}') } });
     // The day turns: today's count becomes yesterday's, and the task's resume time has come.
     await f.t.app.services.db.run("UPDATE send_counts SET day = '2000-01-01'");
     await dueNow(f, TaskId);
@@ -283,6 +285,7 @@ describe.each(STORES)('batch tasks at the daily quota on %s', (store) => {
     expect(done).toMatchObject({ RequestCount: 40, SendCount: 40, CacheCount: 0 });
     const got = (await f.mx1.waitFor(before + 40)).slice(before);
     expect(new Set(got.map((g) => g.to[0])).size).toBe(40);
+    for (const g of got) expect(g.raw.toString('latin1')).toMatch(/your code is C\d+/);
   });
 });
 

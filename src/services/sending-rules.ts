@@ -64,6 +64,11 @@ export class SendingRules {
     return names.length ? { ok: false, problem: 'missing', names } : { ok: true, template };
   }
 
+  /** Whether the account's template is still approved (a run under way sends the text it began with). */
+  async templateApproved(accountId: number, id: number): Promise<boolean> {
+    return (await this.d.templates.status(accountId, id)) === TemplateStatus.Approved;
+  }
+
   /** Whether the account may send at all: it exists and is not suspended. */
   async active(accountId: number): Promise<boolean> {
     return (await this.standing(accountId)).active;

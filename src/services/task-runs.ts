@@ -102,7 +102,7 @@ export class TaskRuns {
 
   /** Checks what the task needs still holds, and starts a run over the group as it is now. */
   private async beginRun(t: TaskRow, owner: number, now: number): Promise<StepResult> {
-    const { content, domain, template } = await this.prerequisites(t);
+    const { content, domain, template } = await this.prerequisites(t, false);
     const account = await this.d.accounts.get(t.account_id);
     if (!account) throw new Error(`account ${t.account_id} is missing`);
     // The template as it is now (it may have changed since the task was created), fixed for the run.
@@ -137,7 +137,7 @@ export class TaskRuns {
     const room = this.d.policy.maxPending - pending;
     // Waits for the delivery engine rather than queueing the whole group at once.
     if (room < Math.min(this.d.policy.chunk, this.d.policy.maxPending / 4)) return { kind: 'wait', ms: 100 };
-    const { content, domain } = await this.prerequisites(t);
+    const { content, domain } = await this.prerequisites(t, true);
     const rows = await this.d.receivers.validAfter(t.receiver_id, t.run_cursor, t.run_end, Math.min(this.d.policy.chunk, room));
     if (rows.length === 0) return this.finishRun(t, owner, now);
     const emails = rows.map((r) => r.email);
@@ -175,9 +175,10 @@ export class TaskRuns {
 
   /**
    * The sender and its domain, the template and the group must still be there and usable, and free
-   * content still allowed for a task that sends it (the rules of every send).
+   * content still allowed for a task that sends it (the rules of every send). A run under way sends
+   * the template text it began with, so then only the template's approval is checked, not its variables.
    */
-  private async prerequisites(t: TaskRow) {
+  private async prerequisites(t: TaskRow, midRun: boolean) {
     const content = JSON.parse(t.content) as TaskContent;
     const address = parseAddress(content.from.address);
     const checked = address ? await this.d.rules.sender(t.account_id, address) : { ok: false as const, problem: 'no-sender' as const };
@@ -188,10 +189,13 @@ export class TaskRuns {
     if (content.simple !== null && !(await this.d.rules.freeContent(t.account_id))) {
       fail('FailedOperation.WithOutPermission', 'This account may no longer send content of its own (Simple): only approved templates.');
     }
+    const notApproved = `Template ${t.template_id} was deleted or is no longer approved.`;
     let template = null;
-    if (t.template_id !== null) {
+    if (t.template_id !== null && midRun) {
+      if (!(await this.d.rules.templateApproved(t.account_id, t.template_id))) fail('OperationDenied.TemplateStatusError', notApproved);
+    } else if (t.template_id !== null) {
       const tc = await this.d.rules.template(t.account_id, t.template_id, content.subject, givenVariables(content.data, group.data_keys));
-      if (!tc.ok && tc.problem === 'not-approved') fail('OperationDenied.TemplateStatusError', `Template ${t.template_id} was deleted or is no longer approved.`);
+      if (!tc.ok && tc.problem === 'not-approved') fail('OperationDenied.TemplateStatusError', notApproved);
       if (!tc.ok) fail('InvalidParameterValue.TemplateNotMatchData', `The template now uses ${tc.names.map((m) => `{{${m}}}`).join(', ')}, which neither the group's data nor TemplateData gives.`);
       template = tc.template;
     }

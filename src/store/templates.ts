@@ -74,6 +74,12 @@ export class TemplateStore {
     return this.db.get<TemplateRow>(`SELECT ${COLUMNS} FROM templates WHERE account_id = ? AND id = ?`, [accountId, id]);
   }
 
+  /** The status of one template of the account (its text not read), or undefined when there is none. */
+  async status(accountId: number, id: number): Promise<number | undefined> {
+    const row = await this.db.get<{ status: number }>('SELECT status FROM templates WHERE account_id = ? AND id = ?', [accountId, id]);
+    return row?.status;
+  }
+
   /** A page of the account's templates, newest first, and how many there are in all. */
   async list(accountId: number, limit: number, offset: number): Promise<{ rows: TemplateMetaRow[]; total: number }> {
     const total = await this.db.get<{ n: number }>('SELECT template_count AS n FROM accounts WHERE id = ?', [accountId]);
