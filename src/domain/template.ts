@@ -112,11 +112,6 @@ export function renderTemplate(content: string, data: Readonly<Record<string, st
   });
 }
 
-/** Variables used in `content` that `data` does not give. */
-export function missingVariables(content: string, data: Readonly<Record<string, string>>): string[] {
-  return findVariables(content).filter((v) => !Object.prototype.hasOwnProperty.call(data, v));
-}
-
 /** Subject and bodies as written, `{{variables}}` not yet substituted. */
 export interface TemplatedText { subject: string; html: string | null; text: string | null }
 

@@ -55,12 +55,14 @@ export class SendingRules {
 
   /**
    * The account's template, if approved and every variable of `subject` and its bodies is among
-   * `given` (the request's data, and for a batch task also the group's).
+   * `given` (the request's data, and for a batch task also the group's). The bodies' variables are
+   * those found when the template was saved.
    */
   async template(accountId: number, id: number, subject: string, given: ReadonlySet<string>): Promise<TemplateCheck> {
     const template = await this.d.templates.get(accountId, id);
     if (!template || template.status !== TemplateStatus.Approved) return { ok: false, problem: 'not-approved' };
-    const names = findVariables(`${subject}\n${template.html ?? ''}\n${template.text ?? ''}`).filter((v) => !given.has(v));
+    const used = new Set([...findVariables(subject), ...(JSON.parse(template.variables) as string[])]);
+    const names = [...used].filter((v) => !given.has(v));
     return names.length ? { ok: false, problem: 'missing', names } : { ok: true, template };
   }
 
