@@ -95,6 +95,8 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   taskChanged: Signal;
   /** Deletes what is past retention and frees finished content (the worker's retention job runs its rounds). */
   retention: RetentionService;
+  /** The rules every way of sending shares (the delivery worker asks them an account's standing). */
+  rules: SendingRules;
   /** Store access the delivery worker needs. */
   stores: { queue: DeliveryQueue; domains: DomainStore; unsubscriptions: UnsubscriptionStore; counts: SendCounts };
   box: SecretBox;
@@ -131,6 +133,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       box,
       accepted,
       taskChanged,
+      rules,
       stores: { queue: new DeliveryQueue(db), domains: domainStore, unsubscriptions, counts },
       accounts: new AccountService(accountStore, box, { templateReview: config.templateReview }),
       templates: new TemplateService(templateStore, { perAccount: config.templateLimit, maxBytes: config.templateMaxBytes }),
@@ -216,7 +219,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
   }, log);
   return new DeliveryEngine({
     queue: s.stores.queue,
-    accounts: s.accounts,
+    rules: s.rules,
     domains: s.stores.domains,
     unsubscriptions: s.stores.unsubscriptions,
     identities: s.identities,

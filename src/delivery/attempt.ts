@@ -18,7 +18,7 @@ import type { Renderer } from '../mail/render-pool.js';
 import type { BlocklistService } from '../services/blocklists.js';
 import type { IdentityService } from '../services/identities.js';
 import type { UnsubscribeService } from '../services/unsubscribe.js';
-import { maySend } from '../services/sending-rules.js';
+import { maySend, type SendingRules } from '../services/sending-rules.js';
 import type { DomainStore } from '../store/domains.js';
 import type { ClaimedDelivery, DeliveryQueue, Outcome } from '../store/queue.js';
 import type { UnsubscriptionStore } from '../store/unsubscriptions.js';
@@ -45,7 +45,7 @@ export interface AttemptPolicy {
 export interface AttemptDeps {
   queue: DeliveryQueue;
   /** Whether an account may send (a suspended one's mail waits). */
-  accounts: { isActive(accountId: number): Promise<boolean> };
+  rules: Pick<SendingRules, 'standing'>;
   domains: DomainStore;
   identities: IdentityService;
   blocklists: BlocklistService;
@@ -70,8 +70,8 @@ interface DomainKeys { maySend: boolean; keys: RenderKey[] }
 type Loaded = MessageContent & { domainId: number; bytes: number };
 
 const CACHE_MS = 30_000;
-/** How long an account's standing (suspended or not) is trusted: a suspension stops its mail within this. */
-const ACCOUNT_CACHE_MS = 5_000;
+/** How old an account's standing (suspended or not) may be where the store cannot say it changed: a suspension stops its mail within this. */
+const STANDING_STALE_MS = 5_000;
 /** Message contents kept for the next recipients of the same message, in bytes at most. */
 const CONTENT_CACHE_BYTES = 64 * 1024 * 1024;
 /** Bytes of message content being rendered and sent at once, at most (a large one waits its turn). */
@@ -84,7 +84,6 @@ export class Attempts {
   /** Signed messages that are the same for every recipient (no unsubscribe link), by message. */
   private readonly rendered = new TtlCache<number, Buffer>({ ttlMs: CACHE_MS, maxEntries: 2000, maxWeight: CONTENT_CACHE_BYTES });
   private readonly bytes = new ByteBudget(IN_FLIGHT_BYTES);
-  private readonly active = new TtlCache<number, boolean>({ ttlMs: ACCOUNT_CACHE_MS, maxEntries: 10_000 });
 
   constructor(private readonly d: AttemptDeps) {}
 
@@ -138,7 +137,7 @@ export class Attempts {
    */
   private async stillAllowed(c: ClaimedDelivery, content: Loaded): Promise<Outcome | null> {
     const now = Date.now();
-    if (!(await this.active.load(c.account_id, () => this.d.accounts.isActive(c.account_id)))) {
+    if (!(await this.d.rules.standing(c.account_id, STANDING_STALE_MS)).active) {
       return this.deferral(c, '451 4.7.1 Not sent: the sending account is suspended; retried on the schedule until it is enabled (dropped after SESAME_MAX_QUEUE_HOURS)');
     }
     if (!(await this.keysOf(content.domainId)).maySend) {

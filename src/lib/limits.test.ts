@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ByteBudget } from './byte-budget.js';
 import { KeyedCounts } from './keyed-counts.js';
+import { MarkedCache } from './marked-cache.js';
 import { storableText } from './text.js';
 import { TokenSigner } from './tokens.js';
 import { TtlCache } from './ttl-cache.js';
@@ -124,5 +125,38 @@ describe('TokenSigner', () => {
     expect(t.verify(token)).toBe(987654321);
     expect(t.verify(token.toUpperCase())).toBe(987654321);
     expect(t.verify(token.replace(/.$/, (c) => (c === 'a' ? 'b' : 'a')))).toBeNull();
+  });
+});
+
+describe('MarkedCache', () => {
+  it('keeps a value while the mark holds, and where there is no mark only as long as the caller accepts', async () => {
+    let mark: string | null = 'a';
+    let now = 0;
+    let loads = 0;
+    const cache = new MarkedCache<string, number | undefined>({ ttlMs: 60_000, maxEntries: 10 }, () => mark, () => now);
+    const load = async (): Promise<number> => ++loads;
+    expect(await cache.get('k', load)).toBe(1);
+    expect(await cache.get('k', load)).toBe(1);
+    mark = 'b';
+    expect(await cache.get('k', load)).toBe(2);
+    // No mark: read afresh, unless the caller accepts a value this old.
+    mark = null;
+    expect(await cache.get('k', load)).toBe(3);
+    expect(await cache.get('k', load, 5_000)).toBe(4);
+    now += 4_000;
+    expect(await cache.get('k', load, 5_000)).toBe(4);
+    expect(await cache.get('k', load)).toBe(5);
+    now += 10_000;
+    expect(await cache.get('k', load, 5_000)).toBe(6);
+    // "None" is never kept.
+    mark = 'c';
+    expect(await cache.get('gone', async () => undefined)).toBeUndefined();
+    expect(await cache.get('gone', load)).toBe(7);
+    // Callers that miss together share one load, unless one must see what was committed before it asked.
+    const together = await Promise.all([cache.get('new', load), cache.get('new', load)]);
+    expect(together).toEqual([8, 8]);
+    mark = null;
+    const fresh = await Promise.all([cache.get('n', load, 5_000), cache.get('n', load, 5_000), cache.get('n', load)]);
+    expect(fresh).toEqual([9, 9, 10]);
   });
 });

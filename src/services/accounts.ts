@@ -2,6 +2,7 @@
 import { fail } from '../errors/coded-error.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import { newAppId, newSecretId, newSecretKey } from '../lib/random.js';
+import { MarkedCache } from '../lib/marked-cache.js';
 import { TtlCache } from '../lib/ttl-cache.js';
 import type { AccountRow, AccountStore, KeySummary } from '../store/accounts.js';
 
@@ -61,13 +62,15 @@ const KEYS_MAX = 10_000;
 /** Creates accounts, manages their API keys and state, and finds keys for request signing. */
 export class AccountService {
   private readonly opened = new TtlCache<string, string>({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX });
-  private readonly keys = new TtlCache<string, { key: ApiKey; mark: string }>({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX });
+  private readonly keys: MarkedCache<string, ApiKey | undefined>;
 
   constructor(
     private readonly accounts: AccountStore,
     private readonly box: SecretBox,
     private readonly defaults: { templateReview: boolean },
-  ) {}
+  ) {
+    this.keys = new MarkedCache({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX }, () => accounts.changeMark());
+  }
 
   /** Creates an account with one API key (generated unless given). */
   async create(opts: AccountOptions): Promise<NewCredentials> {
@@ -104,26 +107,18 @@ export class AccountService {
   }
 
   /** The API key with this SecretId, or undefined when there is none (revoked keys included). */
-  async findKey(secretId: string): Promise<ApiKey | undefined> {
-    // Read before the row: a change committed in between makes the next request read again.
-    const mark = this.accounts.changeMark();
-    const kept = this.keys.get(secretId);
-    if (kept && mark !== null && kept.mark === mark) return kept.key;
-    const row = await this.accounts.findKey(secretId);
-    if (!row) {
-      this.keys.delete(secretId);
-      return undefined;
-    }
-    const key: ApiKey = {
-      accountId: row.account_id,
-      appId: row.app_id,
-      secretId: row.secret_id,
-      secretKey: this.open(row.secret_id, row.secret_key_sealed),
-      apiRateLimit: row.api_rate_limit,
-      suspended: row.disabled_at !== null,
-    };
-    if (mark !== null) this.keys.set(secretId, { key, mark });
-    return key;
+  findKey(secretId: string): Promise<ApiKey | undefined> {
+    return this.keys.get(secretId, async () => {
+      const row = await this.accounts.findKey(secretId);
+      return row && {
+        accountId: row.account_id,
+        appId: row.app_id,
+        secretId: row.secret_id,
+        secretKey: this.open(row.secret_id, row.secret_key_sealed),
+        apiRateLimit: row.api_rate_limit,
+        suspended: row.disabled_at !== null,
+      };
+    });
   }
 
   /** Adds an API key to the account, with the given SecretId (unused, shaped like AKID + 32 letters or digits) or a fresh one. */
@@ -156,11 +151,6 @@ export class AccountService {
   /** Suspends an account (operator), or makes it active again; false when there is no such account. */
   setDisabled(appId: number, disabled: boolean): Promise<boolean> {
     return this.accounts.setDisabled(appId, disabled, Date.now());
-  }
-
-  /** Whether the account may act: it exists and is not suspended (for the workers, which act without a request). */
-  isActive(accountId: number): Promise<boolean> {
-    return this.accounts.isActive(accountId);
   }
 
   /** Changes an account's settings (operator); every process sees them from its next request. */

@@ -125,10 +125,11 @@ export class MailService {
    * around that through SMTP.
    */
   async checkSubmissionAllowed(accountId: number): Promise<void> {
-    if (!(await this.d.rules.active(accountId))) {
+    const standing = await this.d.rules.standing(accountId);
+    if (!standing.active) {
       fail('AuthFailure.UnauthorizedOperation', 'This account is suspended by the operator of this service: it sends nothing until it is enabled again.');
     }
-    if (!(await this.d.rules.freeContent(accountId))) {
+    if (!standing.freeContent) {
       fail('FailedOperation.WithOutPermission', 'This account may only send from approved templates (through the API): SMTP submission is not allowed for it.');
     }
   }

@@ -9,7 +9,7 @@
  */
 import type { Address } from '../domain/address.js';
 import { findVariables, TemplateStatus } from '../domain/template.js';
-import { TtlCache } from '../lib/ttl-cache.js';
+import { MarkedCache } from '../lib/marked-cache.js';
 import type { AccountStore } from '../store/accounts.js';
 import type { DomainRow, DomainStore, SenderRow } from '../store/domains.js';
 import type { TemplateRow, TemplateStore } from '../store/templates.js';
@@ -25,8 +25,8 @@ export type TemplateCheck =
   | { ok: false; problem: 'not-approved' }
   | { ok: false; problem: 'missing'; names: string[] };
 
-/** What an account may do now. */
-interface Standing { active: boolean; freeContent: boolean }
+/** What an account may do now: send at all (it exists and is not suspended), and send content of its own. */
+export interface Standing { active: boolean; freeContent: boolean }
 
 /** Whether a sender domain may send now: it exists and verifies. */
 export function maySend(domain: DomainRow | undefined): domain is DomainRow {
@@ -35,9 +35,11 @@ export function maySend(domain: DomainRow | undefined): domain is DomainRow {
 
 /** The rules, over the stores they read. */
 export class SendingRules {
-  private readonly standings = new TtlCache<number, Standing & { mark: string }>({ ttlMs: 10 * 60_000, maxEntries: 10_000 });
+  private readonly standings: MarkedCache<number, Standing>;
 
-  constructor(private readonly d: { accounts: AccountStore; domains: DomainStore; templates: TemplateStore }) {}
+  constructor(private readonly d: { accounts: AccountStore; domains: DomainStore; templates: TemplateStore }) {
+    this.standings = new MarkedCache({ ttlMs: 10 * 60_000, maxEntries: 10_000 }, () => d.accounts.changeMark());
+  }
 
   /** The account's sender address, on a domain of the account that verifies. */
   async sender(accountId: number, address: Address): Promise<SenderCheck> {
@@ -71,9 +73,20 @@ export class SendingRules {
     return (await this.d.templates.status(accountId, id)) === TemplateStatus.Approved;
   }
 
-  /** Whether the account may send at all: it exists and is not suspended. */
-  async active(accountId: number): Promise<boolean> {
-    return (await this.standing(accountId)).active;
+  /**
+   * The account's standing, asked for every message submitted over SMTP and every step of a task:
+   * kept while the account store's change mark says nothing changed (see AccountStore.changeMark),
+   * read afresh otherwise, unless the caller accepts one up to `staleMs` old (the delivery worker,
+   * asking for every delivery, where the store has no mark).
+   */
+  standing(accountId: number, staleMs = 0): Promise<Standing> {
+    return this.standings.get(accountId, async () => {
+      const a = await this.d.accounts.get(accountId);
+      return {
+        active: a !== undefined && a.disabled_at === null,
+        freeContent: a !== undefined && (a.free_content === null ? a.template_review === 0 : a.free_content === 1),
+      };
+    }, staleMs);
   }
 
   /**
@@ -83,22 +96,5 @@ export class SendingRules {
    */
   async freeContent(accountId: number): Promise<boolean> {
     return (await this.standing(accountId)).freeContent;
-  }
-
-  /**
-   * The account's standing, asked for every message submitted over SMTP: kept while the account
-   * store's change mark says nothing changed (see AccountStore.changeMark), read afresh otherwise.
-   */
-  private async standing(accountId: number): Promise<Standing> {
-    const mark = this.d.accounts.changeMark();
-    const kept = this.standings.get(accountId);
-    if (kept && mark !== null && kept.mark === mark) return kept;
-    const a = await this.d.accounts.get(accountId);
-    const standing: Standing = {
-      active: a !== undefined && a.disabled_at === null,
-      freeContent: a !== undefined && (a.free_content === null ? a.template_review === 0 : a.free_content === 1),
-    };
-    if (mark !== null) this.standings.set(accountId, { ...standing, mark });
-    return standing;
   }
 }

@@ -18,7 +18,7 @@ import type { ReceiverStore } from '../store/receivers.js';
 import { TaskLeaseLost, TaskStatus, type TaskRow, type TaskStore } from '../store/tasks.js';
 import type { UnsubscriptionStore } from '../store/unsubscriptions.js';
 import type { BlocklistService } from './blocklists.js';
-import type { SendingRules } from './sending-rules.js';
+import type { SendingRules, Standing } from './sending-rules.js';
 import { givenVariables, plannedStart, TaskType, type TaskContent, type TaskPolicy } from './task-content.js';
 
 /** How often a task of a suspended account is looked at again (an enabled account's tasks resume within this). */
@@ -75,19 +75,20 @@ export class TaskRuns {
     if (!t || t.lease_owner !== owner) return { kind: 'release' };
     const now = Date.now();
     if (t.next_run_at === null || t.next_run_at > now) return { kind: 'release' };
+    const standing = await this.d.rules.standing(t.account_id);
     // A suspended account's task starts no run and queues no chunk; it is looked at again later.
-    if (!(await this.d.accounts.isActive(t.account_id))) {
+    if (!standing.active) {
       await this.d.tasks.postpone(t.id, owner, now + SUSPENDED_RECHECK_MS);
       return { kind: 'release' };
     }
     try {
       switch (t.status) {
-        case TaskStatus.Waiting: return await this.beginRun(t, owner, now);
+        case TaskStatus.Waiting: return await this.beginRun(t, owner, now, standing);
         case TaskStatus.Paused:
           // The quota's day has turned (a pause by the owner has no next run): carry on.
           await this.d.tasks.settle(t, owner, { status: TaskStatus.Sending, nextRunAt: now, errMsg: '', midRun: true, now });
           return { kind: 'again' };
-        case TaskStatus.Sending: return await this.expand(t, owner, now);
+        case TaskStatus.Sending: return await this.expand(t, owner, now, standing);
         default: return { kind: 'release' };
       }
     } catch (e) {
@@ -101,8 +102,8 @@ export class TaskRuns {
   }
 
   /** Checks what the task needs still holds, and starts a run over the group as it is now. */
-  private async beginRun(t: TaskRow, owner: number, now: number): Promise<StepResult> {
-    const { content, domain, template } = await this.prerequisites(t, false);
+  private async beginRun(t: TaskRow, owner: number, now: number, standing: Standing): Promise<StepResult> {
+    const { content, domain, template } = await this.prerequisites(t, standing, false);
     const account = await this.d.accounts.get(t.account_id);
     if (!account) throw new Error(`account ${t.account_id} is missing`);
     // The template as it is now (it may have changed since the task was created), fixed for the run.
@@ -132,12 +133,12 @@ export class TaskRuns {
   }
 
   /** One chunk of the run into the delivery queue, or the run's end. */
-  private async expand(t: TaskRow, owner: number, now: number): Promise<StepResult> {
+  private async expand(t: TaskRow, owner: number, now: number, standing: Standing): Promise<StepResult> {
     const pending = await this.d.tasks.pending(t.id);
     const room = this.d.policy.maxPending - pending;
     // Waits for the delivery engine rather than queueing the whole group at once.
     if (room < Math.min(this.d.policy.chunk, this.d.policy.maxPending / 4)) return { kind: 'wait', ms: 100 };
-    const { content, domain } = await this.prerequisites(t, true);
+    const { content, domain } = await this.prerequisites(t, standing, true);
     const rows = await this.d.receivers.validAfter(t.receiver_id, t.run_cursor, t.run_end, Math.min(this.d.policy.chunk, room));
     if (rows.length === 0) return this.finishRun(t, owner, now);
     const emails = rows.map((r) => r.email);
@@ -178,7 +179,7 @@ export class TaskRuns {
    * content still allowed for a task that sends it (the rules of every send). A run under way sends
    * the template text it began with, so then only the template's approval is checked, not its variables.
    */
-  private async prerequisites(t: TaskRow, midRun: boolean) {
+  private async prerequisites(t: TaskRow, standing: Standing, midRun: boolean) {
     const content = JSON.parse(t.content) as TaskContent;
     const address = parseAddress(content.from.address);
     const checked = address ? await this.d.rules.sender(t.account_id, address) : { ok: false as const, problem: 'no-sender' as const };
@@ -186,7 +187,7 @@ export class TaskRuns {
     if (!checked.ok) fail('OperationDenied.SendAddressStatusError', `The sender domain of ${content.from.address} no longer verifies.`);
     const group = await this.d.receivers.get(t.account_id, t.receiver_id);
     if (!group) fail('OperationDenied.ReceiverNotExist', `Recipient group ${t.receiver_id} was deleted.`);
-    if (content.simple !== null && !(await this.d.rules.freeContent(t.account_id))) {
+    if (content.simple !== null && !standing.freeContent) {
       fail('FailedOperation.WithOutPermission', 'This account may no longer send content of its own (Simple): only approved templates.');
     }
     const notApproved = `Template ${t.template_id} was deleted or is no longer approved.`;

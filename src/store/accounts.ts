@@ -123,12 +123,6 @@ export class AccountStore {
     ))) > 0;
   }
 
-  /** Whether the account exists and is not suspended. */
-  async isActive(id: number): Promise<boolean> {
-    const row = await this.db.get<{ disabled_at: number | null }>('SELECT disabled_at FROM accounts WHERE id = ?', [id]);
-    return row !== undefined && row.disabled_at === null;
-  }
-
   /** The account with this id. */
   get(id: number): Promise<AccountRow | undefined> {
     return this.db.get<AccountRow>(`SELECT ${ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = ?`, [id]);

@@ -252,16 +252,15 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(await accounts.revokeKey(acc1, 'AKID-two-b')).toBe(false);
     expect(await accounts.revokeKey(acc2, 'AKID-two-b')).toBe(true);
     expect(await accounts.findKey('AKID-two-b')).toBeUndefined();
-    // Suspension: seen by the key lookup and by isActive; the first suspension time is kept.
-    expect(await accounts.isActive(acc2)).toBe(true);
+    // Suspension: seen by the key lookup and on the account; the first suspension time is kept.
+    expect(await accounts.get(acc2)).toMatchObject({ disabled_at: null });
     expect(await accounts.setDisabled(1300000002, true, 100)).toBe(true);
     expect(await accounts.setDisabled(1300000002, true, 200)).toBe(true);
     expect(await accounts.findKey('AKID-two')).toMatchObject({ account_id: acc2, disabled_at: 100 });
-    expect(await accounts.isActive(acc2)).toBe(false);
+    expect(await accounts.get(acc2)).toMatchObject({ disabled_at: 100 });
     expect(await accounts.setDisabled(1300000002, false, 300)).toBe(true);
-    expect(await accounts.isActive(acc2)).toBe(true);
+    expect(await accounts.get(acc2)).toMatchObject({ disabled_at: null });
     expect(await accounts.setDisabled(1, true, 1)).toBe(false);
-    expect(await accounts.isActive(999_999)).toBe(false);
     expect(await accounts.putMetaOnce('fp', 'first')).toBe('first');
     expect(await accounts.putMetaOnce('fp', 'second')).toBe('first');
     expect(await accounts.getMeta('fp')).toBe('first');
