@@ -20,11 +20,8 @@ export class SendCounts {
   }
 
   /** The domain's count for the day, its row created if need be and locked until the transaction ends. */
-  async lock(q: Queryable, accountId: number, domainId: number, day: string): Promise<number> {
-    await q.run('INSERT INTO send_counts (account_id, domain_id, day, sent) VALUES (?, ?, ?, 0) ON CONFLICT (domain_id, day) DO NOTHING',
-      [accountId, domainId, day]);
-    const c = await q.get<{ sent: number }>(`SELECT sent FROM send_counts WHERE domain_id = ? AND day = ?${this.db.dialect.forUpdate}`, [domainId, day]);
-    return c?.sent ?? 0;
+  lock(q: Queryable, accountId: number, domainId: number, day: string): Promise<number> {
+    return this.add(q, accountId, domainId, day, 0);
   }
 
   /** How many mails were counted against the domain on `day`. */
