@@ -185,7 +185,14 @@ export class DomainStore {
         return still ? { kind: 'stale' } : { kind: 'gone' };
       }
       const removed: RemovedClaim[] = [];
-      if (verified) for (const claim of others) removed.push(await this.removeClaim(q, claim.account_id, claim.id));
+      if (verified) {
+        // Read again rather than taken from `claims`: on PostgreSQL a locking read sees only the rows
+        // there when it began, and a claim another account's create added while this one waited for
+        // its locks (create holds them until it commits) would be missed and stay beside the name.
+        const late = await q.all<{ id: number; account_id: number }>(
+          `SELECT id, account_id FROM domains WHERE name = ? AND account_id <> ? ORDER BY id${this.db.dialect.forUpdate}`, [own.name, accountId]);
+        for (const claim of late) removed.push(await this.removeClaim(q, claim.account_id, claim.id));
+      }
       return { kind: 'recorded', verified, heldByOther: c.verified && heldByOther, removed };
     });
   }

@@ -4,8 +4,10 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/helpers/pg.js';
+import { eventually } from '../../test/helpers/sending.js';
 import { AccountStore } from './accounts.js';
 import type { Db } from './db.js';
 import { migrate, MIGRATIONS, schemaVersion } from './migrations.js';
@@ -58,6 +60,41 @@ describe('postgres adapter', () => {
     await t.drop();
     await expect(db.tx(async (q) => q.get('SELECT 1'))).rejects.toThrow();
     await db.close();
+  });
+});
+
+describe('domain claims on postgres, interleaved', () => {
+  it('a claim added while a verification waits for the name\'s locks goes with the others', async () => {
+    const t = await createTestDatabase();
+    const db = await openPostgres({ url: t.url, allowWeakDurability: false });
+    const other = new pg.Client({ connectionString: t.url });
+    try {
+      await migrate(db);
+      const accounts = new AccountStore(db);
+      const domains = new DomainStore(db, accounts);
+      const base = { templateReview: false, apiRateLimit: null, secretKeySealed: 'sealed', now: 1 };
+      const owner = (await accounts.create({ ...base, appId: 1300000001, name: 'owner', secretId: 'AKID-owner' })).id;
+      const squatter = (await accounts.create({ ...base, appId: 1300000002, name: 'squatter', secretId: 'AKID-squat' })).id;
+      const mine = await domains.create(owner, { name: 'race.test', dkimOption: 1, selector: 's', dkimKeys: '[]', tags: '[]', reputationLevel: 1, now: 1 }, 5);
+      if (mine.kind !== 'created') throw new Error(`not created: ${mine.kind}`);
+      // Another account's create, caught between locking the name's claims and committing its own.
+      await other.connect();
+      await other.query('BEGIN');
+      await other.query("SELECT id FROM domains WHERE name = 'race.test' FOR UPDATE");
+      const check = domains.recordCheck(owner, mine.row.id, { verified: true, keysChecked: '[]', startedAt: 10, nextCheckAt: 20 });
+      await eventually(async () => (await other.query(
+        "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'")).rowCount === 1, 10_000, 'the check to wait for the locks');
+      await other.query(
+        "INSERT INTO domains (account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, next_check_at, created_at) VALUES ($1, 'race.test', 1, 's', '[]', '[]', 1, 1, 1)",
+        [squatter]);
+      await other.query('COMMIT');
+      expect(await check).toMatchObject({ kind: 'recorded', verified: true, removed: [{ accountId: squatter }] });
+      expect(await domains.get(squatter, 'race.test')).toBeUndefined();
+    } finally {
+      await other.end();
+      await db.close();
+      await t.drop();
+    }
   });
 });
 
