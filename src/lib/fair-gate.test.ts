@@ -68,6 +68,23 @@ describe('FairGate', () => {
     expect(await Promise.all([running, known, ...waiting])).toEqual(['x1', 'k1', 'y1', 'z1']);
   });
 
+  it('gives tasks marked first every other turn, so a steady stream of them cannot keep the others waiting', async () => {
+    const g = new FairGate({ concurrency: 1, maxWaiting: 4 });
+    const { started, task, done } = tasks();
+    void g.run('k', task('k0'), true, true);
+    const others = [g.run('a', task('a1')), g.run('b', task('b1'))];
+    await settle();
+    // Whenever one finishes, the first line holds another (a client logging in again and again).
+    for (let i = 1; i <= 4; i++) {
+      void g.run('k', task(`k${i}`), true, true);
+      await done(started[started.length - 1]);
+    }
+    expect(started).toEqual(['k0', 'k1', 'a1', 'k2', 'b1']);
+    for (const n of ['b1', 'k3', 'k4']) await done(n);
+    expect(await Promise.all(others)).toEqual(['a1', 'b1']);
+    expect(g.load).toEqual({ running: 0, waiting: 0 });
+  });
+
   it('a task that throws frees its place', async () => {
     const g = new FairGate({ concurrency: 1, maxWaiting: 1 });
     await expect(g.run('a', () => { throw new Error('boom'); })).rejects.toThrow('boom');

@@ -8,7 +8,8 @@
  *
  * Tasks that must not be refused (`mayRefuse: false`) always get a place; they do not count
  * against the line's size (their callers must be bounded by other means). Tasks marked `first`
- * (never refused either) are served before all others, in turn between their keys.
+ * (never refused either) go ahead of the others, in turn between their keys: they get every other
+ * turn while others wait, so no stream of them, however steady, keeps the others waiting for ever.
  */
 export interface FairGateOptions {
   concurrency: number;
@@ -36,6 +37,8 @@ export class FairGate {
   private readonly lines = new Map<string, Waiter[]>();
   /** The same, for tasks served first. */
   private readonly firstLines = new Map<string, Waiter[]>();
+  /** Whether the next turn, when both kinds wait, is a task served first's. */
+  private firstsTurn = true;
 
   constructor(private readonly o: FairGateOptions) {}
 
@@ -73,10 +76,12 @@ export class FairGate {
     return { running: this.running, waiting };
   }
 
-  /** Starts waiting tasks while there is room, one per key in turn, those served first before the others. */
+  /** Starts waiting tasks while there is room, one per key in turn, those served first and the others taking turns. */
   private next(): void {
     while (this.running < this.o.concurrency) {
-      const lines = this.firstLines.size > 0 ? this.firstLines : this.lines;
+      const useFirst = this.firstLines.size > 0 && (this.lines.size === 0 || this.firstsTurn);
+      this.firstsTurn = !useFirst;
+      const lines = useFirst ? this.firstLines : this.lines;
       const first = lines.entries().next();
       if (first.done) return;
       const [key, line] = first.value;

@@ -33,9 +33,11 @@ const gate = new FairGate({ concurrency: CHECKS_AT_ONCE, maxWaiting: CHECKS_WAIT
 
 /**
  * Where a check waits: in the line of `line` (e.g. the client's network), refused when the line is
- * full. A `known` line (a network a login succeeded from lately) is never refused and served first:
- * a flood spread over many networks cannot keep out the applications that log in every day (their
- * checks are bounded by their network's failure count instead). Without a line the check is never
+ * full. A `known` line (a network a login succeeded from lately) is never refused and goes ahead,
+ * taking every other turn: a flood spread over many networks cannot keep out the applications that
+ * log in every day (their checks are bounded by their network's failure count instead), and a
+ * client logging in again and again from a known network cannot keep out everyone else (lib/fair-gate.ts).
+ * Without a line the check is never
  * refused (the API's, whose callers are authenticated and rate-limited), and still waits its turn.
  */
 export interface CheckTurn { line?: string; known?: boolean }

@@ -67,9 +67,9 @@ export class AuthThrottle {
   private readonly underWay = new KeyedCounts<string>();
   /**
    * Networks a login succeeded from lately: their password checks are never turned away by a full
-   * line and go first (lib/password-hash.ts), so a flood spread over many networks that fills the
-   * line cannot lock out the applications that log in every day. Only a correct password puts a
-   * network here.
+   * line and go ahead, taking every other turn (lib/password-hash.ts), so a flood spread over many
+   * networks that fills the line cannot lock out the applications that log in every day. Only a
+   * correct password of an account that is not suspended puts a network here.
    */
   private readonly known: TtlCache<string, true>;
 

@@ -187,7 +187,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         const password = auth.password ?? '';
         // An unknown user costs a hash check too, and gets the same reply as a wrong password. Each
         // check waits in its network's line, and is refused (GateFullError) when the line is full,
-        // unless a login succeeded from that network lately (then it goes first).
+        // unless a login succeeded from that network lately (then it goes ahead, every other turn).
         const turn = { line: clientNetwork(from), known: throttle.isKnown(from) };
         const good = row?.smtp_password_hash
           ? await verifyPassword(password, row.smtp_password_hash, turn)
@@ -198,13 +198,15 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
           cb(smtpError(535, '5.7.8 Authentication credentials invalid'));
           return;
         }
-        attempt.succeeded();
         if (row.disabled_at !== null) {
+          // Not a failure, and no reason to serve this network ahead of others either.
+          attempt.abandoned();
           // Said only to a client that gave the right password: it learns why, a guesser learns nothing.
           o.log.info({ client: from, user, appId: row.app_id }, 'SMTP login of a suspended account refused');
           cb(smtpError(535, '5.7.1 This account is suspended; logins are refused until the operator enables it again'));
           return;
         }
+        attempt.succeeded();
         const u: User = { accountId: row.account_id, appId: row.app_id, address: row.address };
         cb(null, { user: u as unknown as string });
       })().catch((err: unknown) => {
