@@ -12,6 +12,7 @@
  * Keys are parsed once per thread and kept (parsing a PEM costs more than an RSA signature).
  */
 import { createHash, sign, type KeyObject } from 'node:crypto';
+import { fieldValue, splitMessage, type HeaderField } from './header.js';
 import { privateKeyFor } from './key-cache.js';
 
 /** A DKIM key to sign with. */
@@ -41,7 +42,7 @@ const FOLD_AT = 76;
 /** The DKIM-Signature fields for `message` (CRLF line endings), one per key, to put before it. */
 export function dkimSignatures(message: Buffer, domain: string, keys: readonly DkimKey[]): Buffer {
   if (keys.length === 0) return Buffer.alloc(0);
-  const { fields, body } = split(message);
+  const { fields, body } = splitMessage(message);
   const bh = createHash('sha256').update(relaxedBody(body)).digest('base64');
   const { names, signed } = selectFields(fields);
   const canonicalFields = signed.map(relaxedField).join('');
@@ -57,7 +58,7 @@ export function dkimSignatures(message: Buffer, domain: string, keys: readonly D
     const algorithm = key.algorithm === 'rsa' ? 'rsa-sha256' : 'ed25519-sha256';
     const unsigned = signatureField([`v=1; a=${algorithm}; c=relaxed/relaxed; d=${domain}; s=${key.selector};`, ...hTag(names), `bh=${bh};`, 'b=']);
     // The signature covers the selected fields, then its own field with an empty b= and no final CRLF (§3.7).
-    const data = Buffer.from(canonicalFields + relaxedField({ name: 'dkim-signature', text: unsigned }).slice(0, -2), 'latin1');
+    const data = Buffer.from(canonicalFields + relaxedField({ name: 'dkim-signature', lines: [unsigned] }).slice(0, -2), 'latin1');
     out.push(`${unsigned}${fold(signatureOf(data, privateKey, key.algorithm))}\r\n`);
   }
   return Buffer.from(out.join(''), 'latin1');
@@ -70,38 +71,14 @@ function signatureOf(data: Buffer, key: KeyObject, algorithm: DkimKey['algorithm
     : sign(null, createHash('sha256').update(data).digest(), key).toString('base64');
 }
 
-/** A header field: its lower-case name and its text as it came (folded lines and all, no final CRLF). */
-interface Field { name: string; text: string }
-
-/** The header fields and the body (RFC 5322 §2.1: the header ends at the first empty line). */
-function split(message: Buffer): { fields: Field[]; body: Buffer } {
-  const end = message[0] === 0x0d && message[1] === 0x0a ? 0 : message.indexOf('\r\n\r\n');
-  const header = (end < 0 ? message : message.subarray(0, end)).toString('latin1');
-  const body = end < 0 ? Buffer.alloc(0) : message.subarray(end === 0 ? 2 : end + 4);
-  const fields: Field[] = [];
-  for (const line of header === '' ? [] : header.replace(/\r\n$/, '').split('\r\n')) {
-    const last = fields[fields.length - 1];
-    if (/^[ \t]/.test(line) && last) {
-      last.text += `\r\n${line}`;
-      continue;
-    }
-    const colon = line.indexOf(':');
-    // Blanks before the colon, by a scan: `[ \t]+$` backtracks over a long run of them (quadratic).
-    let end = colon < 0 ? 0 : colon;
-    while (end > 0 && (line[end - 1] === ' ' || line[end - 1] === '\t')) end--;
-    fields.push({ name: line.slice(0, end).toLowerCase(), text: line });
-  }
-  return { fields, body };
-}
-
 /**
  * The names of `h=` and the fields they stand for, in that order. A verifier takes the fields of a
  * name from the bottom up (§5.4.2), so they are listed that way; the over-signed names get one more
  * entry than there are fields.
  */
-function selectFields(fields: readonly Field[]): { names: string[]; signed: Field[] } {
+function selectFields(fields: readonly HeaderField[]): { names: string[]; signed: HeaderField[] } {
   const names: string[] = [];
-  const signed: Field[] = [];
+  const signed: HeaderField[] = [];
   const add = (name: string, extra: number): void => {
     const found = fields.filter((f) => f.name === name).reverse();
     signed.push(...found);
@@ -113,9 +90,8 @@ function selectFields(fields: readonly Field[]): { names: string[]; signed: Fiel
 }
 
 /** Relaxed header canonicalization (§3.4.2): lower-case name, unfolded, runs of WSP as one space, none around the colon or at the end. */
-function relaxedField(f: Field): string {
-  const colon = f.text.indexOf(':');
-  const value = f.text.slice(colon + 1).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
+function relaxedField(f: HeaderField): string {
+  const value = fieldValue(f).replace(/\r\n/g, '').replace(/[ \t]+/g, ' ').replace(/^ | $/g, '');
   return `${f.name}:${value}\r\n`;
 }
 

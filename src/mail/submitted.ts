@@ -7,9 +7,7 @@
 import addressparser from 'nodemailer/lib/addressparser/index.js';
 import { parseAddress, type Address } from '../domain/address.js';
 import { newMessageIdHeader } from '../domain/message-id.js';
-
-/** A header field as it came: its name, and every line of it (the first and its folded continuations). */
-interface Field { name: string; lines: string[] }
+import { fieldValue, splitMessage, type HeaderField } from './header.js';
 
 /** The message ready to store, or why it cannot be taken. */
 export type Prepared =
@@ -29,32 +27,11 @@ export const FROM_VALUE_MAX = 4096;
 
 /** Prepares `raw` (CRLF line endings, as the submission listener guarantees). */
 export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
-  // The header ends at the first empty line; a message of header fields only has none. Only the
-  // header becomes text: the body is kept as the bytes it is.
-  const end = raw[0] === 0x0d && raw[1] === 0x0a ? 0 : raw.indexOf('\r\n\r\n');
-  const headerText = (end < 0 ? raw : raw.subarray(0, end)).toString('latin1').replace(/\r\n$/, '');
-  const body = end < 0 ? Buffer.alloc(0) : raw.subarray(end + (end === 0 ? 2 : 4));
-  const fields: Field[] = [];
-  for (const line of headerText === '' ? [] : headerText.split('\r\n')) {
-    if (/^[ \t]/.test(line)) {
-      const last = fields[fields.length - 1];
-      if (!last) return { ok: false, reason: 'the message starts with a folded line: it has no header' };
-      last.lines.push(line);
-      continue;
-    }
-    const colon = line.indexOf(':');
-    // Blanks before the colon are dropped by a scan: `/[ \t]+$/` backtracks quadratically over a
-    // long run of them that something else follows (a line is as long as SESAME_SMTP_MAX_LINE_LENGTH).
-    let nameEnd = colon;
-    while (nameEnd > 0 && (line[nameEnd - 1] === ' ' || line[nameEnd - 1] === '\t')) nameEnd--;
-    const name = colon > 0 ? line.slice(0, nameEnd) : '';
-    if (!FIELD_NAME.test(name)) return { ok: false, reason: `the header has a line that is not a field: ${JSON.stringify(line.slice(0, 60))}` };
-    fields.push({ name: name.toLowerCase(), lines: [line] });
-  }
-  const value = (f: Field): string => {
-    const joined = f.lines.join('');
-    return Buffer.from(joined.slice(joined.indexOf(':') + 1), 'latin1').toString('utf8').trim();
-  };
+  const { fields, body, folded } = splitMessage(raw);
+  if (folded) return { ok: false, reason: 'the message starts with a folded line: it has no header' };
+  const bad = fields.find((f) => !FIELD_NAME.test(f.name));
+  if (bad) return { ok: false, reason: `the header has a line that is not a field: ${JSON.stringify(bad.lines[0].slice(0, 60))}` };
+  const value = (f: HeaderField): string => Buffer.from(fieldValue(f), 'latin1').toString('utf8').trim();
   const froms = fields.filter((f) => f.name === 'from');
   if (froms.length !== 1) return { ok: false, reason: froms.length ? 'the message has more than one From field' : 'the message has no From field' };
   const fromValue = value(froms[0]);
