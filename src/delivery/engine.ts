@@ -105,7 +105,7 @@ export class DeliveryEngine {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.allSettled(pending), new Promise((r) => { timer = setTimeout(r, deadlineMs); })]);
     clearTimeout(timer);
-    this.leases.stop();
+    await this.leases.stop();
     if (this.progressTimer) clearInterval(this.progressTimer);
     const left = [...this.slots.held.values()];
     this.abandoned = true;

@@ -5,22 +5,25 @@
  * their next attempt.
  */
 import type { Logger } from 'pino';
+import { Periodic } from '../lib/periodic.js';
 import type { DeliveryQueue } from '../store/queue.js';
 import type { Flight } from './slots.js';
 
-/** Renews leases on a timer. */
+/** Renews leases in rounds (one at a time: a slow store delays the next round instead of piling them up). */
 export class LeaseKeeper {
-  private timer: NodeJS.Timeout | null = null;
+  private readonly rounds: Periodic;
 
-  constructor(private readonly d: { queue: DeliveryQueue; owner: number; leaseMs: number; held: ReadonlyMap<number, Flight>; log: Logger }) {}
-
-  start(): void {
-    this.timer ??= setInterval(() => { void this.renew(); }, Math.max(1000, this.d.leaseMs / 3));
+  constructor(private readonly d: { queue: DeliveryQueue; owner: number; leaseMs: number; held: ReadonlyMap<number, Flight>; log: Logger }) {
+    this.rounds = new Periodic(() => this.renew(), Math.max(1000, d.leaseMs / 3));
   }
 
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+  start(): void {
+    this.rounds.start();
+  }
+
+  /** Renews no more, once the round under way (if any) is done. */
+  stop(): Promise<void> {
+    return this.rounds.stop();
   }
 
   private async renew(): Promise<void> {
