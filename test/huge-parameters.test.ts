@@ -74,7 +74,8 @@ describe('a huge parameter', () => {
       expect(listed, 'another request got no answer within 5 s').not.toBe('timeout');
       latencies.push(performance.now() - sent);
     } while (!bigDone && performance.now() - start < 5_000);
-    expect(Math.max(...latencies)).toBeLessThan(100);
+    // A check that backtracks over the megabyte holds the loop for minutes; a second is room for a loaded machine.
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
 
     const answer = await within(5_000, big.answered);
     expect(answer, 'the big request got no answer within 5 s').not.toBe('timeout');
