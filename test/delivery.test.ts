@@ -40,7 +40,7 @@ describe.each(STORES)('delivery on %s', (store) => {
     };
     await f.domains.publish();
   });
-  afterAll(async () => { await f.stop(); });
+  afterAll(async () => { await f?.stop(); });
 
   it('a 5xx reply bounces (DeliverStatus 3); one that says the address is bad blocklists it', async () => {
     f.mx1.mode = { kind: 'reject', code: 550, message: '5.1.1 The email account does not exist' };
@@ -291,7 +291,7 @@ describe.each(STORES)('delivery under pressure on %s', (store) => {
     f.domains.extra.a!.push({ name: 'odd.dest.test', address: '127.0.0.10' });
     await f.domains.publish();
   });
-  afterAll(async () => { await f.stop(); });
+  afterAll(async () => { await f?.stop(); });
 
   it('a destination that stops answering holds a few slots at most: mail to others goes on', async () => {
     let release!: () => void;
@@ -394,7 +394,7 @@ describe.each(STORES)('delivery to private networks, not allowed (the default) o
     // Were anything to connect, it would read this refusal of the address, and a banner.
     for (const mx of [f.mx1, f.mx2]) mx.mode = { kind: 'reject', code: 550, message: '5.1.1 no such user on internal host 10.9.8.7' };
   });
-  afterAll(async () => { await f.stop(); });
+  afterAll(async () => { await f?.stop(); });
 
   it('drops mail whose MX hosts are on loopback: nothing connects, nothing internal is shown, nobody is blocklisted', async () => {
     const id = await send('someone@dest.test');

@@ -108,7 +108,7 @@ describe('bodies read before their signature is checked', () => {
     sendV1({ url: t.url, params: { Action: 'ListEmailTemplates', Limit: 1, Offset: 0 }, secretId: t.creds.SecretId, secretKey: t.creds.SecretKey, localAddress });
   // Templates of about 2 MB: a TC3 body larger than whatever the slow clients could leave free.
   beforeAll(async () => { t = await startTestApp('sqlite', { SESAME_TEMPLATE_MAX_BYTES: String(4 * MB), SESAME_HTTP_PREAUTH_BYTES_PER_IP: String(SHARE) }); });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   it('slow clients from one address, announcing 1 MB v1 bodies and holding them, cannot stop signed POSTs from another address', async () => {
     // Enough bodies to fill all the memory the server gives bodies (256 MB), as ~260 slow clients would.
@@ -166,7 +166,7 @@ describe('stalled bodies and connections per address', () => {
   beforeAll(async () => {
     t = await startTestApp('sqlite', { SESAME_HTTP_BODY_IDLE_SECONDS: '1', SESAME_HTTP_MAX_CONNECTIONS_PER_IP: '4', SESAME_HTTP_PREAUTH_BYTES_PER_IP: String(SHARE) });
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   it('cuts a body that stops arriving after the idle timeout, and gives its bytes back', async () => {
     const stalled = slowClient(port(), '127.0.0.5', MB, 300 * 1024);
