@@ -9,7 +9,7 @@ import { formatDateTime } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
 import { runCli } from './helpers/process.js';
 import { SmtpTalk } from './helpers/smtp-talk.js';
-import { eventually, RECIPIENT_DOMAIN, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+import { dueNow, eventually, RECIPIENT_DOMAIN, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 
 const PASSWORD = 'Suspend2026pass';
 
@@ -76,15 +76,9 @@ describe.each(STORES)('a suspended account on %s', (store) => {
       TimedParam: { BeginTime: formatDateTime(Date.now() + 3_600_000, 'UTC') },
     });
     const db = f.t.app.services.db;
-    const dueNow = async (): Promise<number> => {
-      const now = Date.now();
-      await db.run('UPDATE send_tasks SET next_run_at = ? WHERE id = ?', [now, TaskId]);
-      f.t.app.services.taskChanged.notify();
-      return now;
-    };
     const before = f.mx1.received.length;
     await suspended(async () => {
-      const asked = await dueNow();
+      const asked = await dueNow(f, TaskId);
       // The runner has looked at the task once it either began a run or put the task off.
       const seen = await eventually(async () => {
         const r = await db.get<{ status: number; runs: number; next_run_at: number | null }>('SELECT status, runs, next_run_at FROM send_tasks WHERE id = ?', [TaskId]);
@@ -93,7 +87,7 @@ describe.each(STORES)('a suspended account on %s', (store) => {
       expect(seen).toMatchObject({ status: 1, runs: 0 });
       expect(f.mx1.received.length).toBe(before);
     });
-    await dueNow();
+    await dueNow(f, TaskId);
     const [got] = (await f.mx1.waitFor(before + 1, 20_000)).slice(before);
     expect(got.to).toEqual([`held@${RECIPIENT_DOMAIN}`]);
   });

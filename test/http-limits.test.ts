@@ -10,6 +10,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { send, sendTc3, sendV1, tc3Headers, type RawResponse } from './helpers/raw.js';
 import { b64 } from './helpers/sdk.js';
+import { eventually, within } from './helpers/sending.js';
 
 const MB = 1024 * 1024;
 /** Each address's share of bodies read before their signature is checked, in these tests (the smallest allowed). */
@@ -90,12 +91,6 @@ function answersFrom(clients: readonly SlowClient[], n: number): Promise<void> {
  * through its event loop more than once, and so has read what the slow clients' sockets held.
  */
 const roundTrip = (url: string): Promise<RawResponse> => send(`${url}healthz`, { method: 'GET', localAddress: '127.0.0.9' });
-
-/** Resolves with `p`'s value, or 'timeout' after `ms` (a deadline for something awaited, not a sleep). */
-function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); })]).finally(() => clearTimeout(timer));
-}
 
 afterEach(() => {
   for (const s of opened.splice(0)) s.destroy();
@@ -206,9 +201,7 @@ describe('stalled bodies and connections per address', () => {
 
     // One closes: the address may connect again.
     kept[0].destroy();
-    let again: RawResponse | undefined;
-    for (let i = 0; i < 100 && again?.status !== 200; i++) again = await send(`${t.url}healthz`, { method: 'GET', localAddress: '127.0.0.7' });
-    expect(again?.status).toBe(200);
+    await eventually(async () => (await send(`${t.url}healthz`, { method: 'GET', localAddress: '127.0.0.7' })).status === 200, 5_000, 'the address to be let in again');
   });
 });
 
