@@ -20,7 +20,7 @@ describe.each(STORES)('blocklists on %s', (store) => {
     call = sdkClient('v4:TC3', t.endpoint, t.creds);
     accountId = (await t.app.services.accounts.byAppId(t.creds.AppId))!.id;
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   describe('bounce blocklist', () => {
     beforeAll(async () => {

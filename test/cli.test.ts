@@ -158,9 +158,15 @@ describe('API keys and suspended accounts', () => {
     const made = JSON.parse(await cli(e, ['account', 'key', 'create', '--app-id', String(b.AppId), '--secret-id', chosen])) as Key;
     expect(made).toMatchObject({ AppId: b.AppId, SecretId: chosen });
     expect(made.SecretKey).toMatch(/^[A-Za-z0-9]{32}$/);
-    for (const bad of [chosen, a.SecretId, `AKID${'x'.repeat(31)}-`]) {
+    const refusals: [string, RegExp][] = [
+      [chosen, new RegExp(`^sesame: The SecretId ${chosen} is already in use\\.$`, 'm')],
+      [a.SecretId, new RegExp(`^sesame: The SecretId ${a.SecretId} is already in use\\.$`, 'm')],
+      [`AKID${'x'.repeat(31)}-`, /^sesame: A SecretId is AKID followed by 32 letters or digits\.$/m],
+    ];
+    for (const [bad, reason] of refusals) {
       const r = await runCli(['account', 'key', 'create', '--app-id', String(b.AppId), '--secret-id', bad], e.env);
       expect(r.code, bad).toBe(1);
+      expect(r.stderr, bad).toMatch(reason);
     }
     // Another account's key is not found through this account.
     const other = await runCli(['account', 'key', 'revoke', '--app-id', String(b.AppId), '--secret-id', a.SecretId], e.env);

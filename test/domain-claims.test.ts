@@ -31,7 +31,7 @@ describe.each(STORES)('sender domain claims on %s', (store) => {
     a = sdkClient('v4:TC3', t.endpoint, t.creds);
     b = sdkClient('intl:HmacSHA256:POST', t.endpoint, await t.app.services.accounts.create({ name: 'squatter' }));
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   const listed = async (call: Caller, name: string): Promise<boolean | undefined> =>
     (await call('ListEmailIdentities', {})).EmailIdentities.find((d) => d.IdentityName === name)?.SendingEnabled;

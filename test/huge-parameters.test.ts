@@ -10,18 +10,12 @@ import { createTestEnv } from './helpers/app.js';
 import { printedCredentials, startServe } from './helpers/process.js';
 import { tc3Headers, type RawResponse } from './helpers/raw.js';
 import { sdkClient } from './helpers/sdk.js';
+import { within } from './helpers/sending.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-
-/** `promise`, or 'timeout' once `ms` have passed. */
-function within<T>(ms: number, promise: Promise<T>): Promise<T | 'timeout'> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), ms); });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 /** POSTs `body`; `written` resolves once the whole body has been handed to the connection. */
 function post(url: string, headers: Record<string, string>, body: Buffer): { written: Promise<void>; answered: Promise<RawResponse['json']> } {
@@ -70,13 +64,14 @@ describe('a huge parameter', () => {
     const latencies: number[] = [];
     do {
       const sent = performance.now();
-      const listed = await within(5_000, other('ListEmailTemplates', { Limit: 10, Offset: 0 }));
+      const listed = await within(other('ListEmailTemplates', { Limit: 10, Offset: 0 }), 5_000);
       expect(listed, 'another request got no answer within 5 s').not.toBe('timeout');
       latencies.push(performance.now() - sent);
     } while (!bigDone && performance.now() - start < 5_000);
-    expect(Math.max(...latencies)).toBeLessThan(100);
+    // A check that backtracks over the megabyte holds the loop for minutes; a second is room for a loaded machine.
+    expect(Math.max(...latencies)).toBeLessThan(1_000);
 
-    const answer = await within(5_000, big.answered);
+    const answer = await within(big.answered, 5_000);
     expect(answer, 'the big request got no answer within 5 s').not.toBe('timeout');
     if (answer === 'timeout') return;
     expect(answer.Response.Error?.Code).toBe('InvalidParameterValue');

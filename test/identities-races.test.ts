@@ -50,7 +50,7 @@ describe.each(STORES)('re-check races on %s', (store) => {
     const box = loadMasterKey(t.config.masterKey, t.config.dataDir);
     worker = (dns) => identityService(t.config, new DomainStore(db, new AccountStore(db)), box, pino({ level: 'silent' }), dns);
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   const sending = async (name: string): Promise<boolean | undefined> =>
     (await call('ListEmailIdentities', {})).EmailIdentities.find((d) => d.IdentityName === name)?.SendingEnabled;

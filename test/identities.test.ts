@@ -17,7 +17,7 @@ describe.each(STORES)('sender domains on %s', (store) => {
     dns = t.dns;
     call = sdkClient('v4:TC3', t.endpoint, t.creds);
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   it('creates a domain with a 2048-bit DKIM key and the four records to publish', async () => {
     const r = await call('CreateEmailIdentity', { EmailIdentity: 'Mail.Example.test.', TagList: [{ TagKey: 'team', TagValue: 'growth' }] });

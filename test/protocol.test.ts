@@ -10,7 +10,7 @@ import { b64 } from './helpers/sdk.js';
 
 let t: TestApp;
 beforeAll(async () => { t = await startTestApp('sqlite', { SESAME_API_RATE_LIMIT: '0', SESAME_API_RATE_LIMITS: 'GetEmailTemplate=4' }); });
-afterAll(async () => { await t.stop(); });
+afterAll(async () => { await t?.stop(); });
 
 const tc3 = (action: string, body: string, extra: Partial<Parameters<typeof sendTc3>[0]> = {}): Promise<RawResponse> =>
   sendTc3({ url: t.url, action, body, secretId: t.creds.SecretId, secretKey: t.creds.SecretKey, ...extra });

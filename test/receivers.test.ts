@@ -17,7 +17,7 @@ describe.each(STORES)('recipient groups on %s', (store) => {
     t = await startTestApp(store, { SESAME_TIMEZONE: TZ, SESAME_RECEIVER_LIMIT: '6', SESAME_RECEIVER_MAX_RECIPIENTS: '25000' });
     call = sdkClient('v4:TC3', t.endpoint, t.creds);
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   const group = async (name: string): Promise<number> => (await call('CreateReceiver', { ReceiversName: name, Desc: `${name} list` })).ReceiverId;
 

@@ -57,8 +57,8 @@ describe('relay delivery', () => {
       f = await relayed('127.0.0.4', tls.cert);
     });
     afterAll(async () => {
-      await f.stop();
-      await relay.stop();
+      await f?.stop();
+      await relay?.stop();
     });
 
     it('sends every message there, with AUTH over checked TLS, whatever the MX records say', async () => {
@@ -82,8 +82,8 @@ describe('relay delivery', () => {
       f = await relayed('127.0.0.5', null);
     });
     afterAll(async () => {
-      await f.stop();
-      await relay.stop();
+      await f?.stop();
+      await relay?.stop();
     });
 
     it('never offers the credentials in clear: the mail waits (deferred) instead', async () => {
@@ -105,8 +105,8 @@ describe('relay delivery', () => {
       f = await relayed('127.0.0.6', tls.cert);
     });
     afterAll(async () => {
-      await f.stop();
-      await impostor.stop();
+      await f?.stop();
+      await impostor?.stop();
     });
 
     it('sends neither the credentials nor the mail', async () => {

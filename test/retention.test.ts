@@ -9,7 +9,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDate } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
-import { eventually, RECIPIENT_DOMAIN, retryNow, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+import { RECIPIENT_DOMAIN, retryNow, startSending, statusesOf, taskWhen, type SendingFixture } from './helpers/sending.js';
 
 const DAY = 86_400_000;
 /** SESAME_STATUS_RETENTION_DAYS (the default). */
@@ -98,7 +98,7 @@ describe.each(STORES)('retention on %s', (store) => {
     const { TaskId } = await f.call('BatchSendEmail', {
       FromEmailAddress: f.sender, ReceiverId, Subject: 'News', TaskType: 1, Template: { TemplateID: f.templateId, TemplateData: '{"name":"A","code":"1"}' },
     });
-    await eventually(async () => (await f.call('ListSendTasks', { Offset: 0, Limit: 100 })).Data.find((t) => t.TaskId === TaskId)?.TaskStatus === 10, 20_000, 'the task to end');
+    await taskWhen(f, TaskId, (t) => t.TaskStatus === 10, 20_000);
     const [row] = await db().all<{ id: number; content: string }>(
       'SELECT m.id, m.content FROM messages m JOIN deliveries d ON d.message_row = m.id WHERE d.recipient = ?', [emails[0]]);
     // No delivery of it was ever queued, so no outcome was ever recorded to free it.

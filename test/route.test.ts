@@ -48,7 +48,7 @@ describe('routes', () => {
       ],
     });
   });
-  afterAll(async () => { await dns.stop(); });
+  afterAll(async () => { await dns?.stop(); });
 
   const addresses = (r: Route): string[] => (r.kind === 'hosts' ? r.hosts.map((h) => h.address) : []);
 

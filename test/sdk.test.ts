@@ -11,7 +11,7 @@ const ALL_KINDS: readonly ClientKind[] = [...CLIENT_KINDS, 'intl:TC3-HMAC-SHA256
 describe.each(STORES)('official SDKs on %s', (store) => {
   let t: TestApp;
   beforeAll(async () => { t = await startTestApp(store); });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   it.each(ALL_KINDS)('%s runs the template lifecycle', async (kind) => {
     const call = sdkClient(kind, t.endpoint, t.creds);

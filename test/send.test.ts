@@ -25,7 +25,7 @@ describe.each(STORES)('SendEmail on %s', (store) => {
   } as SendEmailRequest);
 
   beforeAll(async () => { f = await startSending(store, { SESAME_FREQUENCY_LIMIT: '3', SESAME_DAILY_QUOTA: '60' }); });
-  afterAll(async () => { await f.stop(); });
+  afterAll(async () => { await f?.stop(); });
   beforeEach(() => { f.mx1.mode = { kind: 'accept' }; });
 
   it('delivers a DKIM-signed message with the headers it was asked for', async () => {

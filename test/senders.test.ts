@@ -19,7 +19,7 @@ describe.each(STORES)('sender addresses on %s', (store) => {
     await domains.verified(call, 'mail.shop.test');
     await call('CreateEmailIdentity', { EmailIdentity: 'pending.shop.test' });
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   it('creates addresses on a verified domain and lists them', async () => {
     await call('CreateEmailAddress', { EmailAddress: 'News@Mail.Shop.test', EmailSenderName: 'Shop News' });

@@ -10,26 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDateTime } from '../src/lib/time.js';
 import { STORES } from './helpers/app.js';
 import { b64, errorCode, extensionCall } from './helpers/sdk.js';
-import { eventually, RECIPIENT_DOMAIN, startSending, type SendingFixture } from './helpers/sending.js';
-
-type Task = { TaskId: number; TaskStatus: number; RequestCount: number; SendCount: number; CacheCount: number; ErrMsg: string; CycleParam?: unknown };
-
-/** The task as ListSendTasks shows it. */
-async function taskOf(f: SendingFixture, id: number): Promise<Task> {
-  const r = await f.call('ListSendTasks', { Offset: 0, Limit: 100 });
-  const t = r.Data.find((x) => x.TaskId === id);
-  if (!t) throw new Error(`task ${id} is not listed`);
-  return t;
-}
-
-/** Waits until the task's state passes `done`. */
-function taskWhen(f: SendingFixture, id: number, done: (t: Task) => boolean, timeoutMs = 60_000): Promise<Task> {
-  let last: Task | undefined;
-  return eventually(async () => {
-    last = await taskOf(f, id);
-    return done(last) ? last : undefined;
-  }, timeoutMs, `task ${id} to reach the state awaited`).catch((e: Error) => { throw new Error(`${e.message}; last seen: ${JSON.stringify(last)}`); });
-}
+import { dueNow, eventually, RECIPIENT_DOMAIN, startSending, taskOf, taskWhen, type SendingFixture } from './helpers/sending.js';
 
 /** A group of `n` recipients with data, uploaded in one call. */
 async function groupWithData(f: SendingFixture, name: string, emails: readonly string[]): Promise<number> {
@@ -38,12 +19,6 @@ async function groupWithData(f: SendingFixture, name: string, emails: readonly s
     ReceiverId, Datas: emails.map((e, i) => ({ Email: e, TemplateData: JSON.stringify({ name: `Reader ${i}`, code: `C${i}` }) })),
   });
   return ReceiverId;
-}
-
-/** Time travel: the task is due now (its planned time has come), and the runner is told. */
-async function dueNow(f: SendingFixture, id: number): Promise<void> {
-  await f.t.app.services.db.run('UPDATE send_tasks SET next_run_at = ? WHERE id = ?', [Date.now(), id]);
-  f.t.app.services.taskChanged.notify();
 }
 
 const TZ = 'Asia/Singapore';

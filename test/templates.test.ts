@@ -13,7 +13,7 @@ describe.each(STORES)('templates on %s', (store) => {
     t = await startTestApp(store, { SESAME_TEMPLATE_LIMIT: '5', SESAME_TEMPLATE_MAX_BYTES: '2048' });
     call = sdkClient('v4:TC3', t.endpoint, t.creds);
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   const create = (name: string, content: { Html?: string; Text?: string }, c: Caller = call) =>
     c('CreateEmailTemplate', { TemplateName: name, TemplateContent: content });

@@ -13,7 +13,7 @@ describe.each(STORES)('unsubscribe settings on %s', (store) => {
     await new DomainPublisher(t.dns).verified(call, 'letters.test');
     for (const a of ['weekly@letters.test', 'daily@letters.test', 'alerts@letters.test']) await call('CreateEmailAddress', { EmailAddress: a });
   });
-  afterAll(async () => { await t.stop(); });
+  afterAll(async () => { await t?.stop(); });
 
   it('creates, lists, updates and deletes settings', async () => {
     await call('CreateAddressUnsubscribeConfig', { Address: 'weekly@letters.test', UnsubscribeConfig: '1', Status: 1 });

@@ -189,8 +189,8 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     acc2 = (await accounts.create({ ...base, appId: 1300000002, name: 'two', secretId: 'AKID-two' })).id;
   });
   afterAll(async () => {
-    await db.close();
-    await env.cleanup();
+    await db?.close();
+    await env?.cleanup();
   });
 
   it('applies migrations once, and refuses a newer schema', async () => {

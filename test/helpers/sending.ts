@@ -103,6 +103,12 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
   }
 }
 
+/** Resolves with `p`'s value, or 'timeout' after `ms` (a deadline for something awaited, not a sleep). */
+export function within<T>(p: Promise<T>, ms: number): Promise<T | 'timeout'> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<'timeout'>((r) => { timer = setTimeout(() => r('timeout'), ms); })]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Makes every delivery waiting for a retry due now and wakes the worker (time travel past the retry
  * schedule). Deliveries a worker holds are left alone: making them due would fake a lapsed lease.
@@ -110,6 +116,34 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
 export async function retryNow(f: SendingFixture): Promise<void> {
   await f.t.app.services.db.run('UPDATE deliveries SET next_attempt_at = ? WHERE next_attempt_at IS NOT NULL AND lease_owner IS NULL', [Date.now()]);
   f.t.app.services.accepted.notify();
+}
+
+/** A batch task as ListSendTasks shows it. */
+export type Task = { TaskId: number; TaskStatus: number; RequestCount: number; SendCount: number; CacheCount: number; ErrMsg: string; CycleParam?: unknown };
+
+/** The task as ListSendTasks shows it. */
+export async function taskOf(f: SendingFixture, id: number): Promise<Task> {
+  const r = await f.call('ListSendTasks', { Offset: 0, Limit: 100 });
+  const t = r.Data.find((x) => x.TaskId === id);
+  if (!t) throw new Error(`task ${id} is not listed`);
+  return t;
+}
+
+/** Waits until the task's state passes `done`. */
+export function taskWhen(f: SendingFixture, id: number, done: (t: Task) => boolean, timeoutMs = 60_000): Promise<Task> {
+  let last: Task | undefined;
+  return eventually(async () => {
+    last = await taskOf(f, id);
+    return done(last) ? last : undefined;
+  }, timeoutMs, `task ${id} to reach the state awaited`).catch((e: Error) => { throw new Error(`${e.message}; last seen: ${JSON.stringify(last)}`); });
+}
+
+/** Time travel: the task is due now (its planned time has come), and the runner is told. Answers the time it was made due at. */
+export async function dueNow(f: SendingFixture, id: number): Promise<number> {
+  const now = Date.now();
+  await f.t.app.services.db.run('UPDATE send_tasks SET next_run_at = ? WHERE id = ?', [now, id]);
+  f.t.app.services.taskChanged.notify();
+  return now;
 }
 
 /** The statuses of one message, once `done` says they are what the test waits for. */

@@ -70,7 +70,8 @@ describe('TC3-HMAC-SHA256', () => {
     ]) {
       const start = performance.now();
       expect(() => parseTc3Authorization(bad)).toThrow();
-      expect(performance.now() - start).toBeLessThan(100);
+      // A pattern backtracking over the megabyte takes minutes; a second is room for a loaded machine.
+      expect(performance.now() - start).toBeLessThan(1_000);
     }
   });
 });
