@@ -173,6 +173,7 @@ export class DeliveryEngine {
         break;
       }
       for (const c of claimed) this.slots.hold(c, this.destinationOf(c));
+      this.d.log.debug({ claimed: claimed.length, inFlight: this.slots.held.size }, 'deliveries claimed');
     }
   }
 
