@@ -44,10 +44,16 @@ import { MailService } from './services/mail.js';
 import { RetentionService } from './services/retention.js';
 import { RetentionStore } from './store/retention.js';
 import { StatusService } from './services/statuses.js';
+import { StatisticsService } from './services/statistics.js';
+import { StatisticsStore } from './store/statistics.js';
 import { UnsubscribeService } from './services/unsubscribe.js';
 import { isPublicAddress } from './lib/ip-ranges.js';
 import { Signal } from './lib/signal.js';
+import { formatDate } from './lib/time.js';
 import { TokenSigner } from './lib/tokens.js';
+import { TrackingTokens } from './lib/tracking-tokens.js';
+import { TrackingService } from './services/tracking.js';
+import { FeedbackStore } from './store/feedback.js';
 import { SealedTokens } from './lib/sealed-token.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { Router } from './delivery/route.js';
@@ -97,6 +103,10 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   retention: RetentionService;
   /** The rules every way of sending shares (the delivery worker asks them an account's standing). */
   rules: SendingRules;
+  /** Opens and clicks (the HTTP edge's tracking routes). */
+  tracking: TrackingService;
+  /** What happens after delivery: later bounces, complaints, tracking hits. */
+  feedback: FeedbackStore;
   /** Store access the delivery worker needs. */
   stores: { queue: DeliveryQueue; domains: DomainStore; unsubscriptions: UnsubscriptionStore; counts: SendCounts };
   box: SecretBox;
@@ -113,7 +123,8 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     const domainStore = new DomainStore(db, accountStore);
     const templateStore = new TemplateStore(db, accountStore);
     const counts = new SendCounts(db);
-    const unsubscriptions = new UnsubscriptionStore(db);
+    const dayOf = (ms: number): string => formatDate(ms, config.timezone);
+    const unsubscriptions = new UnsubscriptionStore(db, dayOf);
     const rules = new SendingRules({ accounts: accountStore, domains: domainStore, templates: templateStore });
     const blocklists = new BlocklistService(new BlocklistStore(db), { timezone: config.timezone, bounceDays: config.blocklistDays });
     const senders = new SenderService(domainStore, { perDomain: config.senderLimit });
@@ -127,6 +138,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         const t = await taskStore.activeForGroup(q, accountId, receiverId);
         return t ? `task ${t.id} sends to it (end the task first)` : null;
       });
+    const feedback = new FeedbackStore(db, dayOf);
     const taskPolicy = { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: TASK_CHUNK, maxPending: config.taskMaxPending };
     return {
       db,
@@ -134,8 +146,10 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       accepted,
       taskChanged,
       rules,
-      stores: { queue: new DeliveryQueue(db), domains: domainStore, unsubscriptions, counts },
-      accounts: new AccountService(accountStore, box, { templateReview: config.templateReview }),
+      feedback,
+      tracking: new TrackingService(feedback, new TrackingTokens(trackingKey(box)), log),
+      stores: { queue: new DeliveryQueue(db, dayOf), domains: domainStore, unsubscriptions, counts },
+      accounts: new AccountService(accountStore, box, { templateReview: config.templateReview, tracking: config.tracking === 'on' }),
       templates: new TemplateService(templateStore, { perAccount: config.templateLimit, maxBytes: config.templateMaxBytes }),
       identities: identityService(config, domainStore, box, log),
       senders,
@@ -174,6 +188,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         policy: taskPolicy,
         accepted: () => accepted.notify(),
       }),
+      statistics: new StatisticsService(new StatisticsStore(db), { timezone: config.timezone }),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
       unsubscribes: new UnsubscribeService(unsubscriptions, {
         link: new SealedTokens(box.subkey('unsubscribe link tokens')), legacyLink: unsubscribeTokens(box), address: unsubscribeAddressTokens(box),
@@ -193,6 +208,8 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
 export const unsubscribeTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('unsubscribe links'));
 /** Tokens in `unsubscribe-<token>@` addresses (the List-Unsubscribe mailto): case-free, as addresses need. */
 export const unsubscribeAddressTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('unsubscribe addresses'), { macChars: 26, caseless: true });
+/** The key of open and click tracking tokens. */
+export const trackingKey = (box: SecretBox): Buffer => box.subkey('tracking links');
 export const bounceTokens = (box: SecretBox): TokenSigner => new TokenSigner(box.subkey('bounce addresses'), { macChars: 16, caseless: true });
 
 /** The delivery worker as configured. */
@@ -226,7 +243,7 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     blocklists: s.blocklists,
     router: new Router(dns, { ...ROUTE_CACHE, allowAddress }),
     pool,
-    renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads),
+    renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads, { trackingKey: trackingKey(s.box) }),
     unsubscribes: s.unsubscribes,
     bounceTokens: bounceTokens(s.box),
     log,
@@ -309,7 +326,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         log,
       });
       const httpServer = createHttpServer({
-        api, unsubscribes: services.unsubscribes, health: () => services.db.ping(), log,
+        api, unsubscribes: services.unsubscribes, tracking: services.tracking, health: () => services.db.ping(), log,
         limits: {
           maxConnectionsPerClient: config.httpMaxConnectionsPerIp,
           bodyIdleMs: config.httpBodyIdleSeconds * 1000,
@@ -317,7 +334,8 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         },
       });
       httpPort = await listen(httpServer, config.listenHost, config.httpPort);
-      stops.push(() => stopServer(httpServer, config.shutdownTimeoutMs));
+      // Hits of the last requests are written before the store closes.
+      stops.push(async () => { await stopServer(httpServer, config.shutdownTimeoutMs); await services.tracking.flush(); });
       log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
     }
     let mxPort: number | undefined;

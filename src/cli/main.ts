@@ -93,13 +93,15 @@ account.command('update')
   .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
   .addOption(new Option('--template-review <on|off>', 'whether templates need an operator\'s approval').choices(['on', 'off']))
   .addOption(new Option('--simple <on|off|default>', 'whether the account may send content of its own (Simple in SendEmail and BatchSendEmail, and any message over SMTP submission), not only templates; default: yes unless its templates need review').choices(['on', 'off', 'default']))
+  .addOption(new Option('--tracking <on|off>', 'open and click tracking in the account\'s HTML mail (applies to mail not yet sent)').choices(['on', 'off']))
   .option('--rate-limit <n|default>', 'API requests per second per action (0: no limit; default: the configured one)', (v) => (v === 'default' ? null : parseCount(v)))
-  .action((opts: { appId: number; templateReview?: 'on' | 'off'; simple?: 'on' | 'off' | 'default'; rateLimit?: number | null }) => withServices(async (s) => {
+  .action((opts: { appId: number; templateReview?: 'on' | 'off'; simple?: 'on' | 'off' | 'default'; tracking?: 'on' | 'off'; rateLimit?: number | null }) => withServices(async (s) => {
     const onOff = (v: 'on' | 'off' | undefined): boolean | undefined => (v === undefined ? undefined : v === 'on');
     const ok = await s.accounts.update(opts.appId, {
       templateReview: onOff(opts.templateReview),
       freeContent: opts.simple === 'default' ? null : onOff(opts.simple),
       apiRateLimit: opts.rateLimit,
+      tracking: onOff(opts.tracking),
     });
     if (!ok) throw new UserError(`There is no account with AppId ${opts.appId}.`);
     out({ updated: opts.appId });

@@ -258,6 +258,9 @@ export const SCHEMA = {
   templateReview: flag('SESAME_TEMPLATE_REVIEW', false, {
     description: 'Whether new accounts need an operator to approve their templates (sesame template approve/reject). Each account can be changed later.',
   }),
+  tracking: oneOf('SESAME_TRACKING', ['on', 'off'] as const, 'on', {
+    description: 'Open and click tracking for new accounts: an open pixel and rewritten links in HTML mail (text parts and SMTP-submitted messages are left as they are). Each account can be changed later (sesame account update --tracking on|off).',
+  }),
   logLevel: oneOf('SESAME_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', {
     description: 'Lowest level of the structured (JSON) log written to standard output.',
   }),

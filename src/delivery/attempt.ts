@@ -5,7 +5,7 @@
  * engine to turn into a deferral.
  */
 import type { Logger } from 'pino';
-import { condemnsRecipient } from '../domain/bounce.js';
+import { condemnsRecipient, isSpamRefusal } from '../domain/bounce.js';
 import { SendStatus } from '../domain/delivery-status.js';
 import { retryDelayMs } from '../domain/retry.js';
 import { ByteBudget } from '../lib/byte-budget.js';
@@ -37,7 +37,7 @@ export interface AttemptPolicy {
   maxAgeMs: number;
   /** Minutes between attempts (the last repeats). */
   retryMinutes: readonly number[];
-  /** Public base URL for unsubscribe links. */
+  /** Public base URL for unsubscribe and tracking links. */
   publicUrl: URL;
 }
 
@@ -84,8 +84,12 @@ export class Attempts {
   /** Signed messages that are the same for every recipient (no unsubscribe link), by message. */
   private readonly rendered = new TtlCache<number, Buffer>({ ttlMs: CACHE_MS, maxEntries: 2000, maxWeight: CONTENT_CACHE_BYTES });
   private readonly bytes = new ByteBudget(IN_FLIGHT_BYTES);
+  /** Where tracking URLs start: `<SESAME_PUBLIC_URL>/t/`. */
+  private readonly trackingBase: string;
 
-  constructor(private readonly d: AttemptDeps) {}
+  constructor(private readonly d: AttemptDeps) {
+    this.trackingBase = new URL('t/', withSlash(d.policy.publicUrl)).href;
+  }
 
   /** The steps of one attempt; `lost` says whether the lease was lost meanwhile (then nothing is sent). */
   async run(c: ClaimedDelivery, lost: () => boolean): Promise<Outcome> {
@@ -166,26 +170,32 @@ export class Attempts {
     if (route.kind === 'hosts') return route.hosts;
     if (route.kind === 'defer') return this.deferral(c, route.reply);
     if (route.kind === 'refused') return notAllowed(c);
-    return { kind: 'bounced', reply: route.reply, at: Date.now(), blocklist: condemnsRecipient('route', Number(route.reply.slice(0, 3)), route.reply) };
+    return { kind: 'bounced', reply: route.reply, at: Date.now(), blocklist: condemnsRecipient('route', Number(route.reply.slice(0, 3)), route.reply), spam: false };
   }
 
   private async render(c: ClaimedDelivery, content: Loaded): Promise<Buffer> {
     const keys = (await this.keysOf(content.domainId)).keys;
     const whole = content.kind === 'batch' ? personalise(content, { id: c.id, recipient: c.recipient, templateData: c.template_data, queuedAt: c.created_at }) : content;
-    if (content.unsubscribeLanguage === '0') {
-      // Without an unsubscribe link nothing in the message depends on the recipient (the VERP
-      // address is in the envelope only): it is composed and signed once for all of them. A batch
-      // message is each recipient's own, and one with a single recipient is not worth keeping.
+    // HTML composed here is tracked while the account has tracking on (a submitted message is the
+    // client's own and is never rewritten).
+    const tracking = whole.kind !== 'submitted' && whole.html !== null && (await this.d.rules.standing(c.account_id, STANDING_STALE_MS)).tracking
+      ? { deliveryId: c.id, base: this.trackingBase }
+      : null;
+    if (content.unsubscribeLanguage === '0' && !tracking) {
+      // Without an unsubscribe link or tracking nothing in the message depends on the recipient
+      // (the VERP address is in the envelope only): it is composed and signed once for all of them.
+      // A batch message is each recipient's own, and one with a single recipient is not worth keeping.
       if (content.kind === 'batch' || content.recipients === 1) return this.d.renderer.render({ content: whole, keys, links: null });
       return this.rendered.load(c.message_row, () => this.d.renderer.render({ content: whole, keys, links: null }), (m) => ({ weight: m.length }));
     }
+    if (content.unsubscribeLanguage === '0') return this.d.renderer.render({ content: whole, keys, links: null, tracking });
     const token = this.d.unsubscribes.linkToken({ deliveryId: c.id, accountId: c.account_id, domain: content.domain, recipient: c.recipient });
     const links: UnsubscribeLinks = {
       url: new URL(`unsubscribe/${token}?l=${content.unsubscribeLanguage}`, withSlash(this.d.policy.publicUrl)).href,
       // Mail to this address reaches the inbound listener (the bounce domain's MX) and unsubscribes.
       mailto: `mailto:unsubscribe-${this.d.unsubscribes.addressToken(c.id)}@${content.bounceDomain}?subject=unsubscribe`,
     };
-    return this.d.renderer.render({ content: whole, keys, links });
+    return this.d.renderer.render({ content: whole, keys, links, tracking });
   }
 
   /** Tries each address in turn while the failure is the connection's; the first real answer decides. */
@@ -212,7 +222,7 @@ export class Attempts {
       }
       // The remote answered: its reply decides.
       return r.permanent
-        ? { kind: 'bounced', reply: r.response, at: now, blocklist: condemnsRecipient(r.stage, r.code, r.response) }
+        ? { kind: 'bounced', reply: r.response, at: now, blocklist: condemnsRecipient(r.stage, r.code, r.response), spam: isSpamRefusal(r.response) }
         : this.deferral(c, r.response);
     }
     if (!last && refused) return notAllowed(c);

@@ -15,6 +15,23 @@ export function newMessageIdHeader(domain: string): string {
   return `<${randomAlnum(24)}@${domain}>`;
 }
 
+/**
+ * The Message-ID of one recipient's message of a batch run, `<deliveryId.left@right>` from the
+ * run's `<left@right>`: each recipient's is its own, and stays the same across attempts.
+ */
+export function recipientMessageIdHeader(runHeader: string, deliveryId: number): string {
+  return `<${deliveryId}.${runHeader.slice(1)}`;
+}
+
+/**
+ * The run's Message-ID and the delivery a recipient's Message-ID (recipientMessageIdHeader) names,
+ * or null when `header` is not of that shape.
+ */
+export function splitRecipientMessageIdHeader(header: string): { runHeader: string; deliveryId: number } | null {
+  const m = /^<([0-9]{1,15})\.(.+)$/.exec(header);
+  return m ? { runHeader: `<${m[2]}`, deliveryId: Number(m[1]) } : null;
+}
+
 /** msg-id of RFC 5322 §3.6.4 in its common dot-atom form: `<left@right>`, printable ASCII, no spaces. */
 export function isMessageIdHeader(v: string): boolean {
   // Both classes admit `@`, so the pattern tries every `@` as the separator: quadratic in the

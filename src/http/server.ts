@@ -1,6 +1,6 @@
 /**
  * The HTTP listener, shared by the edges that speak HTTP: the API at `/`, the unsubscribe links,
- * `GET /healthz` (and later tracking and the console). It bounds what one client can hold before any
+ * the tracking pixel and links, `GET /healthz` (and later the console). It bounds what one client can hold before any
  * handler knows who it is: connections per address (connection-limit.ts), pauses in a body
  * (body-watch.ts), the time to send headers and a whole request. Stopping it refuses new connections
  * and lets requests in flight finish, up to a deadline.
@@ -13,6 +13,8 @@ import type { ApiEndpoint } from '../api/endpoint.js';
 import { errorBody } from '../api/protocol/envelope.js';
 import type { UnsubscribeService } from '../services/unsubscribe.js';
 import { handleUnsubscribe } from '../tracking/unsubscribe.js';
+import { CLICK_PATH, handleTracking, OPEN_PATH } from '../tracking/hits.js';
+import type { TrackingService } from '../services/tracking.js';
 import { BodyWatch } from './body-watch.js';
 import { ConnectionLimit } from './connection-limit.js';
 
@@ -35,6 +37,7 @@ export interface HttpLimits {
 export interface HttpDeps {
   api: ApiEndpoint;
   unsubscribes: UnsubscribeService;
+  tracking: TrackingService;
   /** Resolves when the store answers. */
   health(): Promise<void>;
   log: Logger;
@@ -104,6 +107,7 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   const path = (req.url ?? '/').split('?')[0];
   if (path === '/') return deps.api.handle(req, res);
   if (path.startsWith('/unsubscribe/')) return handleUnsubscribe(deps.unsubscribes, req, res);
+  if (path.startsWith(OPEN_PATH) || path.startsWith(CLICK_PATH)) return handleTracking(deps.tracking, req, res, path);
   if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
     let ok = true;
     try { await deps.health(); } catch { ok = false; }

@@ -3,6 +3,7 @@
  * substituted (theirs wins over the task's), and a Message-ID and Date of its own that stay the
  * same across delivery attempts.
  */
+import { recipientMessageIdHeader } from '../domain/message-id.js';
 import { renderTemplated } from '../domain/template.js';
 import type { BatchContent, ComposedContent } from './content.js';
 
@@ -10,11 +11,10 @@ import type { BatchContent, ComposedContent } from './content.js';
 export function personalise(c: BatchContent, delivery: { id: number; recipient: string; templateData: string | null; queuedAt: number }): ComposedContent {
   // The data was checked when the group was uploaded: a JSON object of text.
   const own = delivery.templateData ? (JSON.parse(delivery.templateData) as Record<string, string>) : {};
-  const at = c.messageIdHeader.lastIndexOf('@');
   return {
     domain: c.domain,
     bounceDomain: c.bounceDomain,
-    messageIdHeader: `<${delivery.id}.${c.messageIdHeader.slice(1, at)}${c.messageIdHeader.slice(at)}`,
+    messageIdHeader: recipientMessageIdHeader(c.messageIdHeader, delivery.id),
     // When this recipient's message was queued: a run held back by the quota may span days.
     date: delivery.queuedAt,
     unsubscribeLanguage: c.unsubscribeLanguage,

@@ -25,7 +25,7 @@ describe('render threads', () => {
   });
 
   it('a render that runs past its time fails (the delivery is retried) instead of waiting for ever', async () => {
-    const r = createRenderer(1, 1);
+    const r = createRenderer(1, { timeoutMs: 1 });
     try {
       await expect(r.render({ content, keys: [], links: null })).rejects.toThrow(/took longer/);
     } finally {

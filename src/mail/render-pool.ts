@@ -6,13 +6,28 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { RenderableContent } from './content.js';
-import { renderMessage, type RenderKey, type UnsubscribeLinks } from './render.js';
+import { TrackingTokens } from '../lib/tracking-tokens.js';
+import { renderMessage, type RenderKey, type TrackingJob, type UnsubscribeLinks } from './render.js';
 
 /** Young generation of each rendering thread's heap, in MB. */
 const YOUNG_GENERATION_MB = 12;
 
 /** One job for a render thread. */
-export interface RenderJob { content: RenderableContent; keys: RenderKey[]; links: UnsubscribeLinks | null }
+export interface RenderJob { content: RenderableContent; keys: RenderKey[]; links: UnsubscribeLinks | null; tracking?: TrackingJob | null }
+
+/** How a renderer is set up. */
+export interface RendererOptions {
+  /** A render that takes longer has hung. */
+  timeoutMs?: number;
+  /** The key of tracking tokens (jobs with `tracking` need it). */
+  trackingKey?: Buffer;
+}
+
+/** Renders a job on this thread, with `tokens` for its tracking. */
+export function renderJob(j: RenderJob, tokens: TrackingTokens | null): Promise<Buffer> {
+  if (j.tracking && !tokens) return Promise.reject(new Error('a tracked render needs the tracking key'));
+  return renderMessage(j.content, j.keys, j.links, j.tracking && tokens ? { job: j.tracking, tokens } : null);
+}
 
 /** The reply of a render thread. */
 export type RenderReply = { id: number; message: Uint8Array } | { id: number; error: string };
@@ -30,11 +45,12 @@ export const defaultRenderThreads = (): number => Math.max(2, availableParalleli
 export const RENDER_TIMEOUT_MS = 60_000;
 
 /** A renderer on `threads` worker threads (0: on this thread). */
-export function createRenderer(threads: number, timeoutMs = RENDER_TIMEOUT_MS): Renderer {
+export function createRenderer(threads: number, o: RendererOptions = {}): Renderer {
   if (threads <= 0) {
-    return { render: (j) => renderMessage(j.content, j.keys, j.links), close: async () => {} };
+    const tokens = o.trackingKey ? new TrackingTokens(o.trackingKey) : null;
+    return { render: (j) => renderJob(j, tokens), close: async () => {} };
   }
-  return new ThreadRenderer(threads, timeoutMs);
+  return new ThreadRenderer(threads, o.timeoutMs ?? RENDER_TIMEOUT_MS, o.trackingKey ?? null);
 }
 
 interface Thread { worker: Worker; busy: number; startedAt: number; alive: boolean }
@@ -51,7 +67,7 @@ class ThreadRenderer implements Renderer {
   private closed = false;
   private respawnDelayMs = 0;
 
-  constructor(count: number, private readonly timeoutMs: number) {
+  constructor(count: number, private readonly timeoutMs: number, private readonly trackingKey: Buffer | null) {
     for (let i = 0; i < count; i++) this.threads.push(this.spawn());
   }
 
@@ -88,9 +104,11 @@ class ThreadRenderer implements Renderer {
     // A small young generation: a thread's garbage is short-lived message buffers, and V8's default
     // (up to 48 MB per thread) would mostly be resident memory held for nothing.
     const resourceLimits = { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB };
+    // The tracking key goes to each thread once, not with every job.
+    const workerData = { trackingKey: this.trackingKey };
     const worker = here.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./render-worker.ts', here).href)}); });`, { eval: true, resourceLimits })
-      : new Worker(new URL('./render-worker.js', here), { resourceLimits });
+      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(new URL('./render-worker.ts', here).href)}); });`, { eval: true, resourceLimits, workerData })
+      : new Worker(new URL('./render-worker.js', here), { resourceLimits, workerData });
     const thread: Thread = { worker, busy: 0, startedAt: Date.now(), alive: true };
     worker.on('message', (r: RenderReply) => {
       const p = this.pending.get(r.id);

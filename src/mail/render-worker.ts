@@ -1,10 +1,13 @@
 /** A render thread: composes and signs what the main thread sends, and sends the bytes back. */
-import { parentPort } from 'node:worker_threads';
-import { renderMessage } from './render.js';
-import type { RenderJob } from './render-pool.js';
+import { parentPort, workerData } from 'node:worker_threads';
+import { TrackingTokens } from '../lib/tracking-tokens.js';
+import { renderJob, type RenderJob } from './render-pool.js';
+
+const key = (workerData as { trackingKey: Uint8Array | null } | null)?.trackingKey;
+const tokens = key ? new TrackingTokens(Buffer.from(key)) : null;
 
 parentPort?.on('message', (m: { id: number; job: RenderJob }) => {
-  renderMessage(m.job.content, m.job.keys, m.job.links).then(
+  renderJob(m.job, tokens).then(
     (message) => {
       // A fresh buffer of its own, so it can be handed over without copying.
       const out = new Uint8Array(message.length);

@@ -8,7 +8,9 @@ import { escapeHtml } from '../domain/template.js';
 import { unsubscribeWords } from '../domain/unsubscribe-text.js';
 import type { ComposedContent, RenderableContent } from './content.js';
 import { LineGuard } from '../lib/line-guard.js';
+import type { TrackingTokens } from '../lib/tracking-tokens.js';
 import { dkimSignatures, type DkimKey } from './dkim.js';
+import { applyTracking, planTracking } from './tracking.js';
 
 /** A DKIM key to sign with. */
 export type RenderKey = DkimKey;
@@ -19,17 +21,34 @@ export type RenderKey = DkimKey;
  */
 export interface UnsubscribeLinks { url: string; mailto?: string }
 
+/**
+ * Open and click tracking of one delivery's HTML: its links go through `<base>c/<token>`, and an
+ * open pixel at `<base>o/<token>` is added.
+ */
+export interface TrackingJob { deliveryId: number; base: string }
+
 /** The composed, signed message for one recipient. */
-export async function renderMessage(content: RenderableContent, keys: readonly RenderKey[], unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
+export async function renderMessage(
+  content: RenderableContent, keys: readonly RenderKey[], unsubscribe: UnsubscribeLinks | null,
+  tracking: { job: TrackingJob; tokens: TrackingTokens } | null = null,
+): Promise<Buffer> {
   // Submitted mail is the client's own, CRLF throughout (the submission listener's line guard saw
-  // to it): it is only signed.
+  // to it): it is only signed, never rewritten (not even for tracking).
   if (content.kind === 'submitted') return sign(Buffer.from(content.raw, 'base64'), content.domain, keys);
-  return sign(normaliseLineEndings(await compose(content, unsubscribe)), content.domain, keys);
+  return sign(normaliseLineEndings(await compose(content, unsubscribe, tracking)), content.domain, keys);
 }
 
-function compose(c: ComposedContent, unsubscribe: UnsubscribeLinks | null): Promise<Buffer> {
+/** The HTML with its links tracked and the open pixel added (before the unsubscribe footer, which stays as it is). */
+function tracked(html: string, t: { job: TrackingJob; tokens: TrackingTokens }): string {
+  const plan = planTracking(html, () => false);
+  const { deliveryId, base } = t.job;
+  return applyTracking(plan, (i) => `${base}c/${t.tokens.signClick(deliveryId, i, plan.links[i])}`, `${base}o/${t.tokens.signOpen(deliveryId)}`);
+}
+
+function compose(c: ComposedContent, unsubscribe: UnsubscribeLinks | null, tracking: { job: TrackingJob; tokens: TrackingTokens } | null): Promise<Buffer> {
   const headers: Mail.Headers = c.headers.map(([key, value]) => ({ key, value }));
   let { html, text } = c;
+  if (tracking && html !== null) html = tracked(html, tracking);
   if (unsubscribe) {
     const words = unsubscribeWords(c.unsubscribeLanguage);
     if (html !== null) html = withHtmlFooter(html, `<p style="font-size:12px;color:#888888;text-align:center"><a href="${escapeHtml(unsubscribe.url)}" style="color:#888888">${escapeHtml(words.link)}</a></p>`);

@@ -11,7 +11,7 @@ import { fieldValue, splitMessage, type HeaderField } from './header.js';
 
 /** The message ready to store, or why it cannot be taken. */
 export type Prepared =
-  | { ok: true; raw: Buffer; from: Address; messageIdHeader: string }
+  | { ok: true; raw: Buffer; from: Address; messageIdHeader: string; /** As written (RFC 2047 words left encoded), cut to 998 characters; '' if none. */ subject: string }
   | { ok: false; reason: string };
 
 /** Header field name: printable ASCII but the colon (RFC 5322 §3.6.8). */
@@ -50,5 +50,7 @@ export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
   }
   if (!fields.some((f) => f.name === 'date')) added.push(`Date: ${now.toUTCString().replace('GMT', '+0000')}`);
   const header = [...added, ...kept.flatMap((f) => f.lines)].join('\r\n');
-  return { ok: true, raw: Buffer.concat([Buffer.from(`${header}\r\n\r\n`, 'latin1'), body]), from, messageIdHeader: messageId };
+  const subjectField = fields.find((f) => f.name === 'subject');
+  const subject = subjectField ? value(subjectField).slice(0, 998) : '';
+  return { ok: true, raw: Buffer.concat([Buffer.from(`${header}\r\n\r\n`, 'latin1'), body]), from, messageIdHeader: messageId, subject };
 }

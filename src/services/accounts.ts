@@ -67,7 +67,7 @@ export class AccountService {
   constructor(
     private readonly accounts: AccountStore,
     private readonly box: SecretBox,
-    private readonly defaults: { templateReview: boolean },
+    private readonly defaults: { templateReview: boolean; tracking: boolean },
   ) {
     this.keys = new MarkedCache({ ttlMs: KEYS_TTL_MS, maxEntries: KEYS_MAX }, () => accounts.changeMark());
   }
@@ -84,6 +84,7 @@ export class AccountService {
           name: opts.name,
           templateReview: opts.templateReview ?? this.defaults.templateReview,
           apiRateLimit: opts.apiRateLimit ?? null,
+          tracking: this.defaults.tracking,
           secretId,
           secretKeySealed: this.box.seal(secretKey, sealPurpose(secretId)),
           now: Date.now(),
@@ -154,7 +155,7 @@ export class AccountService {
   }
 
   /** Changes an account's settings (operator); every process sees them from its next request. */
-  update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null }): Promise<boolean> {
+  update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null; tracking?: boolean }): Promise<boolean> {
     return this.accounts.update(appId, patch);
   }
 

@@ -170,7 +170,7 @@ export class MailService {
       unsubscribeLanguage: '0',
       triggerType: 0,
     };
-    return this.accept(account, domain, s.sender, content, recipients);
+    return this.accept(account, domain, s.sender, content, recipients, prepared.subject);
   }
 
   /** Subject and bodies, from a template and its data or from the Simple content. */
@@ -207,15 +207,18 @@ export class MailService {
   }
 
   /** The acceptance transaction, with the daily quota and frequency limit checked inside it. */
-  private async accept(account: { id: number; appId: number }, domain: DomainRow, sender: string, content: MessageContent, recipients: string[]): Promise<string> {
+  private async accept(account: { id: number; appId: number }, domain: DomainRow, sender: string, content: MessageContent, recipients: string[], subject?: string): Promise<string> {
     const now = content.date;
     const quota = dailyQuotaOf(this.d.policy.dailyQuota, domain.reputation_level);
     const frequency = this.d.policy.frequencyLimit;
     const messageId = newMessageId(account.appId, now);
+    const day = formatDate(now, this.d.policy.timezone);
     const r = await this.d.acceptance.accept(account.id, {
-      messageId, domainId: domain.id, sender, content: JSON.stringify({ ...content, recipients: recipients.length }), now, priority: content.triggerType === 1 ? 1 : 0,
+      messageId, domainId: domain.id, sender, content: JSON.stringify({ ...content, recipients: recipients.length }), now, day, priority: content.triggerType === 1 ? 1 : 0,
+      subject: content.kind === 'submitted' ? subject ?? '' : content.subject, templateId: content.kind === 'submitted' ? null : content.templateId,
+      headerId: content.messageIdHeader,
     }, recipients.map((e) => ({ recipient: e, recipientDomain: domainOf(e) })), {
-      daily: { day: formatDate(now, this.d.policy.timezone), quota },
+      daily: { day, quota },
       frequency: frequency > 0 ? { since: now - 3_600_000, limit: frequency } : null,
     });
     if (r.kind === 'quota') {

@@ -2,7 +2,8 @@
  * Retention: what is old enough to go, and one round of removing it, a chunk at a time. Statuses
  * go once GetSendEmailStatus no longer shows their day (it refuses RequestDates more than
  * SESAME_STATUS_RETENTION_DAYS back), and with them the messages left without a delivery; expired
- * blocklist entries and old day counters go too. Unsubscriptions, recipient groups and tasks stay:
+ * blocklist entries and old day counters go too, and events with the statuses they are about;
+ * the statistics' daily counters stay a year. Unsubscriptions, recipient groups and tasks stay:
  * the first are the recipients' wish, the others the account's own.
  */
 import { formatDate, parseDate } from '../lib/time.js';
@@ -17,7 +18,15 @@ export interface RetentionCounts {
   bounceBlocklist: number;
   customBlocklist: number;
   sendCounts: number;
+  events: number;
+  dailyVolumes: number;
 }
+
+/**
+ * Days of statistics kept (GetStatisticsReport's counters): a year, whatever the statuses' retention,
+ * so a year-on-year look works. A row per account, day and pair of domains costs next to nothing.
+ */
+const VOLUME_DAYS = 366;
 
 /**
  * Called after each chunk with how long it took and the counts so far; resolves to false to end the
@@ -44,7 +53,8 @@ export class RetentionService {
   /** One round: each kind in turn, a chunk per transaction, `between` after each chunk. */
   async round(now = Date.now(), between: BetweenChunks = async () => true): Promise<RetentionCounts> {
     const { day, start } = this.horizon(now);
-    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0 };
+    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0, events: 0, dailyVolumes: 0 };
+    const volumeDay = formatDate(now - Math.max(VOLUME_DAYS, this.opts.retentionDays) * 86_400_000, this.opts.timezone);
     const steps: [keyof RetentionCounts, () => AsyncGenerator<number>][] = [
       ['freedContents', () => walk((from) => this.store.freeContent(from, CHUNK))],
       // Deliveries before messages: a message goes once its last delivery has.
@@ -57,6 +67,9 @@ export class RetentionService {
       ['customBlocklist', () => drain(() => this.store.deleteExpiredCustom(day, CHUNK))],
       // The daily quota reads only today's counter; older ones are kept as long as the statuses.
       ['sendCounts', () => drain(() => this.store.deleteOldCounts(day, CHUNK))],
+      // Events go with the statuses they are about.
+      ['events', () => walk((from) => this.store.deleteEvents(from, start, CHUNK))],
+      ['dailyVolumes', () => drain(() => this.store.deleteOldVolumes(volumeDay, CHUNK))],
     ];
     for (const [kind, chunks] of steps) {
       let t0 = performance.now();

@@ -25,8 +25,11 @@ export type TemplateCheck =
   | { ok: false; problem: 'not-approved' }
   | { ok: false; problem: 'missing'; names: string[] };
 
-/** What an account may do now: send at all (it exists and is not suspended), and send content of its own. */
-export interface Standing { active: boolean; freeContent: boolean }
+/**
+ * What an account may do now: send at all (it exists and is not suspended), send content of its
+ * own; and whether its HTML mail is tracked.
+ */
+export interface Standing { active: boolean; freeContent: boolean; tracking: boolean }
 
 /** Whether a sender domain may send now: it exists and verifies. */
 export function maySend(domain: DomainRow | undefined): domain is DomainRow {
@@ -85,6 +88,7 @@ export class SendingRules {
       return {
         active: a !== undefined && a.disabled_at === null,
         freeContent: a !== undefined && (a.free_content === null ? a.template_review === 0 : a.free_content === 1),
+        tracking: a !== undefined && a.tracking === 1,
       };
     }, staleMs);
   }

@@ -128,6 +128,7 @@ export class TaskRuns {
     const extent = await this.d.receivers.runExtent(t.receiver_id);
     await this.d.tasks.beginRun(t, owner, t.account_id, {
       messageId: newMessageId(account.app_id, now), domainId: domain.id, sender: content.from.address, priority: 0, content: JSON.stringify(batch), now,
+      day: formatDate(now, this.d.policy.timezone), subject: batch.subject, templateId: batch.templateId, headerId: batch.messageIdHeader,
     }, extent.end, extent.valid);
     return { kind: 'again' };
   }

@@ -3,8 +3,11 @@
  * transaction with the limits that guard it (the domain's daily quota, the sender's frequency
  * limit). The commit is the acceptance: only then does the caller get its MessageId or `250`.
  */
+import { domainOf } from '../domain/address.js';
 import { DeliverStatus } from '../domain/delivery-status.js';
+import { EventKind } from '../domain/events.js';
 import type { Db, Param, Queryable } from './db.js';
+import { appendEvents, VolumeTally } from './events.js';
 import type { SendCounts } from './send-counts.js';
 
 /** A recipient of a message being accepted. */
@@ -26,7 +29,14 @@ export interface NewMessage {
   priority: number;
   /** JSON of the composition input. */
   content: string;
+  /** The subject as accepted (events and complaint reports show it). */
+  subject: string;
+  templateId: number | null;
+  /** The Message-ID header (a batch run's: see recipientMessageIdHeader). */
+  headerId: string;
   now: number;
+  /** The day the request counts on (YYYY-MM-DD in SESAME_TIMEZONE). */
+  day: string;
 }
 
 /** The limits checked in the acceptance transaction, where concurrent sends cannot race past them. */
@@ -84,16 +94,23 @@ export class AcceptanceStore {
 /** Writes a message (in the caller's transaction); its row id. */
 export async function insertMessage(q: Queryable, accountId: number, m: NewMessage): Promise<number> {
   const msg = await q.get<{ id: number }>(
-    'INSERT INTO messages (account_id, message_id, domain_id, sender, content, created_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING id',
-    [accountId, m.messageId, m.domainId, m.sender, m.content, m.now],
+    `INSERT INTO messages (account_id, message_id, domain_id, sender, content, subject, template_id, header_id, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    [accountId, m.messageId, m.domainId, m.sender, m.content, m.subject, m.templateId, m.headerId, m.now],
   );
   if (!msg) throw new Error('message insert returned nothing');
   return msg.id;
 }
 
-/** Queues one delivery per recipient of a message (in the caller's transaction); their ids. */
-export async function insertDeliveries(q: Queryable, accountId: number, messageRow: number, m: Pick<NewMessage, 'sender' | 'priority' | 'now'>, recipients: readonly NewDelivery[], taskId: number | null = null): Promise<number[]> {
+/**
+ * Queues one delivery per recipient of a message (in the caller's transaction), records those
+ * dropped at once as dropped events, and counts them all as requested (the queued ones as accepted)
+ * on the day of the request; their ids.
+ */
+export async function insertDeliveries(q: Queryable, accountId: number, messageRow: number, m: Pick<NewMessage, 'sender' | 'priority' | 'now' | 'day'>, recipients: readonly NewDelivery[], taskId: number | null = null): Promise<number[]> {
   const ids: number[] = [];
+  const tally = new VolumeTally();
+  const senderDomain = domainOf(m.sender);
   for (let i = 0; i < recipients.length; i += CHUNK) {
     const chunk = recipients.slice(i, i + CHUNK);
     const rows = await q.all<{ id: number }>(
@@ -105,8 +122,18 @@ export async function insertDeliveries(q: Queryable, accountId: number, messageR
         r.dropped?.sendStatus ?? 0, r.dropped ? DeliverStatus.Dropped : DeliverStatus.Queued, r.dropped?.reason ?? '', r.dropped ? m.now : null,
       ]),
     );
-    ids.push(...rows.map((r) => r.id));
+    // RETURNING gives no order, but ids grow in the order of the VALUES.
+    const chunkIds = rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+    ids.push(...chunkIds);
+    await appendEvents(q, chunk.flatMap((r, j) => r.dropped
+      ? [{ accountId, deliveryId: chunkIds[j], kind: EventKind.Dropped, reason: r.dropped.reason, at: m.now }]
+      : []));
+    for (const r of chunk) {
+      const key = { accountId, day: m.day, senderDomain, recipientDomain: r.recipientDomain };
+      tally.add(key, 'requested').add(key, r.dropped ? 'dropped' : 'accepted');
+    }
   }
+  await tally.write(q);
   return ids;
 }
 

@@ -15,6 +15,8 @@ export interface AccountRow {
   free_content: number | null;
   /** When an operator suspended the account; null while it is active. */
   disabled_at: number | null;
+  /** Open and click tracking in its HTML mail: 1 on, 0 off. */
+  tracking: number;
   created_at: number;
 }
 
@@ -31,12 +33,13 @@ export interface NewAccount {
   name: string;
   templateReview: boolean;
   apiRateLimit: number | null;
+  tracking: boolean;
   secretId: string;
   secretKeySealed: string;
   now: number;
 }
 
-const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.free_content, a.disabled_at, a.created_at';
+const ACCOUNT_COLUMNS = 'a.id, a.app_id, a.name, a.template_review, a.api_rate_limit, a.template_count, a.free_content, a.disabled_at, a.tracking, a.created_at';
 
 /** An API key as operators see it: never its secret. */
 export interface KeySummary { secret_id: string; created_at: number }
@@ -52,9 +55,9 @@ export class AccountStore {
   create(a: NewAccount): Promise<AccountRow> {
     return this.db.tx(async (q) => {
       const row = await q.get<AccountRow>(
-        `INSERT INTO accounts (app_id, name, template_review, api_rate_limit, created_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, free_content, disabled_at, created_at`,
-        [a.appId, a.name, a.templateReview ? 1 : 0, a.apiRateLimit, a.now],
+        `INSERT INTO accounts (app_id, name, template_review, api_rate_limit, tracking, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         RETURNING id, app_id, name, template_review, api_rate_limit, template_count, free_content, disabled_at, tracking, created_at`,
+        [a.appId, a.name, a.templateReview ? 1 : 0, a.apiRateLimit, a.tracking ? 1 : 0, a.now],
       );
       if (!row) throw new Error('account insert returned nothing');
       await q.run('INSERT INTO api_keys (account_id, secret_id, secret_key_sealed, created_at) VALUES (?, ?, ?, ?)',
@@ -150,9 +153,10 @@ export class AccountStore {
   }
 
   /** Changes an account's settings; false when there is no such account. */
-  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null }): Promise<boolean> {
+  async update(appId: number, patch: { templateReview?: boolean; apiRateLimit?: number | null; freeContent?: boolean | null; tracking?: boolean }): Promise<boolean> {
     const sets: string[] = [];
     const params: (number | null)[] = [];
+    if (patch.tracking !== undefined) { sets.push('tracking = ?'); params.push(patch.tracking ? 1 : 0); }
     if (patch.freeContent !== undefined) { sets.push('free_content = ?'); params.push(patch.freeContent === null ? null : patch.freeContent ? 1 : 0); }
     if (patch.templateReview !== undefined) { sets.push('template_review = ?'); params.push(patch.templateReview ? 1 : 0); }
     if (patch.apiRateLimit !== undefined) { sets.push('api_rate_limit = ?'); params.push(patch.apiRateLimit); }

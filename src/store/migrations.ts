@@ -326,6 +326,69 @@ export const MIGRATIONS: readonly Migration[] = [
       'ALTER TABLE accounts DROP COLUMN simple_allowed',
     ],
   },
+  {
+    version: 10,
+    name: 'events, daily volumes, tracking and reputation',
+    up: (d) => [
+      // What every event of a message shares, kept once on the message: the subject (as accepted:
+      // a batch run's with its {{variables}}), and the template it came from.
+      "ALTER TABLE messages ADD COLUMN subject TEXT NOT NULL DEFAULT ''",
+      `ALTER TABLE messages ADD COLUMN template_id ${d.bigint}`,
+      // Its Message-ID header (a batch run's: each recipient's is derived from it), by which a
+      // complaint that lost the envelope sender finds the mail it is about.
+      'ALTER TABLE messages ADD COLUMN header_id TEXT',
+      'CREATE INDEX messages_header_id ON messages (header_id)',
+      // One row per thing that happened to a delivery (FACTS §5 event ids), written in the
+      // transaction that changes the delivery. What the delivery and its message say (recipient,
+      // sender, MessageId, task, template, subject) is read from them, not copied here.
+      `CREATE TABLE events (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL,
+        delivery_id ${d.bigint} NOT NULL,
+        event INTEGER NOT NULL,
+        bounce_type TEXT NOT NULL DEFAULT '',
+        reason TEXT NOT NULL DEFAULT '',
+        user_agent TEXT NOT NULL DEFAULT '',
+        link TEXT NOT NULL DEFAULT '',
+        prefetch TEXT NOT NULL DEFAULT '',
+        source_ip TEXT NOT NULL DEFAULT '',
+        reported_at ${d.bigint},
+        created_at ${d.bigint} NOT NULL
+      )`,
+      'CREATE INDEX events_delivery ON events (delivery_id)',
+      'CREATE INDEX events_account ON events (account_id, event, created_at)',
+      // The counters of GetStatisticsReport and of reputation, per account, day (of the request, in
+      // SESAME_TIMEZONE), sender domain and recipient domain: moved by each event as it is written,
+      // never counted from the deliveries.
+      `CREATE TABLE daily_volumes (
+        account_id ${d.bigint} NOT NULL,
+        day TEXT NOT NULL,
+        sender_domain TEXT NOT NULL,
+        recipient_domain TEXT NOT NULL,
+        requested INTEGER NOT NULL DEFAULT 0,
+        accepted INTEGER NOT NULL DEFAULT 0,
+        delivered INTEGER NOT NULL DEFAULT 0,
+        dropped INTEGER NOT NULL DEFAULT 0,
+        bounced INTEGER NOT NULL DEFAULT 0,
+        hard_bounced INTEGER NOT NULL DEFAULT 0,
+        spam_bounced INTEGER NOT NULL DEFAULT 0,
+        deferred INTEGER NOT NULL DEFAULT 0,
+        opened INTEGER NOT NULL DEFAULT 0,
+        prefetched INTEGER NOT NULL DEFAULT 0,
+        clicked INTEGER NOT NULL DEFAULT 0,
+        unsubscribed INTEGER NOT NULL DEFAULT 0,
+        complained INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, day, sender_domain, recipient_domain)
+      )`,
+      'CREATE INDEX daily_volumes_domain ON daily_volumes (sender_domain, day)',
+      // Open and click tracking, per account (SESAME_TRACKING gives new accounts theirs).
+      'ALTER TABLE accounts ADD COLUMN tracking INTEGER NOT NULL DEFAULT 1',
+      // A domain blocked for the rest of a day by the reputation rules (the day, YYYY-MM-DD), and
+      // the last day the lowering rules were applied to.
+      "ALTER TABLE domains ADD COLUMN blocked_day TEXT NOT NULL DEFAULT ''",
+      "ALTER TABLE domains ADD COLUMN judged_day TEXT NOT NULL DEFAULT ''",
+    ],
+  },
 ];
 
 const DOMAIN_COLUMNS_V6 = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';

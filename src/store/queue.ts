@@ -4,9 +4,12 @@
  * worker that dies come due again, and a worker whose lease has passed to another cannot overwrite
  * what the other records.
  */
+import { domainOf } from '../domain/address.js';
 import { DeliverStatus } from '../domain/delivery-status.js';
+import { EventKind } from '../domain/events.js';
 import { storableText } from '../lib/text.js';
 import type { Db, Queryable } from './db.js';
+import { appendEvents, VolumeTally, type NewEvent } from './events.js';
 import { FREED_CONTENT, freeFinishedContent } from './retention.js';
 
 /** A delivery claimed by a worker. */
@@ -27,10 +30,19 @@ export interface ClaimedDelivery {
 export type Outcome =
   | { kind: 'delivered'; reply: string; at: number }
   | { kind: 'deferred'; reply: string; retryAt: number }
-  | { kind: 'bounced'; reply: string; at: number; /** The reply says the address is bad: blocklist it. */ blocklist: boolean }
+  | {
+    kind: 'bounced'; reply: string; at: number;
+    /** The reply says the address is bad: blocklist it (a hard bounce). */
+    blocklist: boolean;
+    /** The reply blames the content or the sender's reputation (counted for reputation). */
+    spam?: boolean;
+  }
   | { kind: 'dropped'; reply: string; at: number; sendStatus?: number };
 
 const CLAIM_COLUMNS = 'id, account_id, message_row, sender, recipient, recipient_domain, attempts, created_at, template_data';
+/** The event each kind of outcome is. */
+const OUTCOME_EVENTS = { delivered: EventKind.Delivered, deferred: EventKind.Deferred, bounced: EventKind.Bounce, dropped: EventKind.Dropped } as const;
+
 /** Rows per statement that names ids. */
 const CHUNK = 500;
 /** Due deliveries a claim looks through when it passes over busy domains. */
@@ -38,7 +50,8 @@ const CLAIM_WINDOW = 1000;
 
 /** Claims, renews, releases and settles deliveries. A worker's store: it spans accounts by design. */
 export class DeliveryQueue {
-  constructor(private readonly db: Db) {}
+  /** `dayOf`: the day (YYYY-MM-DD in SESAME_TIMEZONE) a time falls on, for the daily counters. */
+  constructor(private readonly db: Db, private readonly dayOf: (ms: number) => string) {}
 
   /**
    * Claims up to `limit` due deliveries for `leaseMs`, as `owner` (a worker's token: renewals and
@@ -117,21 +130,34 @@ export class DeliveryQueue {
     return this.db.tx(async (q) => {
       const recorded = new Set<number>();
       const finished = new Set<number>();
+      const events: NewEvent[] = [];
+      const tally = new VolumeTally();
       for (const { id, outcome: o } of outcomes) {
         // A deferral waits for its next attempt and keeps its time; every other outcome is final.
         const [status, time, next] = o.kind === 'deferred'
           ? [DeliverStatus.Deferred, null, o.retryAt]
           : [{ delivered: DeliverStatus.Delivered, bounced: DeliverStatus.Bounced, dropped: DeliverStatus.Dropped }[o.kind], o.at, null];
-        const row = await q.get<{ message_row: number }>(
+        const row = await q.get<{ message_row: number; account_id: number; sender: string; recipient_domain: string; created_at: number }>(
           `UPDATE deliveries SET deliver_status = ?, deliver_message = ?, deliver_time = COALESCE(?, deliver_time), next_attempt_at = ?,
              send_status = COALESCE(?, send_status), lease_owner = NULL
-           WHERE id = ? AND lease_owner = ? AND next_attempt_at IS NOT NULL RETURNING message_row`,
+           WHERE id = ? AND lease_owner = ? AND next_attempt_at IS NOT NULL RETURNING message_row, account_id, sender, recipient_domain, created_at`,
           [status, storableText(o.reply), time, next, o.kind === 'dropped' ? o.sendStatus ?? null : null, id, owner],
         );
         if (!row) continue;
         recorded.add(id);
         if (next === null) finished.add(Number(row.message_row));
+        const accountId = Number(row.account_id);
+        const key = { accountId, day: this.dayOf(Number(row.created_at)), senderDomain: domainOf(row.sender), recipientDomain: row.recipient_domain };
+        const at = o.kind === 'deferred' ? Date.now() : o.at;
+        events.push({
+          accountId, deliveryId: id, kind: OUTCOME_EVENTS[o.kind], reason: o.reply, at,
+          ...(o.kind === 'bounced' ? { bounceType: o.blocklist ? 'hard_bounce' : 'soft_bounce' } as const : {}),
+        });
+        tally.add(key, o.kind);
+        if (o.kind === 'bounced') tally.add(key, 'hard_bounced', o.blocklist ? 1 : 0).add(key, 'spam_bounced', o.spam ? 1 : 0);
       }
+      await appendEvents(q, events);
+      await tally.write(q);
       if (finished.size) await freeFinishedContent(q, [...finished]);
       if (also) await also(q, recorded);
       return outcomes.filter((o) => !recorded.has(o.id)).map((o) => o.id);

@@ -92,6 +92,20 @@ export class RetentionStore {
       'NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_row = messages.id) AND NOT EXISTS (SELECT 1 FROM send_tasks t WHERE t.run_message_row = messages.id)');
   }
 
+  /**
+   * Deletes the events created before `before` among the next `limit` events from id `from` on
+   * (primary-key order, as deleteDeliveries). An event may outlive its delivery by the days between
+   * the two (an open a week after the mail); nothing shows such an event, and its turn comes.
+   */
+  async deleteEvents(from: number, before: number, limit = CHUNK): Promise<Step> {
+    return this.walk('events', from, before, limit, '1 = 1');
+  }
+
+  /** Deletes up to `limit` daily volume counters of days before `day` (YYYY-MM-DD); how many. */
+  deleteOldVolumes(day: string, limit = CHUNK): Promise<number> {
+    return this.deleteClaimed('daily_volumes', ['account_id', 'day', 'sender_domain', 'recipient_domain'], 'day < ? ORDER BY day', day, limit);
+  }
+
   /** Deletes up to `limit` hard bounces whose listing ended at or before `now`, oldest first; how many. */
   deleteExpiredBounces(now: number, limit = CHUNK): Promise<number> {
     return this.deleteClaimed('bounce_blocklist', ['id'], 'expires_at <= ? ORDER BY expires_at', now, limit);
@@ -127,7 +141,7 @@ export class RetentionStore {
    * of that id range created before `before` that meet `condition` are deleted in one transaction.
    * The walk ends with the page that holds a row created at or after `before`, or the last page.
    */
-  private async walk(table: 'deliveries' | 'messages', from: number, before: number, limit: number, condition: string): Promise<Step> {
+  private async walk(table: 'deliveries' | 'messages' | 'events', from: number, before: number, limit: number, condition: string): Promise<Step> {
     const page = await this.db.all<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT ?`, [from, limit]);
     if (page.length === 0) return { changed: 0, next: null };
     const first = Number(page[0].id);

@@ -49,6 +49,10 @@ const ADAPTERS: Adapter[] = [
   },
 ];
 
+/** What every message accepted in these tests shares. */
+const message = { subject: 'Hello', templateId: null, headerId: '<m@x.test>', day: '2026-01-01' };
+const dayOfUtc = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
 const content = (name: string, now = Date.now()): TemplateContentRow => ({
   name, html: null, text: `text of ${name}`, variables: '[]', status: () => 0, now,
 });
@@ -72,7 +76,7 @@ describe('domain claims on postgres, interleaved', () => {
       await migrate(db);
       const accounts = new AccountStore(db);
       const domains = new DomainStore(db, accounts);
-      const base = { templateReview: false, apiRateLimit: null, secretKeySealed: 'sealed', now: 1 };
+      const base = { templateReview: false, apiRateLimit: null, tracking: true, secretKeySealed: 'sealed', now: 1 };
       const owner = (await accounts.create({ ...base, appId: 1300000001, name: 'owner', secretId: 'AKID-owner' })).id;
       const squatter = (await accounts.create({ ...base, appId: 1300000002, name: 'squatter', secretId: 'AKID-squat' })).id;
       const mine = await domains.create(owner, { name: 'race.test', dkimOption: 1, selector: 's', dkimKeys: '[]', tags: '[]', reputationLevel: 1, now: 1 }, 5);
@@ -184,7 +188,7 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     await migrate(db);
     accounts = new AccountStore(db);
     templates = new TemplateStore(db, accounts);
-    const base = { templateReview: false, apiRateLimit: null, secretKeySealed: 'sealed', now: Date.now() };
+    const base = { templateReview: false, apiRateLimit: null, tracking: true, secretKeySealed: 'sealed', now: Date.now() };
     acc1 = (await accounts.create({ ...base, appId: 1300000001, name: 'one', secretId: 'AKID-one' })).id;
     acc2 = (await accounts.create({ ...base, appId: 1300000002, name: 'two', secretId: 'AKID-two' })).id;
   });
@@ -275,7 +279,7 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     const key = await accounts.findKey('AKID-one');
     expect(key).toEqual({ account_id: acc1, app_id: 1300000001, api_rate_limit: null, disabled_at: null, secret_id: 'AKID-one', secret_key_sealed: 'sealed' });
     expect(await accounts.findKey('AKID-none')).toBeUndefined();
-    const base = { templateReview: false, apiRateLimit: null, secretKeySealed: 's', now: 1, name: 'dup' };
+    const base = { templateReview: false, apiRateLimit: null, tracking: true, secretKeySealed: 's', now: 1, name: 'dup' };
     await expect(accounts.create({ ...base, appId: 1300000001, secretId: 'AKID-new' })).rejects.toThrow();
     await expect(accounts.create({ ...base, appId: 1300000009, secretId: 'AKID-one' })).rejects.toThrow();
     expect(await accounts.byAppId(1300000009)).toBeUndefined();
@@ -394,8 +398,8 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
   it('queue: triggered mail is claimed before bulk mail, and a claim is leased', async () => {
     const counts = new SendCounts(db);
     const acceptance = new AcceptanceStore(db, counts);
-    const queue = new DeliveryQueue(db);
-    const base = { domainId: 1, sender: 's@x.test', content: '{}', now: 1000 };
+    const queue = new DeliveryQueue(db, dayOfUtc);
+    const base = { domainId: 1, sender: 's@x.test', content: '{}', now: 1000, ...message };
     const accept = (id: string, priority: number, to: string) =>
       acceptance.accept(acc1, { ...base, messageId: id, priority }, [{ recipient: to, recipientDomain: 'y.test' }], { daily: { day: '2026-01-01', quota: null }, frequency: null });
     await accept('bulk-1', 0, 'b1@y.test');
@@ -419,7 +423,7 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     for (const quota of [null, 1000]) {
       const to = `often-${quota ?? 'unlimited'}@y.test`;
       const results = await Promise.all(Array.from({ length: 20 }, (_, i) => acceptance.accept(acc1,
-        { domainId: 9, sender: 'f@x.test', content: '{}', now: 10_000 + i, messageId: `freq-${quota}-${i}`, priority: 1 },
+        { domainId: 9, sender: 'f@x.test', content: '{}', now: 10_000 + i, messageId: `freq-${quota}-${i}`, priority: 1, ...message },
         [{ recipient: to, recipientDomain: 'y.test' }],
         { daily: { day: '2026-02-02', quota }, frequency: { since: 0, limit: 3 } })));
       expect(results.filter((r) => r.kind === 'accepted'), `quota ${quota}`).toHaveLength(3);
@@ -430,9 +434,9 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
   it('queue: leases belong to their worker; skipped domains; put back without counting', async () => {
     const counts = new SendCounts(db);
     const acceptance = new AcceptanceStore(db, counts);
-    const queue = new DeliveryQueue(db);
+    const queue = new DeliveryQueue(db, dayOfUtc);
     const sentBefore = await counts.sentOn(1, '2026-01-01');
-    const r = await acceptance.accept(acc1, { domainId: 1, sender: 's@x.test', content: '{}', now: 1000, messageId: 'lease-1', priority: 0 },
+    const r = await acceptance.accept(acc1, { domainId: 1, sender: 's@x.test', content: '{}', now: 1000, messageId: 'lease-1', priority: 0, ...message },
       [{ recipient: 'a@busy.test', recipientDomain: 'busy.test' }, { recipient: 'b@calm.test', recipientDomain: 'calm.test' }],
       { daily: { day: '2026-01-01', quota: null }, frequency: null });
     if (r.kind !== 'accepted') throw new Error('not accepted');
@@ -463,11 +467,11 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
 
   it('retention: content is freed with the last final outcome, never while one is queued or a batch run is on; the sweep frees the rest, once', async () => {
     const acceptance = new AcceptanceStore(db, new SendCounts(db));
-    const queue = new DeliveryQueue(db);
+    const queue = new DeliveryQueue(db, dayOfUtc);
     const retention = new RetentionStore(db);
     const owner = 4242;
     const accept = async (messageId: string, recipients: { recipient: string; dropped?: boolean }[]): Promise<number> => {
-      const r = await acceptance.accept(acc1, { messageId, domainId: 1, sender: 'news@ret.test', priority: 0, content: '{"kind":"x"}', now: Date.now() },
+      const r = await acceptance.accept(acc1, { messageId, domainId: 1, sender: 'news@ret.test', priority: 0, content: '{"kind":"x"}', now: Date.now(), ...message },
         recipients.map((x) => ({ recipient: x.recipient, recipientDomain: 'ret.test', dropped: x.dropped ? { sendStatus: 3020, reason: 'blocklisted' } : undefined })),
         { daily: { day: '2030-01-01', quota: null }, frequency: null });
       if (r.kind !== 'accepted') throw new Error(r.kind);

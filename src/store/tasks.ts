@@ -213,7 +213,7 @@ export class TaskStore {
         }
         cursor = r.detailId;
       }
-      if (rows.length) await insertDeliveries(q, t.account_id, t.run_message_row!, { sender: o.sender, priority: 0, now: o.now }, rows, t.id);
+      if (rows.length) await insertDeliveries(q, t.account_id, t.run_message_row!, { sender: o.sender, priority: 0, now: o.now, day: o.day }, rows, t.id);
       if (sent) await this.counts.add(q, t.account_id, o.domainId, o.day, sent);
       const send = t.send_count + sent;
       const skip = t.skip_count + skipped;

@@ -4,6 +4,7 @@ import type { MailService } from '../../services/mail.js';
 import type { ReceiverService } from '../../services/receivers.js';
 import type { TaskService } from '../../services/tasks.js';
 import type { StatusService } from '../../services/statuses.js';
+import type { StatisticsService } from '../../services/statistics.js';
 import type { IdentityService } from '../../services/identities.js';
 import type { SenderService } from '../../services/senders.js';
 import type { TemplateService } from '../../services/templates.js';
@@ -15,6 +16,7 @@ import { mailActions } from './mail.js';
 import { receiverActions } from './receivers.js';
 import { taskActions } from './tasks.js';
 import { senderActions } from './senders.js';
+import { statisticsActions } from './statistics.js';
 import { templateActions } from './templates.js';
 import { unsubscribeActions } from './unsubscribe.js';
 
@@ -29,6 +31,7 @@ export interface ActionServices {
   receivers: ReceiverService;
   tasks: TaskService;
   statuses: StatusService;
+  statistics: StatisticsService;
   timezone: string;
 }
 
@@ -43,5 +46,6 @@ export function buildRegistry(s: ActionServices): Registry {
     mailActions(s.mail, s.statuses),
     receiverActions(s.receivers),
     taskActions(s.tasks),
+    statisticsActions(s.statistics, s.timezone),
   );
 }
