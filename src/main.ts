@@ -46,6 +46,9 @@ import { RetentionStore } from './store/retention.js';
 import { StatusService } from './services/statuses.js';
 import { StatisticsService } from './services/statistics.js';
 import { StatisticsStore } from './store/statistics.js';
+import { ReputationService } from './services/reputation.js';
+import { ReputationStore } from './store/reputation.js';
+import { ReputationJob } from './scheduler/reputation.js';
 import { UnsubscribeService } from './services/unsubscribe.js';
 import { isPublicAddress } from './lib/ip-ranges.js';
 import { Signal } from './lib/signal.js';
@@ -105,6 +108,8 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   rules: SendingRules;
   /** Opens and clicks (the HTTP edge's tracking routes). */
   tracking: TrackingService;
+  /** The reputation rules (the worker's reputation job applies them). */
+  reputation: ReputationService;
   /** What happens after delivery: later bounces, complaints, tracking hits. */
   feedback: FeedbackStore;
   /** Store access the delivery worker needs. */
@@ -139,6 +144,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         return t ? `task ${t.id} sends to it (end the task first)` : null;
       });
     const feedback = new FeedbackStore(db, dayOf);
+    const statisticsStore = new StatisticsStore(db);
     const taskPolicy = { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: TASK_CHUNK, maxPending: config.taskMaxPending };
     return {
       db,
@@ -188,7 +194,8 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         policy: taskPolicy,
         accepted: () => accepted.notify(),
       }),
-      statistics: new StatisticsService(new StatisticsStore(db), { timezone: config.timezone }),
+      statistics: new StatisticsService(statisticsStore, { timezone: config.timezone }),
+      reputation: new ReputationService(new ReputationStore(db), statisticsStore, { timezone: config.timezone }, log),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
       unsubscribes: new UnsubscribeService(unsubscriptions, {
         link: new SealedTokens(box.subkey('unsubscribe link tokens')), legacyLink: unsubscribeTokens(box), address: unsubscribeAddressTokens(box),
@@ -377,6 +384,11 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const retention = new RetentionJob(services.retention, log);
       retention.start();
       stops.push(() => retention.stop());
+      if (config.dailyQuota.kind === 'reputation') {
+        const reputation = new ReputationJob(services.reputation, log);
+        reputation.start();
+        stops.push(() => reputation.stop());
+      }
       const runner = new TaskRunner(services.taskRuns, log, { ...TASK_RUNNER, leaseMs: config.deliveryLeaseSeconds * 1000 });
       const unlistenTasks = services.taskChanged.on(() => runner.poke());
       runner.start();

@@ -16,6 +16,11 @@ export function dailyLimitOfLevel(level: number): number {
   return DAILY_LIMIT_BY_LEVEL[i];
 }
 
+/** Whether the reputation rules blocked the domain for `day` (only under the reputation policy). */
+export function blockedToday(policy: DailyQuota, domain: { blocked_day: string }, day: string): boolean {
+  return policy.kind === 'reputation' && domain.blocked_day === day;
+}
+
 /** The daily quota of a domain at `level` under the configured policy; null: no limit. */
 export function dailyQuotaOf(policy: DailyQuota, level: number): number | null {
   if (policy.kind === 'unlimited') return null;

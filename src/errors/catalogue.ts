@@ -51,7 +51,7 @@ export const ERROR_CATALOGUE = {
   'FailedOperation.SendEmailErr': { scope: 'ses', message: 'The email could not be sent because of an error; contact support if it keeps happening.' },
   'FailedOperation.ServiceNotAvailable': { scope: 'ses', message: 'The request did not take effect; please retry.' },
   'FailedOperation.TemplateContentToolarge': { scope: 'ses', message: 'The template content exceeds the size limit; shorten it.' },
-  'FailedOperation.TemporaryBlocked': { scope: 'ses', message: 'Sending to this recipient\'s mail provider is paused for 10 minutes because of the provider\'s limits; it resumes automatically.' },
+  'FailedOperation.TemporaryBlocked': { scope: 'ses', message: 'Sending is blocked for a while by a sending rule (a provider\'s limit, or the reputation rules for the rest of the day); it resumes automatically.' },
   'FailedOperation.TooManyAttachments': { scope: 'ses', message: 'An email can carry at most 10 attachments.' },
   'FailedOperation.TooManyRecipients': { scope: 'ses', message: 'Too many recipients in one request; send to at most 50 at a time.' },
   'FailedOperation.URLForbidden': { scope: 'ses', message: 'Links to web pages are not allowed in the email content while this account\'s delivery rate is low.' },

@@ -7,7 +7,7 @@ import type { DailyQuota } from '../config/schema.js';
 import { domainOf, normalizeAddress, parseAddress } from '../domain/address.js';
 import { bounceDomainOf } from '../domain/dns-records.js';
 import { newMessageId, newMessageIdHeader } from '../domain/message-id.js';
-import { dailyQuotaOf } from '../domain/reputation.js';
+import { blockedToday, dailyQuotaOf } from '../domain/reputation.js';
 import { parseTemplateData, renderTemplated } from '../domain/template.js';
 import { fail } from '../errors/coded-error.js';
 import { formatDate } from '../lib/time.js';
@@ -213,6 +213,9 @@ export class MailService {
     const frequency = this.d.policy.frequencyLimit;
     const messageId = newMessageId(account.appId, now);
     const day = formatDate(now, this.d.policy.timezone);
+    if (blockedToday(this.d.policy.dailyQuota, domain, day)) {
+      fail('FailedOperation.TemporaryBlocked', `${domain.name} is blocked for the rest of ${day}: its invalid-address or spam-bounce rate crossed the reputation rules' blocking threshold. Sending resumes tomorrow.`);
+    }
     const r = await this.d.acceptance.accept(account.id, {
       messageId, domainId: domain.id, sender, content: JSON.stringify({ ...content, recipients: recipients.length }), now, day, priority: content.triggerType === 1 ? 1 : 0,
       subject: content.kind === 'submitted' ? subject ?? '' : content.subject, templateId: content.kind === 'submitted' ? null : content.templateId,

@@ -8,7 +8,7 @@
 import { bounceDomainOf } from '../domain/dns-records.js';
 import { SendStatus } from '../domain/delivery-status.js';
 import { newMessageId, newMessageIdHeader } from '../domain/message-id.js';
-import { dailyQuotaOf } from '../domain/reputation.js';
+import { blockedToday, dailyQuotaOf } from '../domain/reputation.js';
 import { parseAddress } from '../domain/address.js';
 import { CodedError, fail } from '../errors/coded-error.js';
 import { formatDate, formatDateTime, nextDay, parseDate } from '../lib/time.js';
@@ -148,6 +148,7 @@ export class TaskRuns {
     const tz = this.d.policy.timezone;
     const day = formatDate(now, tz);
     const resumeAt = parseDate(nextDay(day), tz) ?? now + 86_400_000;
+    const dayBlocked = blockedToday(this.d.policy.dailyQuota, domain, day);
     const skip = (email: string): { sendStatus: number; reason: string } | null => {
       if (blocked.has(email)) return { sendStatus: SendStatus.Blocklisted, reason: `${email} is on the blocklist; not sent` };
       if (gone.has(email)) return { sendStatus: SendStatus.Unsubscribed, reason: `${email} unsubscribed from ${domain.name}; not sent` };
@@ -157,10 +158,13 @@ export class TaskRuns {
       sender: content.from.address,
       domainId: domain.id,
       day,
-      quota: dailyQuotaOf(this.d.policy.dailyQuota, domain.reputation_level),
+      // A domain the reputation rules blocked for the day has no quota left: the run pauses.
+      quota: dayBlocked ? 0 : dailyQuotaOf(this.d.policy.dailyQuota, domain.reputation_level),
       now,
       resumeAt,
-      pauseNote: `Paused for today: ${domain.name} has used its daily quota; sending resumes at ${formatDateTime(resumeAt, tz)}.`,
+      pauseNote: dayBlocked
+        ? `Paused for today: ${domain.name} is blocked for the day by the reputation rules (invalid-address or spam-bounce rate too high); sending resumes at ${formatDateTime(resumeAt, tz)}.`
+        : `Paused for today: ${domain.name} has used its daily quota; sending resumes at ${formatDateTime(resumeAt, tz)}.`,
     });
     if (r.sent > 0) this.d.accepted();
     return r.paused ? { kind: 'release' } : { kind: 'again' };

@@ -14,6 +14,8 @@ export interface DomainRow {
   /** JSON array of {TagKey, TagValue}. */
   tags: string;
   reputation_level: number;
+  /** The day (YYYY-MM-DD) the reputation rules blocked the domain for, or ''. */
+  blocked_day: string;
   verified: number;
   verified_at: number | null;
   checked_at: number | null;
@@ -43,7 +45,7 @@ export interface NewDomain {
   now: number;
 }
 
-const DOMAIN_COLUMNS = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';
+const DOMAIN_COLUMNS = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, blocked_day, verified, verified_at, checked_at, next_check_at, created_at';
 const SENDER_COLUMNS = 'id, account_id, domain_id, address, sender_name, smtp_password_hash, created_at';
 
 /** Outcome of creating a domain. */

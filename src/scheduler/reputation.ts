@@ -1,0 +1,39 @@
+/**
+ * The worker's reputation job (SESAME_DAILY_QUOTA=reputation): a pass of the rules over every
+ * verified sender domain each minute, so a domain that earns a higher level gets it within a
+ * minute, and one that crosses a blocking threshold is stopped as fast.
+ */
+import type { Logger } from 'pino';
+import { Periodic } from '../lib/periodic.js';
+import type { ReputationService } from '../services/reputation.js';
+
+/** How often the rules are applied. */
+export const REPUTATION_TICK_MS = 60_000;
+
+/** Runs reputation passes on a timer until stopped. */
+export class ReputationJob {
+  private readonly rounds: Periodic;
+
+  constructor(private readonly reputation: ReputationService, private readonly log: Logger, tickMs = REPUTATION_TICK_MS) {
+    this.rounds = new Periodic(() => this.round(), tickMs);
+  }
+
+  /** Starts the passes (the first one at once). */
+  start(): void {
+    this.rounds.start();
+  }
+
+  /** Waits for the pass in progress, and runs no more. */
+  stop(): Promise<void> {
+    return this.rounds.stop();
+  }
+
+  private async round(): Promise<void> {
+    try {
+      const r = await this.reputation.pass(Date.now(), () => this.rounds.stopping);
+      if (r.raised || r.lowered || r.blocked) this.log.info(r, 'reputation pass');
+    } catch (err) {
+      this.log.error({ err }, 'reputation pass failed; retrying at the next tick');
+    }
+  }
+}
