@@ -79,7 +79,7 @@ export function send(port: number, agent: Agent, call: Call): Promise<Record<str
 export class RawConnection {
   private readonly socket: Socket;
   private buf: Buffer = Buffer.alloc(0);
-  private waiting: { resolve: (ok: boolean) => void; reject: (e: Error) => void } | null = null;
+  private waiting: { resolve: (ok: boolean) => void; reject: (e: Error) => void; ok: (head: string, body: Buffer) => boolean } | null = null;
   private readonly ready: Promise<void>;
 
   constructor(private readonly port: number) {
@@ -92,11 +92,22 @@ export class RawConnection {
   }
 
   /** Sends one request; resolves true for an API success, false for an API error. */
-  async request(call: Call): Promise<boolean> {
+  request(call: Call): Promise<boolean> {
+    return this.requestBytes(wire(this.port, call), (head, body) => head.startsWith('HTTP/1.1 200') && !body.includes('"Error":{'));
+  }
+
+  /** Sends `GET path`; resolves whether the answer's status is `status`. */
+  get(path: string, headers: Record<string, string>, status: number): Promise<boolean> {
+    const head = Object.entries({ Host: `127.0.0.1:${this.port}`, ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+    return this.requestBytes(Buffer.from(`GET ${path} HTTP/1.1\r\n${head}\r\n`), (h) => h.startsWith(`HTTP/1.1 ${status} `));
+  }
+
+  /** Sends bytes of one request; resolves what `ok` says of the answer. */
+  private async requestBytes(bytes: Buffer, ok: (head: string, body: Buffer) => boolean): Promise<boolean> {
     await this.ready;
     return new Promise((resolve, reject) => {
-      this.waiting = { resolve, reject };
-      this.socket.write(wire(this.port, call));
+      this.waiting = { resolve, reject, ok };
+      this.socket.write(bytes);
     });
   }
 
@@ -110,7 +121,7 @@ export class RawConnection {
     this.buf = this.buf.subarray(end + 4 + length);
     const w = this.waiting;
     this.waiting = null;
-    w.resolve(head.startsWith('HTTP/1.1 200') && !body.includes('"Error":{'));
+    w.resolve(w.ok(head, body));
   }
 
   close(): void {
@@ -144,7 +155,12 @@ export function summarise(latencies: number[], errors: number, seconds: number):
 }
 
 /** Closed loop: `connections` callers back to back for `seconds`. */
-export async function closedLoop(port: number, connections: number, seconds: number, next: () => Call): Promise<RunResult> {
+export function closedLoop(port: number, connections: number, seconds: number, next: () => Call): Promise<RunResult> {
+  return closedLoopWith(port, connections, seconds, (c) => c.request(next()));
+}
+
+/** Closed loop of any request `step` makes on a connection (true: it succeeded). */
+export async function closedLoopWith(port: number, connections: number, seconds: number, step: (c: RawConnection) => Promise<boolean>): Promise<RunResult> {
   const conns = Array.from({ length: connections }, () => new RawConnection(port));
   const latencies: number[] = [];
   let errors = 0;
@@ -153,7 +169,7 @@ export async function closedLoop(port: number, connections: number, seconds: num
   await Promise.all(conns.map(async (c) => {
     while (performance.now() < end) {
       const t0 = performance.now();
-      if (await c.request(next())) latencies.push(performance.now() - t0); else errors++;
+      if (await step(c)) latencies.push(performance.now() - t0); else errors++;
     }
   }));
   for (const c of conns) c.close();

@@ -1,21 +1,23 @@
 /**
  * `npm run bench`: the API benchmark, the end-to-end sending benchmark, the SMTP intake benchmark,
- * the batch benchmark and the retention benchmark (BENCH=api, send, smtp, batch or retention runs
- * one). Each prints its figures; docs/PERFORMANCE.md records them.
+ * the batch benchmark, the retention benchmark and the feedback benchmark (tracking, statistics,
+ * DSN intake) (BENCH=api, send, smtp, batch, retention or feedback runs one). Each prints its figures; docs/PERFORMANCE.md records them.
  */
 import { apiBenchmark } from './api.js';
 import { batchBenchmark } from './batch.js';
+import { feedbackBenchmark } from './feedback.js';
 import { retentionBenchmark } from './retention.js';
 import { sendBenchmark } from './send.js';
 import { smtpBenchmark } from './smtp.js';
 
 async function main(): Promise<void> {
-  const which = (process.env.BENCH ?? 'api,send,smtp,batch,retention').split(',');
+  const which = (process.env.BENCH ?? 'api,send,smtp,batch,retention,feedback').split(',');
   if (which.includes('api')) await apiBenchmark();
   if (which.includes('send')) await sendBenchmark();
   if (which.includes('smtp')) await smtpBenchmark();
   if (which.includes('batch')) await batchBenchmark();
   if (which.includes('retention')) await retentionBenchmark();
+  if (which.includes('feedback')) await feedbackBenchmark();
 }
 
 main().catch((e: unknown) => {

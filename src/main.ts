@@ -57,6 +57,8 @@ import { TokenSigner } from './lib/tokens.js';
 import { TrackingTokens } from './lib/tracking-tokens.js';
 import { TrackingService } from './services/tracking.js';
 import { FeedbackStore } from './store/feedback.js';
+import { InboundService } from './services/inbound.js';
+import { parseInboundReport } from './mail/reports.js';
 import { SealedTokens } from './lib/sealed-token.js';
 import { DeliveryEngine } from './delivery/engine.js';
 import { Router } from './delivery/route.js';
@@ -108,6 +110,8 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   rules: SendingRules;
   /** Opens and clicks (the HTTP edge's tracking routes). */
   tracking: TrackingService;
+  /** Mail to the bounce MX: later bounces, complaints, unsubscribe requests. */
+  inbound: InboundService;
   /** The reputation rules (the worker's reputation job applies them). */
   reputation: ReputationService;
   /** What happens after delivery: later bounces, complaints, tracking hits. */
@@ -144,6 +148,9 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         return t ? `task ${t.id} sends to it (end the task first)` : null;
       });
     const feedback = new FeedbackStore(db, dayOf);
+    const unsubscribes = new UnsubscribeService(unsubscriptions, {
+      link: new SealedTokens(box.subkey('unsubscribe link tokens')), legacyLink: unsubscribeTokens(box), address: unsubscribeAddressTokens(box),
+    }, log);
     const statisticsStore = new StatisticsStore(db);
     const taskPolicy = { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: TASK_CHUNK, maxPending: config.taskMaxPending };
     return {
@@ -197,9 +204,11 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       statistics: new StatisticsService(statisticsStore, { timezone: config.timezone }),
       reputation: new ReputationService(new ReputationStore(db), statisticsStore, { timezone: config.timezone }, log),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
-      unsubscribes: new UnsubscribeService(unsubscriptions, {
-        link: new SealedTokens(box.subkey('unsubscribe link tokens')), legacyLink: unsubscribeTokens(box), address: unsubscribeAddressTokens(box),
-      }, log),
+      unsubscribes,
+      inbound: new InboundService({
+        feedback, blocklists, unsubscriptions, unsubscribes, domains: domainStore, bounceTokens: bounceTokens(box),
+        bounceSubdomain: config.bounceSubdomain, parse: parseInboundReport, log,
+      }),
       retention: new RetentionService(new RetentionStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
     };
   } catch (e) {
@@ -372,10 +381,10 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       smtpPorts = { smtp: submission.smtpPort, smtps: submission.smtpsPort };
       stops.push(() => submission.close());
       log.info({ host: config.listenHost, smtpPort: submission.smtpPort, smtpsPort: submission.smtpsPort }, 'SMTP submission listening (STARTTLS, implicit TLS)');
-      const inbound = await startInbound({ host: config.listenHost, port: config.mxPort, hostname: config.hostname, tls, unsubscribes: services.unsubscribes, log });
+      const inbound = await startInbound({ host: config.listenHost, port: config.mxPort, hostname: config.hostname, tls, inbound: services.inbound, log });
       mxPort = inbound.port;
       stops.push(() => inbound.close());
-      log.info({ host: config.listenHost, port: mxPort }, 'inbound SMTP listening (unsubscribe requests by mail)');
+      log.info({ host: config.listenHost, port: mxPort }, 'inbound SMTP listening (bounces, complaints, unsubscribe requests by mail)');
     }
     if (opts.roles.includes('worker')) {
       const recheck = new DomainRecheck(services.identities, log);

@@ -102,6 +102,17 @@ describe('first start and accounts', () => {
     const missing = await runCli(['template', 'approve', '--app-id', String(created.AppId), '--id', '999999'], e.env);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('999999');
+    // Tracking: on for new accounts (SESAME_TRACKING), changed per account.
+    const listed = (): Promise<{ AppId: number; Tracking: string }[]> => runCli(['account', 'list'], e.env).then((r) => JSON.parse(r.stdout) as { AppId: number; Tracking: string }[]);
+    expect((await listed()).find((a) => a.AppId === created.AppId)?.Tracking).toBe('on');
+    expect((await runCli(['account', 'update', '--app-id', String(created.AppId), '--tracking', 'off'], e.env)).code).toBe(0);
+    expect((await listed()).find((a) => a.AppId === created.AppId)?.Tracking).toBe('off');
+    expect((await runCli(['account', 'update', '--app-id', String(created.AppId), '--tracking', 'maybe'], e.env)).code).not.toBe(0);
+    // Kept inbound mail: none yet; an unknown one is said so.
+    expect(JSON.parse((await runCli(['inbound', 'list'], e.env)).stdout)).toEqual([]);
+    const unknown = await runCli(['inbound', 'show', '--id', '42'], e.env);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('42');
     const noAccount = await runCli(['account', 'update', '--app-id', '1', '--template-review', 'off'], e.env);
     expect(noAccount.code).toBe(1);
     expect(noAccount.stderr).toContain('no account');

@@ -49,6 +49,7 @@ account.command('list')
     out((await s.accounts.list()).map((a) => ({
       AppId: a.app_id, Name: a.name, TemplateReview: a.template_review === 1, RateLimit: a.api_rate_limit, CreatedAt: new Date(a.created_at).toISOString(),
       Simple: a.free_content === null ? 'default' : a.free_content === 1 ? 'on' : 'off',
+      Tracking: a.tracking === 1 ? 'on' : 'off',
       Disabled: a.disabled_at !== null, DisabledAt: a.disabled_at === null ? null : new Date(a.disabled_at).toISOString(),
     })));
   }));
@@ -127,6 +128,24 @@ for (const decision of ['approve', 'reject'] as const) {
       out({ TemplateID: opts.id, TemplateStatus: decision === 'approve' ? 0 : 2 });
     }));
 }
+
+const inbound = program.command('inbound').description('Mail the bounce MX took but could not match to a delivery (kept as long as statuses).');
+inbound.command('list')
+  .description('List kept inbound mail, newest first.')
+  .option('--limit <n>', 'how many', parseCount, 50)
+  .action((opts: { limit: number }) => withServices(async (s) => {
+    out((await s.feedback.listKept(opts.limit)).map((k) => ({
+      Id: k.id, ReceivedAt: new Date(k.received_at).toISOString(), Client: k.client, MailFrom: k.mail_from, RcptTo: k.rcpt_to, Reason: k.reason, Bytes: k.size,
+    })));
+  }));
+inbound.command('show')
+  .description('Print a kept inbound mail as received (its first MB).')
+  .requiredOption('--id <id>', 'its Id (from inbound list)', parseCount)
+  .action((opts: { id: number }) => withServices(async (s) => {
+    const raw = await s.feedback.keptContent(opts.id);
+    if (!raw) throw new UserError(`There is no kept inbound mail with Id ${opts.id}.`);
+    process.stdout.write(raw);
+  }));
 
 program.command('config')
   .description('Print the effective configuration (secrets masked).')

@@ -1,13 +1,19 @@
 /**
- * The inbound listener (`SESAME_MX_PORT`): where the bounce domains' MX records point. Today it
- * takes one kind of mail, the unsubscribe requests sent to a message's `List-Unsubscribe` mailto
- * address (`unsubscribe-<token>@<bounce domain>`); every other recipient is refused at RCPT, so it
- * relays nothing and accepts nothing it cannot act on. Asynchronous bounces and complaints will
- * arrive here too.
+ * The inbound listener (`SESAME_MX_PORT`): where the bounce domains' MX records point. It takes
+ * mail only for the addresses services/inbound.ts can verify (VERP bounce addresses, unsubscribe
+ * addresses, fbl@/abuse@ at a bounce domain) and refuses every other recipient at RCPT, so it
+ * relays nothing. What it takes is read and acted on before the `250`: a report that cannot be
+ * recorded now gets a `451` and comes back; one that is not understood is kept for the operator and
+ * answered `250`, so no report bounces back and forth.
+ *
+ * The same guards as submission: a lone CR or LF ends the session (SMTP smuggling), a message
+ * is at most 10 MB, and the messages being received hold a bounded amount of memory together.
  */
+import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
-import type { SMTPServerAddress, SMTPServerSession } from 'smtp-server';
-import type { UnsubscribeService } from '../services/unsubscribe.js';
+import type { SMTPServerSession } from 'smtp-server';
+import { LineGuard } from '../lib/line-guard.js';
+import type { InboundRecipient, InboundService } from '../services/inbound.js';
 import { SesameSmtpServer, smtpError } from './server.js';
 
 /** How the listener is set up. */
@@ -18,76 +24,106 @@ export interface InboundOptions {
   hostname: string;
   /** Certificate for STARTTLS (smtp-server's own self-signed one when absent). */
   tls?: { key: string; cert: string };
-  unsubscribes: UnsubscribeService;
+  inbound: InboundService;
   log: Logger;
 }
 
-/** Unsubscribe mails are short; anything bigger is not one. */
-const MAX_MESSAGE_BYTES = 256 * 1024;
+/** Largest message taken: reports quote the original, which may be large. */
+export const INBOUND_MAX_BYTES = 10 * 1024 * 1024;
+/** Bytes of messages being received at once, over all sessions: past it a message is answered 452 and comes back later. */
+const INBOUND_BUFFER_BYTES = 64 * 1024 * 1024;
 const MAX_RECIPIENTS = 50;
-const UNSUBSCRIBE_LOCAL = /^unsubscribe-(.+)$/i;
 
 /** A running listener. */
 export interface Inbound { port: number; close(): Promise<void> }
 
 /** Starts the inbound listener. */
 export async function startInbound(o: InboundOptions): Promise<Inbound> {
-  const tokenOf = (rcpt: SMTPServerAddress): string | null => UNSUBSCRIBE_LOCAL.exec(localPart(rcpt.address))?.[1] ?? null;
+  const guards = new Map<string, LineGuard>();
+  /** What each session's recipients are, as RCPT found them (the DATA handler acts on them). */
+  const recipients = new Map<string, InboundRecipient[]>();
+  let buffered = 0;
+
+  const guardSocket = (socket: Socket, id: string): void => {
+    let guard = guards.get(id);
+    // STARTTLS hands the session a new socket: the guard goes on reading the same session.
+    if (!guard) {
+      guard = new LineGuard();
+      guards.set(id, guard);
+      socket.once('close', () => { guards.delete(id); recipients.delete(id); });
+    }
+    const g = guard;
+    socket.prependListener('data', (chunk: Buffer) => {
+      if (g.ok && !g.feed(chunk)) {
+        o.log.warn({ client: socket.remoteAddress }, 'inbound SMTP client sent a lone CR or LF: session ended (possible SMTP smuggling)');
+        if (!socket.destroyed) socket.end(`521 5.5.2 ${o.hostname} Bare CR or LF received: only CRLF ends a line; closing\r\n`);
+        setTimeout(() => socket.destroy(), 1000).unref();
+      }
+    });
+  };
+  const tainted = (session: SMTPServerSession): boolean => !(guards.get(session.id)?.ok ?? false);
+
   const server = new SesameSmtpServer({
     name: o.hostname,
     banner: 'Sesame inbound',
     // Mail from the world: no AUTH here, and so nothing is relayed.
     authOptional: true,
     disabledCommands: ['AUTH'],
-    size: MAX_MESSAGE_BYTES,
+    size: INBOUND_MAX_BYTES,
     maxClients: 200,
     socketTimeout: 60_000,
     closeTimeout: 5_000,
+    disableReverseLookup: true,
     logger: false,
     ...(o.tls ? { key: o.tls.key, cert: o.tls.cert } : {}),
+    onMailFrom(_address, session, cb) {
+      recipients.set(session.id, []);
+      cb(tainted(session) ? smtpError(521, '5.5.2 Session ended') : undefined);
+    },
     onRcptTo(address, session, cb) {
-      if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) {
-        cb(smtpError(452, '4.5.3 Too many recipients'));
-        return;
-      }
-      const token = tokenOf(address);
-      if (token === null) {
-        cb(smtpError(550, '5.1.1 No such mailbox here'));
-        return;
-      }
-      // An address whose message is past retention is refused, not taken and forgotten: the sender
-      // learns it did not work (the message's link still does).
-      o.unsubscribes.isAddressToken(token).then(
-        (ours) => cb(ours ? undefined : smtpError(550, '5.1.1 No such mailbox here (an unsubscribe address whose message is no longer kept: use the link in the message)')),
+      if (tainted(session)) { cb(smtpError(521, '5.5.2 Session ended')); return; }
+      if (session.envelope.rcptTo.length >= MAX_RECIPIENTS) { cb(smtpError(452, '4.5.3 Too many recipients')); return; }
+      o.inbound.recipient(address.address).then(
+        (r) => {
+          if (!r) { cb(smtpError(550, '5.1.1 No such mailbox here')); return; }
+          recipients.get(session.id)?.push(r);
+          cb();
+        },
         (err: unknown) => {
-          o.log.error({ err }, 'checking an unsubscribe address failed');
+          o.log.error({ err }, 'checking an inbound recipient failed');
           cb(smtpError(451, '4.3.0 Could not check that address now; try again later'));
         },
       );
     },
     onData(stream, session: SMTPServerSession, cb) {
-      // The content says nothing the address does not: read it to the end, keep none of it.
-      stream.on('data', () => {});
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let overBudget = false;
+      stream.on('data', (c: Buffer) => {
+        if (overBudget) return;
+        if (buffered + c.length > INBOUND_BUFFER_BYTES) { overBudget = true; return; }
+        buffered += c.length;
+        size += c.length;
+        chunks.push(c);
+      });
       stream.on('end', () => {
-        if ((stream as { sizeExceeded?: boolean }).sizeExceeded) {
-          cb(smtpError(552, '5.3.4 Message too big for an unsubscribe request'));
-          return;
-        }
-        void (async () => {
-          try {
-            for (const rcpt of session.envelope.rcptTo) {
-              const token = tokenOf(rcpt);
-              if (token !== null) await o.unsubscribes.unsubscribeByMail(token);
-            }
-            cb(null, '2.0.0 Unsubscribed');
-          } catch (err) {
-            o.log.error({ err }, 'recording an unsubscribe by mail failed');
+        const release = (): void => { buffered -= size; };
+        if ((stream as { sizeExceeded?: boolean }).sizeExceeded) { release(); cb(smtpError(552, '5.3.4 Message too big (at most 10 MB)')); return; }
+        if (overBudget) { release(); cb(smtpError(452, '4.3.1 Too much mail being received at once; try again later')); return; }
+        if (tainted(session)) { release(); cb(smtpError(521, '5.5.2 Session ended')); return; }
+        const raw = Buffer.concat(chunks);
+        const rcpts = recipients.get(session.id) ?? [];
+        o.inbound.receive({ client: session.remoteAddress, mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', recipients: rcpts }, raw).then(
+          (r) => { release(); cb(null, `2.0.0 Received (${r.outcomes.join(', ')})`); },
+          (err: unknown) => {
+            release();
+            o.log.error({ err }, 'recording inbound mail failed');
             cb(smtpError(451, '4.3.0 Could not record that now; try again later'));
-          }
-        })();
+          },
+        );
       });
     },
-  }, () => { /* mail from the world is only ever an unsubscribe request: no smuggling guard needed */ });
+  }, guardSocket);
   // A client that misbehaves ends its own session; the listener goes on.
   server.on('error', (err) => { o.log.debug({ err: err.message }, 'inbound smtp session error'); });
   await new Promise<void>((resolve, reject) => {
@@ -100,9 +136,4 @@ export async function startInbound(o: InboundOptions): Promise<Inbound> {
     port,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
-}
-
-function localPart(address: string): string {
-  const at = address.lastIndexOf('@');
-  return at < 0 ? address : address.slice(0, at);
 }

@@ -118,6 +118,11 @@ export class DomainStore {
     return claims.some((c) => c.verified === 1) ? 'taken' : 'free';
   }
 
+  /** Whether some account holds `name` verified (the inbound listener's feedback addresses). */
+  async isVerifiedName(name: string): Promise<boolean> {
+    return (await this.db.get('SELECT 1 AS x FROM domains WHERE name = ? AND verified = 1', [name])) !== undefined;
+  }
+
   /** One domain of the account. */
   get(accountId: number, name: string): Promise<DomainRow | undefined> {
     return this.db.get<DomainRow>(`SELECT ${DOMAIN_COLUMNS} FROM domains WHERE account_id = ? AND name = ?`, [accountId, name]);

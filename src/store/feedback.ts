@@ -6,6 +6,7 @@
 import { domainOf } from '../domain/address.js';
 import { DeliverStatus } from '../domain/delivery-status.js';
 import { EventKind } from '../domain/events.js';
+import { splitRecipientMessageIdHeader } from '../domain/message-id.js';
 import { storableText } from '../lib/text.js';
 import type { Db, Queryable } from './db.js';
 import { appendEvents, VolumeTally, type NewEvent, type VolumeKey } from './events.js';
@@ -45,6 +46,12 @@ export interface Complaint {
   at: number;
 }
 
+/** Bytes of kept inbound mail stored. */
+const KEPT_BYTES = 1024 * 1024;
+
+/** Kept inbound mail as listed. */
+export interface KeptSummary { id: number; received_at: number; client: string; mail_from: string; rcpt_to: string; reason: string; size: number }
+
 /** The delivery a signal is about. */
 export interface DeliveryFacts {
   id: number;
@@ -69,6 +76,45 @@ export class FeedbackStore {
     return q.get<DeliveryFacts>(
       `SELECT id, account_id, sender, recipient, recipient_domain, deliver_status, opened, clicked, complained, created_at
        FROM deliveries WHERE id = ?`, [id]);
+  }
+
+  /**
+   * The delivery of the message whose Message-ID is `headerId` (a batch recipient's names its
+   * delivery; see recipientMessageIdHeader) to one of `recipients` (or to its only recipient).
+   */
+  async deliveryByHeader(headerId: string, recipients: readonly string[]): Promise<number | null> {
+    const own = splitRecipientMessageIdHeader(headerId);
+    if (own) {
+      const row = await this.db.get<{ id: number }>(
+        'SELECT d.id FROM deliveries d JOIN messages m ON m.id = d.message_row WHERE d.id = ? AND m.header_id = ?', [own.deliveryId, own.runHeader]);
+      if (row) return Number(row.id);
+    }
+    const rows = await this.db.all<{ id: number; recipient: string }>(
+      'SELECT d.id, d.recipient FROM deliveries d JOIN messages m ON m.id = d.message_row WHERE m.header_id = ? ORDER BY d.id LIMIT 1000', [headerId]);
+    const named = rows.find((r) => recipients.includes(r.recipient));
+    if (named) return Number(named.id);
+    return rows.length === 1 ? Number(rows[0].id) : null;
+  }
+
+  /** Keeps inbound mail nothing could be matched to, for the operator; its id. */
+  async keep(m: { client: string; mailFrom: string; rcptTo: string; reason: string; raw: Buffer; at: number }): Promise<number> {
+    // Base64 text, as every engine stores it (PostgreSQL text refuses NUL); the first MB is plenty to see what it was.
+    const row = await this.db.get<{ id: number }>(
+      'INSERT INTO inbound_kept (received_at, client, mail_from, rcpt_to, reason, size, raw) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id',
+      [m.at, m.client, storableText(m.mailFrom, 320), storableText(m.rcptTo, 2000), storableText(m.reason), m.raw.length, m.raw.subarray(0, KEPT_BYTES).toString('base64')],
+    );
+    return Number(row?.id);
+  }
+
+  /** Kept inbound mail, newest first (without its content). */
+  listKept(limit: number): Promise<KeptSummary[]> {
+    return this.db.all<KeptSummary>('SELECT id, received_at, client, mail_from, rcpt_to, reason, size FROM inbound_kept ORDER BY id DESC LIMIT ?', [limit]);
+  }
+
+  /** The content of kept mail `id` (its first MB), or undefined. */
+  async keptContent(id: number): Promise<Buffer | undefined> {
+    const row = await this.db.get<{ raw: string }>('SELECT raw FROM inbound_kept WHERE id = ?', [id]);
+    return row ? Buffer.from(row.raw, 'base64') : undefined;
   }
 
   /**

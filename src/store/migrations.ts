@@ -387,6 +387,20 @@ export const MIGRATIONS: readonly Migration[] = [
       // the last day the lowering rules were applied to.
       "ALTER TABLE domains ADD COLUMN blocked_day TEXT NOT NULL DEFAULT ''",
       "ALTER TABLE domains ADD COLUMN judged_day TEXT NOT NULL DEFAULT ''",
+      // Mail the bounce MX took but could not match to a delivery (or read at all): kept for the
+      // operator (sesame inbound list/show) as long as statuses, never retried. Not a tenant's:
+      // nothing says whose it is.
+      `CREATE TABLE inbound_kept (
+        id ${d.idColumn},
+        received_at ${d.bigint} NOT NULL,
+        client TEXT NOT NULL,
+        mail_from TEXT NOT NULL,
+        rcpt_to TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        raw TEXT NOT NULL
+      )`,
+      'CREATE INDEX inbound_kept_time ON inbound_kept (received_at)',
     ],
   },
 ];

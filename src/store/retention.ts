@@ -101,6 +101,11 @@ export class RetentionStore {
     return this.walk('events', from, before, limit, '1 = 1');
   }
 
+  /** Deletes up to `limit` kept inbound mails received before `before`; how many. */
+  deleteOldInbound(before: number, limit = CHUNK): Promise<number> {
+    return this.deleteClaimed('inbound_kept', ['id'], 'received_at < ? ORDER BY received_at', before, limit);
+  }
+
   /** Deletes up to `limit` daily volume counters of days before `day` (YYYY-MM-DD); how many. */
   deleteOldVolumes(day: string, limit = CHUNK): Promise<number> {
     return this.deleteClaimed('daily_volumes', ['account_id', 'day', 'sender_domain', 'recipient_domain'], 'day < ? ORDER BY day', day, limit);

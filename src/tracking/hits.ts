@@ -18,7 +18,7 @@ const NO_STORE = 'no-store, no-cache, must-revalidate, private, max-age=0';
 /** Handles a request under /t/o/ or /t/c/. */
 export function handleTracking(service: TrackingService, req: IncomingMessage, res: ServerResponse, path: string): void {
   if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.writeHead(405, { Allow: 'GET, HEAD', 'Cache-Control': NO_STORE });
+    res.writeHead(405, { Allow: 'GET, HEAD', 'Cache-Control': NO_STORE, 'Content-Length': 0 });
     res.end();
     return;
   }
@@ -35,7 +35,7 @@ export function handleTracking(service: TrackingService, req: IncomingMessage, r
   const url = record ? service.click(token, ua) : service.clickTarget(token);
   if (url === null) return notFound(res);
   // The target learns nothing of the token (no Referer from this hop).
-  res.writeHead(302, { Location: url, 'Cache-Control': NO_STORE, 'Referrer-Policy': 'no-referrer' });
+  res.writeHead(302, { Location: url, 'Cache-Control': NO_STORE, 'Referrer-Policy': 'no-referrer', 'Content-Length': 0 });
   res.end();
 }
 
