@@ -13,8 +13,12 @@ import { cpuSeconds, peakRss, startSendingServer, type SendingServer } from './s
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CLIENTS = 20;
+/** Links in the news template (each is rewritten for click tracking when it is on). */
+const NEWS_LINKS = 3;
 /** The 5 KB HTML template every sending benchmark sends. */
-export const NEWS_HTML = `<html><body>${'<p>Hello {{name}}, here is this week\'s news: prices, products and a long paragraph of text to make it real.</p>'.repeat(45)}<p>Your code: {{code}}</p></body></html>`;
+export const NEWS_HTML = `<html><body>${'<p>Hello {{name}}, here is this week\'s news: prices, products and a long paragraph of text to make it real.</p>'.repeat(45)}`
+  + `${Array.from({ length: NEWS_LINKS }, (_, i) => `<p><a href="https://shop.example/news/${i}?utm_source=newsletter&amp;utm_medium=email">Read more ${i}</a></p>`).join('')}`
+  + '<p>Your code: {{code}}</p></body></html>';
 
 /** What sending one batch took. */
 export interface BatchResult {
@@ -71,31 +75,37 @@ export async function sendBatch(s: SendingServer, templateId: number, first: num
   }
 }
 
-/** Runs the sending benchmark and prints its figures. */
-export async function sendBenchmark(): Promise<{ results: Record<string, RunResult | number>; peakRssMb: number }> {
-  const s = await startSendingServer('api,worker');
-  const { server, sink } = s;
-  try {
-    const templateId = await newsTemplate(s);
-    const { accept, errors, seconds, deliveredPerSecond } = await sendBatch(s, templateId, 0, MESSAGES);
-    const peakRssMb = peakRss(server.pid!);
-    if (process.env.BENCH_CPU) {
-      const threads = readdirSync(`/proc/${server.pid}/task`).map((tid) => cpuSeconds(server.pid!, tid));
-      console.log(`cpu seconds: server ${cpuSeconds(server.pid!)} [threads ${threads.join(' ')}], sink ${cpuSeconds(sink.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
+/** Runs the sending benchmark with open and click tracking off, then on, and prints their figures side by side. */
+export async function sendBenchmark(): Promise<{ results: Record<string, Record<string, RunResult | number>>; peakRssMb: Record<string, number> }> {
+  const results: Record<string, Record<string, RunResult | number>> = {};
+  const peakRssMb: Record<string, number> = {};
+  for (const tracking of ['off', 'on'] as const) {
+    const s = await startSendingServer('api,worker', { SESAME_TRACKING: tracking });
+    const { server, sink } = s;
+    try {
+      const templateId = await newsTemplate(s);
+      const { accept, errors, seconds, deliveredPerSecond } = await sendBatch(s, templateId, 0, MESSAGES);
+      peakRssMb[tracking] = peakRss(server.pid!);
+      if (process.env.BENCH_CPU) {
+        const threads = readdirSync(`/proc/${server.pid}/task`).map((tid) => cpuSeconds(server.pid!, tid));
+        console.log(`cpu seconds: server ${cpuSeconds(server.pid!)} [threads ${threads.join(' ')}], sink ${cpuSeconds(sink.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
+      }
+      results[tracking] = { deliveredPerSecond, accept, seconds, errors };
+    } finally {
+      await s.stop();
     }
-    console.log(`\nSesame sending benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
-    console.log(`SQLite store, api and worker in one process, ${CLIENTS} API clients, ${MESSAGES} messages of ${Buffer.byteLength(NEWS_HTML)} bytes of HTML, DKIM RSA-2048, to smtp-sink on 127.0.0.2\n`);
-    console.log('| figure | value |');
-    console.log('|---|---|');
-    console.log(`| delivered messages per second (first accept to last delivery) | ${deliveredPerSecond} |`);
-    console.log(`| API accepts per second | ${accept.rps} |`);
-    console.log(`| API accept latency p50 / p90 / p99 / max (ms) | ${accept.p50} / ${accept.p90} / ${accept.p99} / ${accept.max} |`);
-    console.log(`| API errors | ${errors} |`);
-    console.log(`| total time (s) | ${Math.round(seconds * 10) / 10} |`);
-    console.log(`| server peak RSS (MB) | ${peakRssMb} |`);
-    return { results: { deliveredPerSecond, accept, seconds }, peakRssMb };
-  } finally {
-    await s.stop();
   }
+  const on = results.on as { deliveredPerSecond: number; accept: RunResult; seconds: number; errors: number };
+  const off = results.off as typeof on;
+  console.log(`\nSesame sending benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  console.log(`SQLite store, api and worker in one process, ${CLIENTS} API clients, ${MESSAGES} messages of ${Buffer.byteLength(NEWS_HTML)} bytes of HTML with ${NEWS_LINKS} links, DKIM RSA-2048, to smtp-sink on 127.0.0.2; open and click tracking off, then on\n`);
+  console.log('| figure | tracking off | tracking on |');
+  console.log('|---|---|---|');
+  console.log(`| delivered messages per second (first accept to last delivery) | ${off.deliveredPerSecond} | ${on.deliveredPerSecond} |`);
+  console.log(`| API accepts per second | ${off.accept.rps} | ${on.accept.rps} |`);
+  console.log(`| API accept latency p50 / p90 / p99 / max (ms) | ${off.accept.p50} / ${off.accept.p90} / ${off.accept.p99} / ${off.accept.max} | ${on.accept.p50} / ${on.accept.p90} / ${on.accept.p99} / ${on.accept.max} |`);
+  console.log(`| API errors | ${off.errors} | ${on.errors} |`);
+  console.log(`| total time (s) | ${Math.round(off.seconds * 10) / 10} | ${Math.round(on.seconds * 10) / 10} |`);
+  console.log(`| server peak RSS (MB) | ${peakRssMb.off} | ${peakRssMb.on} |`);
+  return { results, peakRssMb };
 }
-
