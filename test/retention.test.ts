@@ -51,6 +51,7 @@ describe.each(STORES)('retention on %s', (store) => {
     const at = Date.now() - days * DAY;
     await db().run('UPDATE messages SET created_at = ? WHERE id = ?', [at, messageRowId]);
     await db().run('UPDATE deliveries SET created_at = ?, deliver_time = ? WHERE message_row = ?', [at, at, messageRowId]);
+    await db().run('UPDATE events SET created_at = ? WHERE delivery_id IN (SELECT id FROM deliveries WHERE message_row = ?)', [at, messageRowId]);
   }
 
   it('frees a message\'s content once its last delivery is final, not while a recipient is deferred; its statuses still show', async () => {
@@ -133,13 +134,23 @@ describe.each(STORES)('retention on %s', (store) => {
     await db().run('UPDATE custom_blocklist SET expire_date = ? WHERE email = ?', [formatDate(Date.now() - 3 * DAY, 'UTC'), custom[1]]);
     await db().run('UPDATE custom_blocklist SET expire_date = NULL WHERE email = ?', [custom[2]]);
     await db().run('INSERT INTO send_counts (account_id, domain_id, day, sent) VALUES (?, ?, ?, 7)', [account, gone.domain_id, formatDate(Date.now() - old * DAY, 'UTC')]);
+    // Statistics stay a year; kept inbound mail as long as statuses.
+    for (const d of [old, 400]) {
+      await db().run("INSERT INTO daily_volumes (account_id, day, sender_domain, recipient_domain, requested) VALUES (?, ?, 'old.test', 'x.test', 1)", [account, formatDate(Date.now() - d * DAY, 'UTC')]);
+    }
+    const kept = await f.t.app.services.feedback.keep({ client: '192.0.2.1', mailFrom: '', rcptTo: 'fbl@x.test', reason: 'test', raw: Buffer.from('x'), at: Date.now() - old * DAY });
+    const eventsBefore = (await db().get<{ n: number }>('SELECT COUNT(*) AS n FROM events'))!.n;
 
     const statusesToday = async () => (await f.call('GetSendEmailStatus', { RequestDate: today(), Offset: 0, Limit: 100 })).EmailStatusList;
     const shownBefore = await statusesToday();
     expect(shownBefore.map((s) => s.MessageId)).toContain(recent.messageId);
 
     const counts = await f.t.app.services.retention.round();
-    expect(counts).toMatchObject({ deliveries: 2, messages: 1, bounceBlocklist: 1, customBlocklist: 1, sendCounts: 1 });
+    expect(counts).toMatchObject({ deliveries: 2, messages: 1, bounceBlocklist: 1, customBlocklist: 1, sendCounts: 1, events: 3, dailyVolumes: 1, inboundKept: 1 });
+    // The three old deliveries' events went (the one still queued keeps its row, not its old event); the rest stay.
+    expect((await db().get<{ n: number }>('SELECT COUNT(*) AS n FROM events'))!.n).toBe(eventsBefore - 3);
+    expect(await f.t.app.services.feedback.keptContent(kept)).toBeUndefined();
+    expect((await db().all<{ day: string }>("SELECT day FROM daily_volumes WHERE sender_domain = 'old.test'")).map((r) => r.day)).toEqual([formatDate(Date.now() - old * DAY, 'UTC')]);
 
     const deliveriesOf = async (row: number) => (await db().get<{ n: number }>('SELECT COUNT(*) AS n FROM deliveries WHERE message_row = ?', [row]))!.n;
     expect(await messageRow(gone.messageId)).toBeUndefined();

@@ -4,11 +4,29 @@
  * message, UserOpened/UserClicked, prefetchers told apart, forged tokens that record nothing, an
  * account with tracking off, and GetStatisticsReport counting it all per day and domain.
  */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { simpleParser } from 'mailparser';
+import pg from 'pg';
+import { SQLITE_FILE } from '../src/main.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from './helpers/app.js';
 import { b64, errorCode } from './helpers/sdk.js';
 import { eventually, RECIPIENT_DOMAIN, SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+
+/** Takes the store's write lock from outside Sesame until the returned function is called. */
+async function holdStore(store: string, env: Record<string, string>): Promise<() => Promise<void>> {
+  if (store === 'sqlite') {
+    const db = new Database(join(env.SESAME_DATA_DIR, SQLITE_FILE));
+    db.exec('BEGIN IMMEDIATE');
+    return async () => { db.exec('ROLLBACK'); db.close(); };
+  }
+  const c = new pg.Client({ connectionString: env.SESAME_DATABASE_URL });
+  await c.connect();
+  await c.query('BEGIN');
+  await c.query('LOCK TABLE events IN EXCLUSIVE MODE');
+  return async () => { await c.query('ROLLBACK'); await c.end(); };
+}
 
 /** A request as a mail client makes it (redirects not followed); the body as bytes. */
 async function httpSend(url: string, o: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, string | undefined>; body: Buffer }> {
@@ -112,6 +130,27 @@ describe.each(STORES)('tracking on %s', (store) => {
     // Give a wrongly recorded hit the time to be written, then look: only the delivery is there.
     await f.t.app.services.tracking.flush();
     expect((await eventsOf(m.id)).map((e) => e.event)).toEqual([1]);
+  });
+
+  it('keeps answering while the store is held by another writer, and records the hits once it is free', async () => {
+    const m = await sendAndReceive('busy@dest.test');
+    await statusesOf(f, m.id, (l) => l[0].DeliverStatus === 1);
+    // Another writer holds the store: SQLite's write lock, or on PostgreSQL a lock on the events table.
+    const release = await holdStore(store, f.t.env);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const t0 = performance.now();
+        expect((await httpSend(pixelOf(m.html))).status).toBe(200);
+        expect((await httpSend(clicksOf(m.html)[1])).status).toBe(302);
+        expect(performance.now() - t0).toBeLessThan(1_000);
+      }
+      expect((await eventsOf(m.id)).map((e) => e.event)).toEqual([1]);
+    } finally {
+      await release();
+    }
+    await f.t.app.services.tracking.flush();
+    const events = await eventually(async () => { const e = await eventsOf(m.id); return e.length === 11 ? e : undefined; }, 20_000, 'the ten hits');
+    expect(events.filter((e) => e.event === 4)).toHaveLength(5);
   });
 
   it('leaves the HTML alone for an account with tracking off', async () => {
