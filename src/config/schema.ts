@@ -59,7 +59,7 @@ export const SCHEMA = {
   }),
   smtpPort: port('SESAME_SMTP_PORT', 2587, { description: 'SMTP submission port, plain with STARTTLS.' }),
   smtpsPort: port('SESAME_SMTPS_PORT', 2465, { description: 'SMTP submission port with TLS from the first byte (like Tencent\'s 465).' }),
-  mxPort: port('SESAME_MX_PORT', 2525, { description: 'Inbound SMTP port (smtp role), where the bounce domains\' MX points: unsubscribe requests by mail today, bounces and complaints later.' }),
+  mxPort: port('SESAME_MX_PORT', 2525, { description: 'Inbound SMTP port (smtp role), where the bounce domains\' MX points: later bounces (DSN), complaints (ARF, to fbl@ or abuse@) and unsubscribe requests by mail.' }),
   publicUrl: urlWithDefault('SESAME_PUBLIC_URL', ['http', 'https'], 'http://localhost:8080', {
     description: 'Public base URL of the HTTP port, used for links in mail (unsubscribe, tracking).',
   }),
