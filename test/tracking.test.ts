@@ -46,10 +46,10 @@ describe.each(STORES)('tracking on %s', (store) => {
   const today = (): string => new Date().toISOString().slice(0, 10);
 
   /** Sends to `to` and answers the MessageId and the HTML and text that arrived, with tracking URLs pointed at the test server. */
-  async function sendAndReceive(to: string): Promise<{ id: string; html: string; text: string }> {
+  async function sendAndReceive(to: string, unsubscribe?: string): Promise<{ id: string; html: string; text: string }> {
     const before = f.mx1.received.length;
     const id = (await f.call('SendEmail', {
-      FromEmailAddress: f.sender, Destination: [to], Subject: 'Sale',
+      FromEmailAddress: f.sender, Destination: [to], Subject: 'Sale', Unsubscribe: unsubscribe,
       Template: { TemplateID: templateId, TemplateData: '{"name":"Ann"}' },
     })).MessageId;
     const got = await eventually(async () => f.mx1.received.slice(before).find((g) => g.to.includes(to)), 20_000, `the mail to ${to}`);
@@ -172,12 +172,18 @@ describe.each(STORES)('tracking on %s', (store) => {
 
   it('GetStatisticsReport counts requests, deliveries, people who opened and clicked, bounces and unsubscribes per day and domain', async () => {
     const base = (await statsOf()).OverallVolume;
-    const m = await sendAndReceive('counted@dest.test');
+    const m = await sendAndReceive('counted@dest.test', '1');
     await statusesOf(f, m.id, (l) => l[0].DeliverStatus === 1);
     // Two opens and two clicks by one person count once each.
     for (let i = 0; i < 2; i++) {
       await httpSend(pixelOf(m.html));
       await httpSend(clicksOf(m.html)[0]);
+    }
+    // The unsubscribe link is left as it is (not tracked); its one-click POST counts the recipient once.
+    const unsubscribe = /href="([^"]+\/unsubscribe\/[^"]+)"/.exec(m.html)![1].replace(/&amp;/g, '&');
+    for (let i = 0; i < 2; i++) {
+      const r = await fetch(unsubscribe, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      expect(r.status).toBe(200);
     }
     await f.t.app.services.tracking.flush();
     const after = await eventually(async () => {
@@ -188,7 +194,7 @@ describe.each(STORES)('tracking on %s', (store) => {
     expect(after.DailyVolumes[0].SendDate).toBe(today());
     const o = after.OverallVolume;
     expect([o.RequestCount - base.RequestCount, o.AcceptedCount - base.AcceptedCount, o.DeliveredCount - base.DeliveredCount,
-      o.OpenedCount - base.OpenedCount, o.ClickedCount - base.ClickedCount]).toEqual([1, 1, 1, 1, 1]);
+      o.OpenedCount - base.OpenedCount, o.ClickedCount - base.ClickedCount, o.UnsubscribeCount - base.UnsubscribeCount, o.BounceCount - base.BounceCount]).toEqual([1, 1, 1, 1, 1, 1, 0]);
     expect(after.DailyVolumes[0]).toMatchObject({ ...o, SendDate: today() });
     // Per sender and recipient domain: the same figures; other domains have none.
     expect((await statsOf({ Domain: SENDER_DOMAIN, ReceivingMailboxType: RECIPIENT_DOMAIN })).OverallVolume).toMatchObject({ ClickedCount: o.ClickedCount });
