@@ -35,3 +35,30 @@ export class Periodic {
     }, ms);
   }
 }
+
+/** A worker job made of rounds on a Periodic: started, stopped, and told when it is stopping. */
+export abstract class PeriodicJob {
+  private readonly rounds: Periodic;
+
+  constructor(everyMs: number) {
+    this.rounds = new Periodic(() => this.round(), everyMs);
+  }
+
+  /** One round; errors are its own to handle. */
+  protected abstract round(): Promise<void>;
+
+  /** Whether stop() was called: a long round checks it between its steps. */
+  protected get stopping(): boolean {
+    return this.rounds.stopping;
+  }
+
+  /** Starts the rounds (the first one at once). */
+  start(): void {
+    this.rounds.start();
+  }
+
+  /** Waits for the round in progress, and runs no more. */
+  stop(): Promise<void> {
+    return this.rounds.stop();
+  }
+}

@@ -4,33 +4,21 @@
  * there is more due, then wait for the next tick.
  */
 import type { Logger } from 'pino';
-import { Periodic } from '../lib/periodic.js';
+import { PeriodicJob } from '../lib/periodic.js';
 import type { IdentityService } from '../services/identities.js';
 
 /** How often the worker looks for due domains. */
 const TICK_MS = 30_000;
 
 /** Runs `recheckDue` on a timer until stopped. */
-export class DomainRecheck {
-  private readonly rounds: Periodic;
-
+export class DomainRecheck extends PeriodicJob {
   constructor(private readonly identities: IdentityService, private readonly log: Logger, private readonly batch = 50) {
-    this.rounds = new Periodic(() => this.round(), TICK_MS);
+    super(TICK_MS);
   }
 
-  /** Starts the rounds (the first one at once). */
-  start(): void {
-    this.rounds.start();
-  }
-
-  /** Waits for the round in progress, and runs no more. */
-  stop(): Promise<void> {
-    return this.rounds.stop();
-  }
-
-  private async round(): Promise<void> {
+  protected async round(): Promise<void> {
     try {
-      while (!this.rounds.stopping && (await this.identities.recheckDue(Date.now(), this.batch)) === this.batch) { /* more are due */ }
+      while (!this.stopping && (await this.identities.recheckDue(Date.now(), this.batch)) === this.batch) { /* more are due */ }
     } catch (err) {
       this.log.error({ err }, 'DNS re-check round failed; retrying at the next tick');
     }

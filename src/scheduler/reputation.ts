@@ -4,33 +4,21 @@
  * minute, and one that crosses a blocking threshold is stopped as fast.
  */
 import type { Logger } from 'pino';
-import { Periodic } from '../lib/periodic.js';
+import { PeriodicJob } from '../lib/periodic.js';
 import type { ReputationService } from '../services/reputation.js';
 
 /** How often the rules are applied. */
 export const REPUTATION_TICK_MS = 60_000;
 
 /** Runs reputation passes on a timer until stopped. */
-export class ReputationJob {
-  private readonly rounds: Periodic;
-
+export class ReputationJob extends PeriodicJob {
   constructor(private readonly reputation: ReputationService, private readonly log: Logger, tickMs = REPUTATION_TICK_MS) {
-    this.rounds = new Periodic(() => this.round(), tickMs);
+    super(tickMs);
   }
 
-  /** Starts the passes (the first one at once). */
-  start(): void {
-    this.rounds.start();
-  }
-
-  /** Waits for the pass in progress, and runs no more. */
-  stop(): Promise<void> {
-    return this.rounds.stop();
-  }
-
-  private async round(): Promise<void> {
+  protected async round(): Promise<void> {
     try {
-      const r = await this.reputation.pass(Date.now(), () => this.rounds.stopping);
+      const r = await this.reputation.pass(Date.now(), () => this.stopping);
       if (r.raised || r.lowered || r.blocked) this.log.info(r, 'reputation pass');
     } catch (err) {
       this.log.error({ err }, 'reputation pass failed; retrying at the next tick');
