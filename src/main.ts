@@ -406,7 +406,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const unlisten = services.accepted.on(() => engine.wake());
       engine.start();
       stops.push(async () => { unlisten(); await engine.stop(config.shutdownTimeoutMs); });
-      log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes, statusRetentionDays: config.statusRetentionDays }, 'worker running: delivery, batch tasks, the periodic DNS re-check and retention');
+      log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes, statusRetentionDays: config.statusRetentionDays, reputation: config.dailyQuota.kind === 'reputation' }, 'worker running: delivery, batch tasks, the periodic DNS re-check, retention and reputation');
     }
 
     let closing: Promise<void> | null = null;
