@@ -49,6 +49,10 @@ import { StatisticsStore } from './store/statistics.js';
 import { ReputationService } from './services/reputation.js';
 import { ReputationStore } from './store/reputation.js';
 import { ReputationJob } from './scheduler/reputation.js';
+import { CallbackService } from './services/callbacks.js';
+import { CallbackStore } from './store/callbacks.js';
+import { WebhookOutbox } from './store/outbox.js';
+import { DISPATCH_DEFAULTS, WebhookDispatcher } from './webhooks/dispatcher.js';
 import { UnsubscribeService } from './services/unsubscribe.js';
 import { isPublicAddress } from './lib/ip-ranges.js';
 import { Signal } from './lib/signal.js';
@@ -110,6 +114,8 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
   rules: SendingRules;
   /** Opens and clicks (the HTTP edge's tracking routes). */
   tracking: TrackingService;
+  /** The webhook outbox (the worker's dispatcher posts it). */
+  outbox: WebhookOutbox;
   /** Mail to the bounce MX: later bounces, complaints, unsubscribe requests. */
   inbound: InboundService;
   /** The reputation rules (the worker's reputation job applies them). */
@@ -202,6 +208,10 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
         accepted: () => accepted.notify(),
       }),
       statistics: new StatisticsService(statisticsStore, { timezone: config.timezone }),
+      callbacks: new CallbackService({
+        store: new CallbackStore(db), domains: domainStore, box, dns: createDnsClient(config.dnsServers), allowPrivateNetworks: config.allowPrivateNetworks,
+      }),
+      outbox: new WebhookOutbox(db),
       reputation: new ReputationService(new ReputationStore(db), statisticsStore, { timezone: config.timezone }, log),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
       unsubscribes,
@@ -398,6 +408,17 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         reputation.start();
         stops.push(() => reputation.stop());
       }
+      const dispatcher = new WebhookDispatcher({
+        outbox: services.outbox, box: services.box, dns: createDnsClient(config.dnsServers), log,
+        policy: {
+          ...DISPATCH_DEFAULTS,
+          retryScheduleMs: config.webhookRetrySchedule,
+          disableAfterMs: config.webhookDisableAfter,
+          allowPrivateNetworks: config.allowPrivateNetworks,
+        },
+      });
+      dispatcher.start();
+      stops.push(() => dispatcher.stop());
       const runner = new TaskRunner(services.taskRuns, log, { ...TASK_RUNNER, leaseMs: config.deliveryLeaseSeconds * 1000 });
       const unlistenTasks = services.taskChanged.on(() => runner.poke());
       runner.start();

@@ -129,6 +129,24 @@ for (const decision of ['approve', 'reject'] as const) {
     }));
 }
 
+const callback = program.command('callback').description('Where an account\'s events are posted (as SetEmailCallback and ListEmailCallbacks do).');
+callback.command('set')
+  .description('Set the account\'s callback URL, or a sender address\'s (an empty URL removes it); prints its signing secret.')
+  .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+  .requiredOption('--url <url>', 'http(s) URL ("" removes the callback)')
+  .option('--address <address>', 'a sender address of the account (default: the account level)')
+  .action((opts: { appId: number; url: string; address?: string }) => withServices(async (s) => {
+    const id = await accountId(s, opts.appId);
+    out({ Secret: await s.callbacks.set(id, { url: opts.url, address: opts.address }) });
+  }));
+callback.command('list')
+  .description('List the account\'s callbacks, with their secrets.')
+  .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
+  .action((opts: { appId: number }) => withServices(async (s) => {
+    const id = await accountId(s, opts.appId);
+    out((await s.callbacks.list(id)).map((c) => ({ Address: c.address, CallbackUrl: c.url, Secret: c.secret, Status: c.active ? 1 : 0, CreatedTimestamp: Math.floor(c.createdAt / 1000) })));
+  }));
+
 const inbound = program.command('inbound').description('Mail the bounce MX took but could not match to a delivery (kept as long as statuses).');
 inbound.command('list')
   .description('List kept inbound mail, newest first.')

@@ -6,6 +6,7 @@
 import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { ACTION_NAMES } from '../schema/ses.js';
+import { parseDuration } from '../domain/duration.js';
 import {
   custom, flag, integer, list, numberMap, oneOf, port, SettingValueError, text, textWithDefault, url, urlWithDefault,
 } from './settings.js';
@@ -231,6 +232,24 @@ export const SCHEMA = {
       if (raw === 'unlimited') return { kind: 'unlimited' };
       if (/^\d+$/.test(raw) && Number(raw) >= 1 && Number.isSafeInteger(Number(raw))) return { kind: 'fixed', perDay: Number(raw) };
       throw new SettingValueError('not allowed');
+    },
+  }),
+  webhookRetrySchedule: custom<readonly number[]>('SESAME_WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h', {
+    description: 'Delays before each retry of a webhook request that failed (not 2xx within 15 s); after the last one the event is given up. About 27 hours in all by default.',
+    allowed: 'comma-separated durations such as 5s, 30m, 2h, 1d (at least one)',
+    parse: (raw) => {
+      const ms = raw.split(',').map((p) => parseDuration(p));
+      if (ms.length === 0 || ms.some((x) => x === null)) throw new SettingValueError('not a list of durations');
+      return ms as number[];
+    },
+  }),
+  webhookDisableAfter: custom<number>('SESAME_WEBHOOK_DISABLE_AFTER', '5d', {
+    description: 'A callback endpoint whose every request has failed for this long is disabled (Status 0 in ListEmailCallbacks); setting its URL again enables it.',
+    allowed: 'a duration such as 12h or 5d',
+    parse: (raw) => {
+      const ms = parseDuration(raw);
+      if (ms === null) throw new SettingValueError('not a duration');
+      return ms;
     },
   }),
   frequencyLimit: integer('SESAME_FREQUENCY_LIMIT', 10, { description: 'Mails per hour from one sender to one recipient (0: no limit).' }),

@@ -11,8 +11,12 @@ import { fieldValue, splitMessage, type HeaderField } from './header.js';
 
 /** The message ready to store, or why it cannot be taken. */
 export type Prepared =
-  | { ok: true; raw: Buffer; from: Address; messageIdHeader: string; /** As written (RFC 2047 words left encoded), cut to 998 characters; '' if none. */ subject: string }
+  | { ok: true; raw: Buffer; from: Address; messageIdHeader: string; /** As written (RFC 2047 words left encoded), cut to 998 characters; '' if none. */ subject: string;
+    /** The X-Tencentcloudses-Cb-Custom field's value (echoed in callbacks), or null. */ callbackCustom: string | null }
   | { ok: false; reason: string };
+
+/** The field whose value Tencent's callbacks echo (FACTS §5), lower case. */
+export const CALLBACK_CUSTOM_FIELD = 'x-tencentcloudses-cb-custom';
 
 /** Header field name: printable ASCII but the colon (RFC 5322 §3.6.8). */
 const FIELD_NAME = /^[\x21-\x39\x3b-\x7e]+$/;
@@ -52,5 +56,7 @@ export function prepareSubmitted(raw: Buffer, now: Date): Prepared {
   const header = [...added, ...kept.flatMap((f) => f.lines)].join('\r\n');
   const subjectField = fields.find((f) => f.name === 'subject');
   const subject = subjectField ? value(subjectField).slice(0, 998) : '';
-  return { ok: true, raw: Buffer.concat([Buffer.from(`${header}\r\n\r\n`, 'latin1'), body]), from, messageIdHeader: messageId, subject };
+  const customField = fields.find((f) => f.name === CALLBACK_CUSTOM_FIELD);
+  const callbackCustom = customField ? value(customField).slice(0, 998) : null;
+  return { ok: true, raw: Buffer.concat([Buffer.from(`${header}\r\n\r\n`, 'latin1'), body]), from, messageIdHeader: messageId, subject, callbackCustom };
 }

@@ -18,16 +18,61 @@ export interface UpdateSendTaskRequest {
 /** UpdateSendTask response: nothing but the RequestId. */
 export type UpdateSendTaskResponse = Record<string, never>;
 
+/** SetEmailCallback request: where the account's (or one sender address's) events are posted. */
+export interface SetEmailCallbackRequest {
+  /** http(s) URL; the empty string removes the callback. At most 2048 characters. */
+  CallbackUrl: string;
+  /** A sender address of the account; absent or empty: the account-level callback. At most 320 characters. */
+  Address?: string;
+}
+/** SetEmailCallback response: the endpoint's signing secret. */
+export interface SetEmailCallbackResponse {
+  /** `whsec_` and base64 of 32 bytes ('' when the callback was removed). */
+  Secret: string;
+}
+/** ListEmailCallbacks request: no parameters. */
+export type ListEmailCallbacksRequest = Record<string, never>;
+/** One configured callback. */
+export interface EmailCallback {
+  /** The sender address, or '' for the account level. */
+  Address: string;
+  CallbackUrl: string;
+  Secret: string;
+  /** 1 active, 0 disabled after failing for SESAME_WEBHOOK_DISABLE_AFTER. */
+  Status: number;
+  /** When it was set, Unix seconds. */
+  CreatedTimestamp: number;
+}
+/** ListEmailCallbacks response. */
+export interface ListEmailCallbacksResponse {
+  CallbackList: EmailCallback[];
+  TotalCount: number;
+}
+
 const EXTENSION_MODELS = {
   UpdateSendTaskRequest: [
     { name: 'TaskId', scalar: 'uint64', model: null, array: false, required: true },
     { name: 'Operation', scalar: 'string', model: null, array: false, required: true, maxLength: STRING_LIMITS.word },
   ],
   UpdateSendTaskResponse: [],
+  SetEmailCallbackRequest: [
+    { name: 'CallbackUrl', scalar: 'string', model: null, array: false, required: true, maxLength: STRING_LIMITS.url },
+    { name: 'Address', scalar: 'string', model: null, array: false, required: false, maxLength: STRING_LIMITS.address },
+  ],
+  SetEmailCallbackResponse: [
+    { name: 'Secret', scalar: 'string', model: null, array: false, required: true },
+  ],
+  ListEmailCallbacksRequest: [],
+  ListEmailCallbacksResponse: [
+    // Items are EmailCallback (above): responses are encoded by their handlers, never decoded, so
+    // the item model is not declared to the decoder.
+    { name: 'CallbackList', scalar: null, model: null, array: true, required: true },
+    { name: 'TotalCount', scalar: 'uint64', model: null, array: false, required: true },
+  ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 /** Names of Sesame's own actions. */
-export const EXTENSION_ACTION_NAMES = ['UpdateSendTask'] as const;
+export const EXTENSION_ACTION_NAMES = ['UpdateSendTask', 'SetEmailCallback', 'ListEmailCallbacks'] as const;
 export type ExtensionActionName = (typeof EXTENSION_ACTION_NAMES)[number];
 
 export type ActionName = ses.ActionName | ExtensionActionName;
@@ -40,10 +85,20 @@ export const MODELS: Record<ModelName, readonly FieldSpec[]> = { ...ses.MODELS, 
 export const ACTIONS: Record<ActionName, { readonly request: ModelName; readonly response: ModelName }> = {
   ...ses.ACTIONS,
   UpdateSendTask: { request: 'UpdateSendTaskRequest', response: 'UpdateSendTaskResponse' },
+  SetEmailCallback: { request: 'SetEmailCallbackRequest', response: 'SetEmailCallbackResponse' },
+  ListEmailCallbacks: { request: 'ListEmailCallbacksRequest', response: 'ListEmailCallbacksResponse' },
 };
 
 /** Every action, Tencent's first. */
 export const ACTION_NAMES: readonly ActionName[] = [...ses.ACTION_NAMES, ...EXTENSION_ACTION_NAMES];
 
-export interface Requests extends ses.Requests { UpdateSendTask: UpdateSendTaskRequest }
-export interface Responses extends ses.Responses { UpdateSendTask: UpdateSendTaskResponse }
+export interface Requests extends ses.Requests {
+  UpdateSendTask: UpdateSendTaskRequest;
+  SetEmailCallback: SetEmailCallbackRequest;
+  ListEmailCallbacks: ListEmailCallbacksRequest;
+}
+export interface Responses extends ses.Responses {
+  UpdateSendTask: UpdateSendTaskResponse;
+  SetEmailCallback: SetEmailCallbackResponse;
+  ListEmailCallbacks: ListEmailCallbacksResponse;
+}

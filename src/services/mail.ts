@@ -12,7 +12,7 @@ import { parseTemplateData, renderTemplated } from '../domain/template.js';
 import { fail } from '../errors/coded-error.js';
 import { formatDate } from '../lib/time.js';
 import type { ComposedContent, MessageContent, SubmittedContent } from '../mail/content.js';
-import { prepareSubmitted } from '../mail/submitted.js';
+import { CALLBACK_CUSTOM_FIELD, prepareSubmitted } from '../mail/submitted.js';
 import type { AcceptanceStore } from '../store/acceptance.js';
 import type { DomainRow } from '../store/domains.js';
 import type { UnsubscriptionStore } from '../store/unsubscriptions.js';
@@ -170,7 +170,7 @@ export class MailService {
       unsubscribeLanguage: '0',
       triggerType: 0,
     };
-    return this.accept(account, domain, s.sender, content, recipients, prepared.subject);
+    return this.accept(account, domain, s.sender, content, recipients, prepared.subject, prepared.callbackCustom);
   }
 
   /** Subject and bodies, from a template and its data or from the Simple content. */
@@ -207,7 +207,7 @@ export class MailService {
   }
 
   /** The acceptance transaction, with the daily quota and frequency limit checked inside it. */
-  private async accept(account: { id: number; appId: number }, domain: DomainRow, sender: string, content: MessageContent, recipients: string[], subject?: string): Promise<string> {
+  private async accept(account: { id: number; appId: number }, domain: DomainRow, sender: string, content: MessageContent, recipients: string[], subject?: string, callbackCustom?: string | null): Promise<string> {
     const now = content.date;
     const quota = dailyQuotaOf(this.d.policy.dailyQuota, domain.reputation_level);
     const frequency = this.d.policy.frequencyLimit;
@@ -220,6 +220,8 @@ export class MailService {
       messageId, domainId: domain.id, sender, content: JSON.stringify({ ...content, recipients: recipients.length }), now, day, priority: content.triggerType === 1 ? 1 : 0,
       subject: content.kind === 'submitted' ? subject ?? '' : content.subject, templateId: content.kind === 'submitted' ? null : content.templateId,
       headerId: content.messageIdHeader,
+      callbackCustom: content.kind === 'submitted' ? callbackCustom ?? null : content.kind === 'batch' ? null
+        : content.headers.find(([k]) => k.toLowerCase() === CALLBACK_CUSTOM_FIELD)?.[1] ?? null,
     }, recipients.map((e) => ({ recipient: e, recipientDomain: domainOf(e) })), {
       daily: { day, quota },
       frequency: frequency > 0 ? { since: now - 3_600_000, limit: frequency } : null,

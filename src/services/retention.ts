@@ -21,6 +21,7 @@ export interface RetentionCounts {
   events: number;
   dailyVolumes: number;
   inboundKept: number;
+  webhookLog: number;
 }
 
 /**
@@ -54,7 +55,7 @@ export class RetentionService {
   /** One round: each kind in turn, a chunk per transaction, `between` after each chunk. */
   async round(now = Date.now(), between: BetweenChunks = async () => true): Promise<RetentionCounts> {
     const { day, start } = this.horizon(now);
-    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0, events: 0, dailyVolumes: 0, inboundKept: 0 };
+    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0, events: 0, dailyVolumes: 0, inboundKept: 0, webhookLog: 0 };
     const volumeDay = formatDate(now - Math.max(VOLUME_DAYS, this.opts.retentionDays) * 86_400_000, this.opts.timezone);
     const steps: [keyof RetentionCounts, () => AsyncGenerator<number>][] = [
       ['freedContents', () => walk((from) => this.store.freeContent(from, CHUNK))],
@@ -72,6 +73,7 @@ export class RetentionService {
       ['events', () => walk((from) => this.store.deleteEvents(from, start, CHUNK))],
       ['dailyVolumes', () => drain(() => this.store.deleteOldVolumes(volumeDay, CHUNK))],
       ['inboundKept', () => drain(() => this.store.deleteOldInbound(start, CHUNK))],
+      ['webhookLog', () => drain(() => this.store.deleteOldWebhookLog(start, CHUNK))],
     ];
     for (const [kind, chunks] of steps) {
       let t0 = performance.now();

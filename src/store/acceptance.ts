@@ -34,6 +34,8 @@ export interface NewMessage {
   templateId: number | null;
   /** The Message-ID header (a batch run's: see recipientMessageIdHeader). */
   headerId: string;
+  /** The X-Tencentcloudses-Cb-Custom header's value, echoed in callbacks; null when none. */
+  callbackCustom?: string | null;
   now: number;
   /** The day the request counts on (YYYY-MM-DD in SESAME_TIMEZONE). */
   day: string;
@@ -94,9 +96,9 @@ export class AcceptanceStore {
 /** Writes a message (in the caller's transaction); its row id. */
 export async function insertMessage(q: Queryable, accountId: number, m: NewMessage): Promise<number> {
   const msg = await q.get<{ id: number }>(
-    `INSERT INTO messages (account_id, message_id, domain_id, sender, content, subject, template_id, header_id, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-    [accountId, m.messageId, m.domainId, m.sender, m.content, m.subject, m.templateId, m.headerId, m.now],
+    `INSERT INTO messages (account_id, message_id, domain_id, sender, content, subject, template_id, header_id, callback_custom, created_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+    [accountId, m.messageId, m.domainId, m.sender, m.content, m.subject, m.templateId, m.headerId, m.callbackCustom ?? null, m.now],
   );
   if (!msg) throw new Error('message insert returned nothing');
   return msg.id;

@@ -33,19 +33,40 @@ const CHUNK = 200;
 /** Longest user agent or link kept. */
 const FIELD_MAX = 2048;
 
-/** Appends events (in the caller's transaction). */
+/**
+ * Appends events (in the caller's transaction), and puts each in the webhook outbox of the callback
+ * that serves it: the sender address's own when it has one (active or not: a disabled address-level
+ * callback does not fall back to the account's), else the account's. Both in the same transaction,
+ * so an event recorded is an event posted, at least once.
+ */
 export async function appendEvents(q: Queryable, events: readonly NewEvent[]): Promise<void> {
   for (let i = 0; i < events.length; i += CHUNK) {
     const chunk = events.slice(i, i + CHUNK);
-    await q.run(
+    const rows = await q.all<{ id: number }>(
       `INSERT INTO events (account_id, delivery_id, event, bounce_type, reason, user_agent, link, prefetch, source_ip, reported_at, created_at)
-       VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+       VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} RETURNING id`,
       chunk.flatMap((e): Param[] => [
         e.accountId, e.deliveryId, e.kind, e.bounceType ?? '', storableText(e.reason ?? ''), clip(e.userAgent), clip(e.link),
         e.prefetch ?? '', e.sourceIp ?? '', e.reportedAt ?? null, e.at,
       ]),
     );
+    await enqueueWebhooks(q, rows.map((r) => Number(r.id)));
   }
+}
+
+/** Puts the events `ids` in the outbox of the callback that serves each (none: no row). */
+async function enqueueWebhooks(q: Queryable, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await q.run(
+    `INSERT INTO webhook_outbox (account_id, event_id, callback_id, next_attempt_at, created_at)
+     SELECT e.account_id, e.id, CASE WHEN ca.id IS NOT NULL THEN ca.id ELSE cb.id END, e.created_at, e.created_at
+     FROM events e JOIN deliveries d ON d.id = e.delivery_id
+     LEFT JOIN callbacks ca ON ca.account_id = e.account_id AND ca.address = d.sender
+     LEFT JOIN callbacks cb ON cb.account_id = e.account_id AND cb.address = ''
+     WHERE e.id IN (${ids.map(() => '?').join(', ')})
+       AND CASE WHEN ca.id IS NOT NULL THEN ca.status ELSE cb.status END = 1`,
+    ids,
+  );
 }
 
 /** Where a counter sits: an account's day (of the request, in SESAME_TIMEZONE), sender domain and recipient domain. */

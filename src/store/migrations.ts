@@ -403,6 +403,52 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX inbound_kept_time ON inbound_kept (received_at)',
     ],
   },
+  {
+    version: 11,
+    name: 'webhooks: callbacks, their outbox and delivery log',
+    up: (d) => [
+      // The value of a message's X-Tencentcloudses-Cb-Custom header (SmtpHeaders), echoed in its callbacks.
+      'ALTER TABLE messages ADD COLUMN callback_custom TEXT',
+      // Where an account's events are posted: its own level (address '') or one sender address's.
+      `CREATE TABLE callbacks (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        address TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret_sealed TEXT NOT NULL,
+        status INTEGER NOT NULL DEFAULT 1,
+        failing_since ${d.bigint},
+        created_at ${d.bigint} NOT NULL,
+        UNIQUE (account_id, address)
+      )`,
+      // Events waiting to be posted (at least once): written with the event, deleted once posted,
+      // refused for good (410) or given up. Claimed with a lease, as deliveries are.
+      `CREATE TABLE webhook_outbox (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL,
+        event_id ${d.bigint} NOT NULL,
+        callback_id ${d.bigint} NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at ${d.bigint} NOT NULL,
+        lease_owner ${d.bigint},
+        created_at ${d.bigint} NOT NULL
+      )`,
+      'CREATE INDEX webhook_outbox_due ON webhook_outbox (next_attempt_at)',
+      // Every request made, for the console: kept as long as statuses.
+      `CREATE TABLE webhook_log (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL,
+        callback_id ${d.bigint} NOT NULL,
+        event_id ${d.bigint} NOT NULL,
+        at ${d.bigint} NOT NULL,
+        http_status INTEGER NOT NULL,
+        latency_ms INTEGER NOT NULL,
+        error TEXT NOT NULL
+      )`,
+      'CREATE INDEX webhook_log_callback ON webhook_log (callback_id, id)',
+      'CREATE INDEX webhook_log_time ON webhook_log (at)',
+    ],
+  },
 ];
 
 const DOMAIN_COLUMNS_V6 = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';

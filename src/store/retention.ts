@@ -101,6 +101,11 @@ export class RetentionStore {
     return this.walk('events', from, before, limit, '1 = 1');
   }
 
+  /** Deletes up to `limit` webhook log rows of requests made before `before`; how many. */
+  deleteOldWebhookLog(before: number, limit = CHUNK): Promise<number> {
+    return this.deleteClaimed('webhook_log', ['id'], 'at < ? ORDER BY at', before, limit);
+  }
+
   /** Deletes up to `limit` kept inbound mails received before `before`; how many. */
   deleteOldInbound(before: number, limit = CHUNK): Promise<number> {
     return this.deleteClaimed('inbound_kept', ['id'], 'received_at < ? ORDER BY received_at', before, limit);

@@ -5,6 +5,7 @@ import type { ReceiverService } from '../../services/receivers.js';
 import type { TaskService } from '../../services/tasks.js';
 import type { StatusService } from '../../services/statuses.js';
 import type { StatisticsService } from '../../services/statistics.js';
+import type { CallbackService } from '../../services/callbacks.js';
 import type { IdentityService } from '../../services/identities.js';
 import type { SenderService } from '../../services/senders.js';
 import type { TemplateService } from '../../services/templates.js';
@@ -17,6 +18,7 @@ import { receiverActions } from './receivers.js';
 import { taskActions } from './tasks.js';
 import { senderActions } from './senders.js';
 import { statisticsActions } from './statistics.js';
+import { callbackActions } from './callbacks.js';
 import { templateActions } from './templates.js';
 import { unsubscribeActions } from './unsubscribe.js';
 
@@ -32,6 +34,7 @@ export interface ActionServices {
   tasks: TaskService;
   statuses: StatusService;
   statistics: StatisticsService;
+  callbacks: CallbackService;
   timezone: string;
 }
 
@@ -47,5 +50,6 @@ export function buildRegistry(s: ActionServices): Registry {
     receiverActions(s.receivers),
     taskActions(s.tasks),
     statisticsActions(s.statistics, s.timezone),
+    callbackActions(s.callbacks),
   );
 }

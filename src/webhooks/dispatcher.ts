@@ -1,0 +1,187 @@
+/**
+ * The webhook dispatcher (worker role): claim due events from the outbox → build Tencent's payload
+ * → sign it → POST → settle. At most `concurrency` requests at once, and `perCallback` to one
+ * endpoint, so a slow receiver holds a few slots and no more; it runs apart from delivery, so a
+ * receiver that never answers slows no mail. Results are settled in batches (one transaction for
+ * those that end within a few milliseconds).
+ *
+ * A request succeeds with a 2xx answer within the timeout. Anything else is retried on the schedule
+ * (the same `webhook-id` each time); `410 Gone` refuses the event for good; after the last retry the
+ * event is given up. An endpoint whose every request has failed for `disableAfterMs` is disabled.
+ */
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { SecretBox } from '../lib/secret-box.js';
+import { secretPurpose } from '../services/callbacks.js';
+import { signWebhook } from '../lib/webhook-signature.js';
+import type { DnsClient } from '../net/dns.js';
+import type { OutboxItem, OutboxResult, WebhookAttempt, WebhookOutbox } from '../store/outbox.js';
+import { callbackPayload } from './payload.js';
+import { postJson } from './post.js';
+
+/** How the dispatcher works. */
+export interface DispatchPolicy {
+  /** Delays before each retry; after the last, the event is given up. */
+  retryScheduleMs: readonly number[];
+  disableAfterMs: number;
+  allowPrivateNetworks: boolean;
+  /** Requests in flight at most, and to one endpoint. */
+  concurrency: number;
+  perCallback: number;
+  /** A request's deadline (Tencent-style receivers answer within seconds). */
+  timeoutMs: number;
+  /** How long a claim holds an event (well over the timeout). */
+  leaseMs: number;
+  /** How often the outbox is looked at when it had nothing due. */
+  pollMs: number;
+}
+
+/** The default policy; the schedule and disabling come from configuration. */
+export const DISPATCH_DEFAULTS = { concurrency: 64, perCallback: 8, timeoutMs: 15_000, leaseMs: 60_000, pollMs: 200 } as const;
+
+/** Results ending within this window are settled in one transaction. */
+const SETTLE_BATCH_MS = 10;
+/** On stop, requests in flight get this long to end; the rest are cut, and their events come back when the lease lapses. */
+const STOP_GRACE_MS = 2_000;
+
+/** Posts the outbox's events. */
+export class WebhookDispatcher {
+  private readonly owner = randomInt(1, 2 ** 47);
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private readonly inFlight = new Map<number, number>();
+  private total = 0;
+  private wakeUp: (() => void) | null = null;
+  private pending: { result: OutboxResult; attempt: WebhookAttempt | null }[] = [];
+  private settleTimer: NodeJS.Timeout | null = null;
+  private settling: Promise<void> = Promise.resolve();
+  /** Cuts the requests in flight when a stop's grace is over. */
+  private readonly abort = new AbortController();
+
+  constructor(private readonly d: { outbox: WebhookOutbox; box: SecretBox; dns: Pick<DnsClient, 'addresses'>; policy: DispatchPolicy; log: Logger }) {}
+
+  /** Starts dispatching. */
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Stops claiming, lets requests in flight end (for a grace period; the rest are cut) and settles what ended. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const deadline = Date.now() + STOP_GRACE_MS;
+    while (this.total > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    this.abort.abort();
+    while (this.total > 0) await new Promise((r) => setTimeout(r, 5));
+    await this.flush();
+  }
+
+  /** Looks at the outbox now (events were just recorded). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  private async run(): Promise<void> {
+    const p = this.d.policy;
+    while (this.running) {
+      let claimed: OutboxItem[] = [];
+      const room = p.concurrency - this.total;
+      if (room > 0) {
+        const busy = [...this.inFlight].filter(([, n]) => n >= p.perCallback).map(([id]) => id);
+        try {
+          claimed = await this.d.outbox.claim(Date.now(), Math.min(room, 100), p.leaseMs, this.owner, busy);
+        } catch (err) {
+          this.d.log.error({ err }, 'claiming webhook events failed; retrying');
+        }
+      }
+      for (const item of claimed) this.dispatch(item);
+      // A full page may have more behind it; otherwise wait for a wake-up, a finished request or the poll.
+      if (claimed.length > 0 && this.total < p.concurrency) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, p.pollMs);
+        this.wakeUp = () => { clearTimeout(timer); this.wakeUp = null; resolve(); };
+      });
+    }
+  }
+
+  private dispatch(item: OutboxItem): void {
+    this.total++;
+    this.inFlight.set(item.callback_id, (this.inFlight.get(item.callback_id) ?? 0) + 1);
+    void this.attempt(item)
+      .catch((err: unknown): { result: OutboxResult; attempt: WebhookAttempt | null } => {
+        this.d.log.error({ err, event: item.event_id }, 'a webhook attempt failed inside Sesame; retrying it');
+        return { result: this.retryOrGiveUp(item), attempt: null };
+      })
+      .then((r) => {
+        this.total--;
+        const left = (this.inFlight.get(item.callback_id) ?? 1) - 1;
+        if (left > 0) this.inFlight.set(item.callback_id, left); else this.inFlight.delete(item.callback_id);
+        // A request cut by a stop says nothing of the receiver: its event is left to its lease.
+        if (this.abort.signal.aborted && r.attempt && !r.attempt.ok) return;
+        this.pending.push(r);
+        this.settleTimer ??= setTimeout(() => { void this.flush(); }, SETTLE_BATCH_MS);
+        this.wake();
+      });
+  }
+
+  /** One request for a claimed event, and what it comes to. */
+  private async attempt(item: OutboxItem): Promise<{ result: OutboxResult; attempt: WebhookAttempt | null }> {
+    // The event, its delivery or the callback are gone (retention, a removed callback): nothing to post.
+    if (item.event === null || item.event_at === null || item.recipient === null || item.sender === null || item.requested_at === null
+      || item.message_id === null || item.url === null || item.secret_sealed === null || item.callback_address === null) {
+      return { result: { id: item.id, kind: 'dropped' }, attempt: null };
+    }
+    if (item.callback_status !== 1) return { result: { id: item.id, kind: 'dropped' }, attempt: null };
+    const body = JSON.stringify(callbackPayload({ ...item, event: item.event, event_at: item.event_at, recipient: item.recipient, sender: item.sender, requested_at: item.requested_at, message_id: item.message_id }));
+    const secret = this.d.box.open(item.secret_sealed, secretPurpose(item.account_id, item.callback_address));
+    const id = webhookId(item.event_id);
+    const timestamp = Math.floor(Date.now() / 1000);
+    const at = Date.now();
+    const r = await postJson(new URL(item.url), {
+      'webhook-id': id, 'webhook-timestamp': String(timestamp), 'webhook-signature': signWebhook(secret, id, timestamp, body),
+    }, body, { dns: this.d.dns, allowPrivateNetworks: this.d.policy.allowPrivateNetworks, timeoutMs: this.d.policy.timeoutMs, signal: this.abort.signal });
+    const ok = r.status !== null && r.status >= 200 && r.status < 300;
+    const attempt: WebhookAttempt = {
+      accountId: item.account_id, callbackId: item.callback_id, eventId: item.event_id, at, httpStatus: r.status ?? 0, latencyMs: r.latencyMs,
+      error: ok ? '' : r.error || `HTTP ${r.status}`, ok,
+    };
+    if (ok) return { result: { id: item.id, kind: 'posted' }, attempt };
+    if (r.status === 410) return { result: { id: item.id, kind: 'refused' }, attempt };
+    return { result: this.retryOrGiveUp(item), attempt };
+  }
+
+  /** The next attempt on the schedule, or giving up after the last. */
+  private retryOrGiveUp(item: OutboxItem): OutboxResult {
+    const delay = this.d.policy.retryScheduleMs[item.attempts - 1];
+    if (delay === undefined) {
+      this.d.log.warn({ event: item.event_id, callback: item.callback_id, attempts: item.attempts }, 'webhook event given up after its last retry');
+      return { id: item.id, kind: 'given-up' };
+    }
+    return { id: item.id, kind: 'retry', at: Date.now() + delay };
+  }
+
+  /** Settles what has ended, in one transaction; one at a time. */
+  private flush(): Promise<void> {
+    if (this.settleTimer) { clearTimeout(this.settleTimer); this.settleTimer = null; }
+    const batch = this.pending.splice(0);
+    if (batch.length === 0) return this.settling;
+    this.settling = this.settling.then(async () => {
+      try {
+        const attempts = batch.flatMap((b) => (b.attempt ? [b.attempt] : []));
+        const disabled = await this.d.outbox.settle(batch.map((b) => b.result), attempts, this.owner, Date.now() - this.d.policy.disableAfterMs);
+        for (const id of disabled) this.d.log.warn({ callback: id }, 'callback endpoint disabled: every request failed for SESAME_WEBHOOK_DISABLE_AFTER; set its URL again to enable it');
+      } catch (err) {
+        // The leases lapse and the events come back: posted again (receivers deduplicate on webhook-id).
+        this.d.log.error({ err, results: batch.length }, 'settling webhook results failed; those events will be retried');
+      }
+    });
+    return this.settling;
+  }
+}
+
+/** The stable id of an event's requests (the same on every retry), for receivers to deduplicate on. */
+export function webhookId(eventId: number): string {
+  return `evt_${eventId.toString(36)}`;
+}
