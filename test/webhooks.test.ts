@@ -51,7 +51,7 @@ describe.each(STORES)('webhooks on %s', (store) => {
 
   beforeAll(async () => {
     rx = await startReceiver();
-    f = await startSending(store, { SESAME_WEBHOOK_RETRY_SCHEDULE: '300ms,300ms,300ms' });
+    f = await startSending(store, { SESAME_WEBHOOK_RETRY_SCHEDULE: '300ms,300ms,300ms', SESAME_WEBHOOK_DISABLE_AFTER: '1s' });
     appId = f.t.creds.AppId;
     templateId = (await f.call('CreateEmailTemplate', { TemplateName: 'deals', TemplateContent: { Html: b64(HTML), Text: b64('Hi {{name}}') } })).TemplateID;
     secret = (await ext('SetEmailCallback', { CallbackUrl: `${rx.base}/hook` })).Secret;
@@ -165,6 +165,41 @@ describe.each(STORES)('webhooks on %s', (store) => {
       "SELECT COUNT(*) AS n FROM webhook_outbox o JOIN events e ON e.id = o.event_id JOIN deliveries d ON d.id = e.delivery_id WHERE d.recipient = 'gone@dest.test'"))!.n === 0);
     expect(rx.received.filter((r) => r.body.includes('gone@dest.test'))).toHaveLength(1);
     rx.answer = () => 200;
+  });
+
+  it('gives an event up after the last retry, and disables an endpoint failing for SESAME_WEBHOOK_DISABLE_AFTER until it is set again', async () => {
+    const down = await startReceiver();
+    down.answer = () => 503;
+    try {
+      const own = (await ext('SetEmailCallback', { CallbackUrl: `${down.base}/down`, Address: f.sender })).Secret;
+      await send('first-failing@dest.test');
+      // The first try and three retries (300 ms apart), then nothing more: given up.
+      await eventually(async () => down.received.length >= 4);
+      await eventually(async () => (await f.t.app.services.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM webhook_outbox WHERE callback_id IN (SELECT id FROM callbacks WHERE address = ?)', [f.sender]))!.n === 0);
+      expect(down.received).toHaveLength(4);
+      // More than a second after the first failure, the next failure disables the endpoint.
+      await send('second-failing@dest.test');
+      const listed = await eventually(async () => {
+        const l = await ext('ListEmailCallbacks', {});
+        const mine = l.CallbackList.find((c) => c.Address === f.sender);
+        return mine?.Status === 0 ? mine : undefined;
+      });
+      expect(listed.Secret).toBe(own);
+      // Disabled: new events are not queued for it (nor, being address-level, for the account's).
+      // (The outbox row would be written with the event, in its transaction.)
+      const m = await send('while-disabled@dest.test');
+      await statusesOf(f, m.id, (l) => l[0].DeliverStatus === 1);
+      const queued = await f.t.app.services.db.get<{ events: number; queued: number }>(
+        `SELECT COUNT(DISTINCT e.id) AS events, COUNT(o.id) AS queued FROM events e JOIN deliveries d ON d.id = e.delivery_id
+         LEFT JOIN webhook_outbox o ON o.event_id = e.id WHERE d.recipient = 'while-disabled@dest.test'`);
+      expect([Number(queued?.events), Number(queued?.queued)]).toEqual([1, 0]);
+      // Set again: active, same secret.
+      expect((await ext('SetEmailCallback', { CallbackUrl: `${down.base}/down`, Address: f.sender })).Secret).toBe(own);
+      expect((await ext('ListEmailCallbacks', {})).CallbackList.find((c) => c.Address === f.sender)?.Status).toBe(1);
+    } finally {
+      await ext('SetEmailCallback', { CallbackUrl: '', Address: f.sender });
+      await down.stop();
+    }
   });
 
   it('a receiver that never answers does not delay delivery', async () => {

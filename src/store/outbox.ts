@@ -44,7 +44,11 @@ export type OutboxResult =
   | { id: number; kind: 'retry'; at: number };
 
 /** One request made, for the log. */
-export interface WebhookAttempt { accountId: number; callbackId: number; eventId: number; at: number; httpStatus: number; latencyMs: number; error: string; ok: boolean }
+export interface WebhookAttempt {
+  accountId: number; callbackId: number; eventId: number; at: number; httpStatus: number; latencyMs: number; error: string;
+  /** The endpoint answered as a working one does (2xx, or 410 for this event): its failure clock stops. */
+  ok: boolean;
+}
 
 /** Outbox rows a claim looks through when it passes over busy callbacks. */
 const CLAIM_WINDOW = 1000;

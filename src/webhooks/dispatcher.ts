@@ -145,7 +145,8 @@ export class WebhookDispatcher {
     const ok = r.status !== null && r.status >= 200 && r.status < 300;
     const attempt: WebhookAttempt = {
       accountId: item.account_id, callbackId: item.callback_id, eventId: item.event_id, at, httpStatus: r.status ?? 0, latencyMs: r.latencyMs,
-      error: ok ? '' : r.error || `HTTP ${r.status}`, ok,
+      // A 410 refuses this event, from an endpoint that answers: not a failure of the endpoint.
+      error: ok ? '' : r.error || `HTTP ${r.status}`, ok: ok || r.status === 410,
     };
     if (ok) return { result: { id: item.id, kind: 'posted' }, attempt };
     if (r.status === 410) return { result: { id: item.id, kind: 'refused' }, attempt };

@@ -24,6 +24,12 @@ export interface CrashRig {
   holdAfter(n: number, timeoutMs: number): Promise<void>;
   /** Once replies are held, kills the server (SIGKILL), then lets the MX answer again; how many arrived before. */
   killInFlight(): Promise<number>;
+  /** Kills the server outright (SIGKILL): nothing of it runs after. */
+  kill(): Promise<void>;
+  /** The running server's endpoint and the account's credentials (for extension actions). */
+  endpoint(): { endpoint: string; creds: { SecretId: string; SecretKey: string } };
+  /** The server's settings (where its store is). */
+  env: Record<string, string>;
   /** Waits until `n` distinct recipients got mail; copies received per recipient. */
   everyoneServed(n: number, timeoutMs: number): Promise<Map<string, number>>;
   stop(): Promise<void>;
@@ -77,6 +83,14 @@ export async function startCrashRig(store: StoreKind, inFlight: number, extra: R
       mx.mode = { kind: 'accept' };
       release();
       return atKill;
+    },
+    async kill() {
+      await server?.kill('SIGKILL');
+    },
+    env: env.env,
+    endpoint() {
+      if (!server || !creds) throw new Error('the server is not started');
+      return { endpoint: `127.0.0.1:${server.port}`, creds };
     },
     async everyoneServed(n, timeoutMs) {
       await eventually(async () => new Set(mx.received.flatMap((r) => r.to)).size >= n, timeoutMs, 'every recipient');
