@@ -1,23 +1,26 @@
 /**
  * `npm run bench`: the API benchmark, the end-to-end sending benchmark, the SMTP intake benchmark,
  * the batch benchmark, the retention benchmark and the feedback benchmark (tracking, statistics,
- * DSN intake) (BENCH=api, send, smtp, batch, retention or feedback runs one). Each prints its figures; docs/PERFORMANCE.md records them.
+ * DSN intake) and the webhook benchmark (BENCH=api, send, smtp, batch, retention, feedback or
+ * webhooks runs one). Each prints its figures; docs/PERFORMANCE.md records them.
  */
 import { apiBenchmark } from './api.js';
 import { batchBenchmark } from './batch.js';
 import { feedbackBenchmark } from './feedback.js';
+import { webhookBenchmark } from './webhooks.js';
 import { retentionBenchmark } from './retention.js';
 import { sendBenchmark } from './send.js';
 import { smtpBenchmark } from './smtp.js';
 
 async function main(): Promise<void> {
-  const which = (process.env.BENCH ?? 'api,send,smtp,batch,retention,feedback').split(',');
+  const which = (process.env.BENCH ?? 'api,send,smtp,batch,retention,feedback,webhooks').split(',');
   if (which.includes('api')) await apiBenchmark();
   if (which.includes('send')) await sendBenchmark();
   if (which.includes('smtp')) await smtpBenchmark();
   if (which.includes('batch')) await batchBenchmark();
   if (which.includes('retention')) await retentionBenchmark();
   if (which.includes('feedback')) await feedbackBenchmark();
+  if (which.includes('webhooks')) await webhookBenchmark();
 }
 
 main().catch((e: unknown) => {

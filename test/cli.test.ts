@@ -119,6 +119,25 @@ describe('first start and accounts', () => {
   });
 });
 
+describe('callbacks', () => {
+  it('sets, lists and removes an account\'s callback from the command line; refuses a bad URL', async () => {
+    const e = await env('sqlite', { SESAME_ALLOW_PRIVATE_NETWORKS: 'true' });
+    const created = JSON.parse((await runCli(['account', 'create', '--name', 'hooks'], e.env)).stdout) as { AppId: number };
+    const app = String(created.AppId);
+    const set = await runCli(['callback', 'set', '--app-id', app, '--url', 'http://127.0.0.1:9/hook'], e.env);
+    expect(set.code, set.stderr).toBe(0);
+    const { Secret } = JSON.parse(set.stdout) as { Secret: string };
+    expect(Secret).toMatch(/^whsec_/);
+    const list = JSON.parse((await runCli(['callback', 'list', '--app-id', app], e.env)).stdout) as unknown[];
+    expect(list).toEqual([{ Address: '', CallbackUrl: 'http://127.0.0.1:9/hook', Secret, Status: 1, CreatedTimestamp: expect.any(Number) }]);
+    const refused = await runCli(['callback', 'set', '--app-id', app, '--url', 'ftp://x.test/'], e.env);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('http');
+    expect((await runCli(['callback', 'set', '--app-id', app, '--url', ''], e.env)).code).toBe(0);
+    expect(JSON.parse((await runCli(['callback', 'list', '--app-id', app], e.env)).stdout)).toEqual([]);
+  });
+});
+
 describe('API keys and suspended accounts', () => {
   type Key = { AppId: number; SecretId: string; SecretKey: string };
   const cli = async (e: TestEnv, args: string[]): Promise<string> => {

@@ -50,6 +50,8 @@ export interface WebhookAttempt {
   ok: boolean;
 }
 
+/** Rows per statement that names ids. */
+const CHUNK = 500;
 /** Outbox rows a claim looks through when it passes over busy callbacks. */
 const CLAIM_WINDOW = 1000;
 
@@ -92,17 +94,19 @@ export class WebhookOutbox {
    */
   settle(results: readonly OutboxResult[], attempts: readonly WebhookAttempt[], owner: number, disableBefore: number): Promise<number[]> {
     return this.db.tx(async (q) => {
-      for (const r of [...results].sort((a, b) => a.id - b.id)) {
-        if (r.kind === 'retry') {
-          await q.run('UPDATE webhook_outbox SET next_attempt_at = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ?', [r.at, r.id, owner]);
-        } else {
-          await q.run('DELETE FROM webhook_outbox WHERE id = ? AND lease_owner = ?', [r.id, owner]);
-        }
+      const ended = results.filter((r) => r.kind !== 'retry').map((r) => r.id).sort((a, b) => a - b);
+      for (let i = 0; i < ended.length; i += CHUNK) {
+        const chunk = ended.slice(i, i + CHUNK);
+        await q.run(`DELETE FROM webhook_outbox WHERE lease_owner = ? AND id IN (${chunk.map(() => '?').join(', ')})`, [owner, ...chunk]);
       }
-      if (attempts.length) {
+      for (const r of [...results].sort((a, b) => a.id - b.id)) {
+        if (r.kind === 'retry') await q.run('UPDATE webhook_outbox SET next_attempt_at = ?, lease_owner = NULL WHERE id = ? AND lease_owner = ?', [r.at, r.id, owner]);
+      }
+      for (let i = 0; i < attempts.length; i += CHUNK) {
+        const chunk = attempts.slice(i, i + CHUNK);
         await q.run(
-          `INSERT INTO webhook_log (account_id, callback_id, event_id, at, http_status, latency_ms, error) VALUES ${attempts.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
-          attempts.flatMap((a): Param[] => [a.accountId, a.callbackId, a.eventId, a.at, a.httpStatus, Math.round(a.latencyMs), storableText(a.error, 500)]),
+          `INSERT INTO webhook_log (account_id, callback_id, event_id, at, http_status, latency_ms, error) VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
+          chunk.flatMap((a): Param[] => [a.accountId, a.callbackId, a.eventId, a.at, a.httpStatus, Math.round(a.latencyMs), storableText(a.error, 500)]),
         );
       }
       // Per callback: did any request succeed? Callback order, so transactions lock them alike.

@@ -37,24 +37,30 @@ export interface DispatchPolicy {
 }
 
 /** The default policy; the schedule and disabling come from configuration. */
-export const DISPATCH_DEFAULTS = { concurrency: 64, perCallback: 8, timeoutMs: 15_000, leaseMs: 60_000, pollMs: 200 } as const;
+export const DISPATCH_DEFAULTS = { concurrency: 128, perCallback: 32, timeoutMs: 15_000, leaseMs: 60_000, pollMs: 200 } as const;
 
 /** Results ending within this window are settled in one transaction. */
 const SETTLE_BATCH_MS = 10;
 /** On stop, requests in flight get this long to end; the rest are cut, and their events come back when the lease lapses. */
 const STOP_GRACE_MS = 2_000;
 
+/** Claimed events of one callback: those being posted, and those waiting for one of its slots. */
+interface Held { inFlight: number; waiting: OutboxItem[] }
+
 /** Posts the outbox's events. */
 export class WebhookDispatcher {
   private readonly owner = randomInt(1, 2 ** 47);
   private running = false;
   private loop: Promise<void> | null = null;
-  private readonly inFlight = new Map<number, number>();
+  /** Claimed events per callback. Claims come in batches (each is a commit): a callback's slots are filled from here. */
+  private readonly held = new Map<number, Held>();
+  private heldTotal = 0;
   private total = 0;
   private wakeUp: (() => void) | null = null;
   private pending: { result: OutboxResult; attempt: WebhookAttempt | null }[] = [];
   private settleTimer: NodeJS.Timeout | null = null;
   private settling: Promise<void> = Promise.resolve();
+  private readonly secrets = new Map<string, string>();
   /** Cuts the requests in flight when a stop's grace is over. */
   private readonly abort = new AbortController();
 
@@ -71,6 +77,8 @@ export class WebhookDispatcher {
     this.running = false;
     this.wake();
     await this.loop;
+    // Events claimed and not started go back with their lease.
+    for (const h of this.held.values()) { this.heldTotal -= h.waiting.length; h.waiting = []; }
     const deadline = Date.now() + STOP_GRACE_MS;
     while (this.total > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     this.abort.abort();
@@ -83,22 +91,26 @@ export class WebhookDispatcher {
     this.wakeUp?.();
   }
 
+  /**
+   * Claims while fewer than `concurrency` events are held, up to twice that, passing over callbacks
+   * that hold two rounds of their slots already; then waits for the held to run low, a wake-up or the poll.
+   */
   private async run(): Promise<void> {
     const p = this.d.policy;
     while (this.running) {
-      let claimed: OutboxItem[] = [];
-      const room = p.concurrency - this.total;
-      if (room > 0) {
-        const busy = [...this.inFlight].filter(([, n]) => n >= p.perCallback).map(([id]) => id);
+      let claimed = 0;
+      if (this.heldTotal < p.concurrency) {
+        const full = [...this.held].filter(([, h]) => h.inFlight + h.waiting.length >= 2 * p.perCallback).map(([id]) => id);
         try {
-          claimed = await this.d.outbox.claim(Date.now(), Math.min(room, 100), p.leaseMs, this.owner, busy);
+          const items = await this.d.outbox.claim(Date.now(), 2 * p.concurrency - this.heldTotal, p.leaseMs, this.owner, full);
+          for (const item of items) this.hold(item);
+          claimed = items.length;
         } catch (err) {
           this.d.log.error({ err }, 'claiming webhook events failed; retrying');
         }
+        this.pump();
       }
-      for (const item of claimed) this.dispatch(item);
-      // A full page may have more behind it; otherwise wait for a wake-up, a finished request or the poll.
-      if (claimed.length > 0 && this.total < p.concurrency) continue;
+      if (claimed > 0 && this.heldTotal < p.concurrency) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, p.pollMs);
         this.wakeUp = () => { clearTimeout(timer); this.wakeUp = null; resolve(); };
@@ -106,9 +118,25 @@ export class WebhookDispatcher {
     }
   }
 
-  private dispatch(item: OutboxItem): void {
+  private hold(item: OutboxItem): void {
+    let h = this.held.get(item.callback_id);
+    if (!h) this.held.set(item.callback_id, h = { inFlight: 0, waiting: [] });
+    h.waiting.push(item);
+    this.heldTotal++;
+  }
+
+  /** Starts what the slots allow: `perCallback` per callback, `concurrency` in all. */
+  private pump(): void {
+    const p = this.d.policy;
+    for (const [id, h] of this.held) {
+      while (h.waiting.length && h.inFlight < p.perCallback && this.total < p.concurrency) this.dispatch(h, h.waiting.shift()!);
+      if (h.inFlight === 0 && h.waiting.length === 0) this.held.delete(id);
+    }
+  }
+
+  private dispatch(h: Held, item: OutboxItem): void {
     this.total++;
-    this.inFlight.set(item.callback_id, (this.inFlight.get(item.callback_id) ?? 0) + 1);
+    h.inFlight++;
     void this.attempt(item)
       .catch((err: unknown): { result: OutboxResult; attempt: WebhookAttempt | null } => {
         this.d.log.error({ err, event: item.event_id }, 'a webhook attempt failed inside Sesame; retrying it');
@@ -116,13 +144,15 @@ export class WebhookDispatcher {
       })
       .then((r) => {
         this.total--;
-        const left = (this.inFlight.get(item.callback_id) ?? 1) - 1;
-        if (left > 0) this.inFlight.set(item.callback_id, left); else this.inFlight.delete(item.callback_id);
+        h.inFlight--;
+        this.heldTotal--;
         // A request cut by a stop says nothing of the receiver: its event is left to its lease.
-        if (this.abort.signal.aborted && r.attempt && !r.attempt.ok) return;
-        this.pending.push(r);
-        this.settleTimer ??= setTimeout(() => { void this.flush(); }, SETTLE_BATCH_MS);
-        this.wake();
+        if (!(this.abort.signal.aborted && r.attempt && !r.attempt.ok)) {
+          this.pending.push(r);
+          this.settleTimer ??= setTimeout(() => { void this.flush(); }, SETTLE_BATCH_MS);
+        }
+        if (this.running) this.pump();
+        if (this.heldTotal < this.d.policy.concurrency) this.wake();
       });
   }
 
@@ -135,7 +165,7 @@ export class WebhookDispatcher {
     }
     if (item.callback_status !== 1) return { result: { id: item.id, kind: 'dropped' }, attempt: null };
     const body = JSON.stringify(callbackPayload({ ...item, event: item.event, event_at: item.event_at, recipient: item.recipient, sender: item.sender, requested_at: item.requested_at, message_id: item.message_id }));
-    const secret = this.d.box.open(item.secret_sealed, secretPurpose(item.account_id, item.callback_address));
+    const secret = this.secretOf(item.secret_sealed, secretPurpose(item.account_id, item.callback_address));
     const id = webhookId(item.event_id);
     const timestamp = Math.floor(Date.now() / 1000);
     const at = Date.now();
@@ -151,6 +181,17 @@ export class WebhookDispatcher {
     if (ok) return { result: { id: item.id, kind: 'posted' }, attempt };
     if (r.status === 410) return { result: { id: item.id, kind: 'refused' }, attempt };
     return { result: this.retryOrGiveUp(item), attempt };
+  }
+
+  /** A callback's secret, opened once per sealed value (a new URL gets a new one). */
+  private secretOf(sealed: string, purpose: string): string {
+    let s = this.secrets.get(sealed);
+    if (s === undefined) {
+      s = this.d.box.open(sealed, purpose);
+      if (this.secrets.size >= 10_000) this.secrets.clear();
+      this.secrets.set(sealed, s);
+    }
+    return s;
   }
 
   /** The next attempt on the schedule, or giving up after the last. */

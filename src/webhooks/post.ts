@@ -1,7 +1,8 @@
 /**
- * One webhook request: a JSON POST to a callback URL, connected only to an address the destination
- * rule allows (resolved now, and handed to the connection so it cannot resolve again elsewhere),
- * never following a redirect, given up after a deadline.
+ * One webhook request: a JSON POST to a callback URL, never following a redirect, given up after a
+ * deadline. Every new connection is made to an address the destination rule allows: a host given
+ * as an address is checked before the request, a name is resolved and checked by the connection's
+ * own lookup (so a kept-alive connection costs no lookup, and a new one always gets a fresh one).
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -33,14 +34,20 @@ const agents = { 'http:': new HttpAgent({ keepAlive: true, maxSockets: 256 }), '
 /** Posts `body` to `url` with `headers`. */
 export async function postJson(url: URL, headers: Record<string, string>, body: string, o: PostOptions): Promise<PostResult> {
   const t0 = performance.now();
-  const dest = await resolveDestination(url.hostname, o.dns, o.allowPrivateNetworks);
-  if (!dest.ok) return { status: null, error: dest.reason, latencyMs: performance.now() - t0 };
-  const address = dest.addresses[0];
-  // The connection goes to the address just checked, whatever the name resolves to by then.
-  const lookup: LookupFunction = (_host, opts, cb) => {
-    const family = isIP(address);
-    if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
-    else cb(null, address, family);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (isIP(host)) {
+    const dest = await resolveDestination(host, o.dns, o.allowPrivateNetworks);
+    if (!dest.ok) return { status: null, error: dest.reason, latencyMs: performance.now() - t0 };
+  }
+  // Node calls this for a name, once per new connection: the connection goes to the address checked.
+  const lookup: LookupFunction = (name, opts, cb) => {
+    resolveDestination(name, o.dns, o.allowPrivateNetworks).then((dest) => {
+      if (!dest.ok) { cb(new Error(dest.reason), '', 4); return; }
+      const address = dest.addresses[0];
+      const family = isIP(address);
+      if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family }]);
+      else cb(null, address, family);
+    }, (err: Error) => cb(err, '', 4));
   };
   const secure = url.protocol === 'https:';
   return new Promise<PostResult>((resolve) => {
@@ -53,7 +60,7 @@ export async function postJson(url: URL, headers: Record<string, string>, body: 
     };
     const req = (secure ? httpsRequest : httpRequest)({
       protocol: url.protocol,
-      hostname: url.hostname.replace(/^\[|\]$/g, ''),
+      hostname: host,
       port: url.port || (secure ? 443 : 80),
       path: `${url.pathname}${url.search}`,
       method: 'POST',
