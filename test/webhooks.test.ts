@@ -157,6 +157,19 @@ describe.each(STORES)('webhooks on %s', (store) => {
     expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
     expect(second.body).toBe(first.body);
 
+    // A redirect is not followed (it could point anywhere, the operator's network included): it is a failure, retried.
+    let m = 0;
+    rx.answer = (r) => ((JSON.parse(r.body) as { email: string }).email === 'moved@dest.test' && m++ === 0 ? 307 : 200);
+    await send('moved@dest.test');
+    await eventually(async () => rx.received.filter((r) => r.body.includes('moved@dest.test')).length >= 2);
+    // The log is written when the results are settled, just after the answers.
+    const logged = await eventually(async () => {
+      const l = await f.t.app.services.db.all<{ http_status: number }>(
+        "SELECT l.http_status FROM webhook_log l JOIN events e ON e.id = l.event_id JOIN deliveries d ON d.id = e.delivery_id WHERE d.recipient = 'moved@dest.test' ORDER BY l.id");
+      return l.length >= 2 ? l : undefined;
+    });
+    expect(logged.map((l) => l.http_status)).toEqual([307, 200]);
+
     rx.answer = (r) => ((JSON.parse(r.body) as { email: string }).email === 'gone@dest.test' ? 410 : 200);
     await send('gone@dest.test');
     await rx.waitFor((r) => r.body.includes('gone@dest.test'));
