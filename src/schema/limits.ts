@@ -136,6 +136,7 @@ export const STRING_FIELDS: Readonly<Record<string, StringKind>> = {
   Desc: 'description',
   Subject: 'subject',
   FileURL: 'url',
+  CallbackUrl: 'url',
   // Dates and times given as strings.
   BeginTime: 'date',
   StartTime: 'date',

@@ -158,13 +158,13 @@ export class WebhookDispatcher {
 
   /** One request for a claimed event, and what it comes to. */
   private async attempt(item: OutboxItem): Promise<{ result: OutboxResult; attempt: WebhookAttempt | null }> {
-    // The event, its delivery or the callback are gone (retention, a removed callback): nothing to post.
-    if (item.event === null || item.event_at === null || item.recipient === null || item.sender === null || item.requested_at === null
-      || item.message_id === null || item.url === null || item.secret_sealed === null || item.callback_address === null) {
+    // The callback was removed or disabled, or the event, its delivery or message are gone
+    // (retention): nothing to post.
+    const payload = callbackPayload(item);
+    if (item.url === null || item.secret_sealed === null || item.callback_address === null || item.callback_status !== 1 || payload === null) {
       return { result: { id: item.id, kind: 'dropped' }, attempt: null };
     }
-    if (item.callback_status !== 1) return { result: { id: item.id, kind: 'dropped' }, attempt: null };
-    const body = JSON.stringify(callbackPayload({ ...item, event: item.event, event_at: item.event_at, recipient: item.recipient, sender: item.sender, requested_at: item.requested_at, message_id: item.message_id }));
+    const body = JSON.stringify(payload);
     const secret = this.secretOf(item.secret_sealed, secretPurpose(item.account_id, item.callback_address));
     const id = webhookId(item.event_id);
     const timestamp = Math.floor(Date.now() / 1000);

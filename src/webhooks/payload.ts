@@ -15,8 +15,9 @@ const seconds = (ms: number): number => Math.floor(ms / 1000);
 /** Events whose payload says why: bounce, deferred, dropped. */
 const WITH_REASON: ReadonlySet<number> = new Set([EventKind.Bounce, EventKind.Deferred, EventKind.Dropped]);
 
-/** The payload of a claimed event whose event, delivery and message are all kept. */
-export function callbackPayload(i: OutboxItem & { event: number; event_at: number; recipient: string; sender: string; requested_at: number; message_id: string }): CallbackPayload {
+/** The payload of a claimed event, or null when its event, delivery or message is no longer kept. */
+export function callbackPayload(i: OutboxItem): CallbackPayload | null {
+  if (i.event === null || i.event_at === null || i.recipient === null || i.sender === null || i.requested_at === null || i.message_id === null) return null;
   const kind = i.event as EventKind;
   const p: CallbackPayload = {
     event: EVENT_NAMES[kind],
