@@ -20,6 +20,7 @@ import { AcceptanceStore } from './acceptance.js';
 import { DeliveryQueue } from './queue.js';
 import { SendCounts } from './send-counts.js';
 import { RetentionStore } from './retention.js';
+import { WebhookOutbox, type OutboxItem } from './outbox.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
 
@@ -463,6 +464,32 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(ra).toEqual({ attempts: 0, lease_owner: null, next_attempt_at: 7000 });
     // Two more counted for the day; putting a delivery back does not count it again.
     expect(await counts.sentOn(1, '2026-01-01')).toBe(sentBefore + 2);
+  });
+
+  it('webhook outbox: workers claiming at once get disjoint events; settling touches only what a worker holds', async () => {
+    const outbox = new WebhookOutbox(db);
+    const cb = (await db.get<{ id: number }>(
+      "INSERT INTO callbacks (account_id, address, url, secret_sealed, created_at) VALUES (?, 'outbox@contract.test', 'http://x.test/', 's', 1) RETURNING id", [acc1]))!.id;
+    for (let i = 0; i < 50; i++) {
+      await db.run('INSERT INTO webhook_outbox (account_id, event_id, callback_id, next_attempt_at, created_at) VALUES (?, ?, ?, 1, 1)', [acc1, 9_000_000 + i, cb]);
+    }
+    const mine = (items: OutboxItem[]): OutboxItem[] => items.filter((i) => i.callback_id === Number(cb));
+    const [a, b] = await Promise.all([outbox.claim(1000, 30, 60_000, 1), outbox.claim(1000, 30, 60_000, 2)]).then(([x, y]) => [mine(x), mine(y)]);
+    const ids = [...a, ...b].map((i) => i.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBe(50);
+    expect(a.every((i) => i.attempts === 1 && i.event === null)).toBe(true);
+    // Worker 2 cannot settle worker 1's events; worker 1 can: one posted, one to retry.
+    await outbox.settle([{ id: a[0].id, kind: 'posted' }, { id: a[1].id, kind: 'retry', at: 5000 }], [], 2, 0);
+    expect(await db.get('SELECT id FROM webhook_outbox WHERE id = ?', [a[0].id])).toBeDefined();
+    await outbox.settle([{ id: a[0].id, kind: 'posted' }, { id: a[1].id, kind: 'retry', at: 5000 }], [], 1, 0);
+    expect(await db.get('SELECT id FROM webhook_outbox WHERE id = ?', [a[0].id])).toBeUndefined();
+    expect(await db.get('SELECT next_attempt_at, lease_owner FROM webhook_outbox WHERE id = ?', [a[1].id])).toEqual({ next_attempt_at: 5000, lease_owner: null });
+    // Leased rows are not claimed again until their lease lapses; the retried one when it is due.
+    expect(mine(await outbox.claim(4000, 100, 60_000, 3))).toEqual([]);
+    expect(mine(await outbox.claim(5000, 100, 60_000, 3)).map((i) => i.id)).toEqual([a[1].id]);
+    await db.run('DELETE FROM webhook_outbox WHERE callback_id = ?', [cb]);
+    await db.run('DELETE FROM callbacks WHERE id = ?', [cb]);
   });
 
   it('retention: content is freed with the last final outcome, never while one is queued or a batch run is on; the sweep frees the rest, once', async () => {
