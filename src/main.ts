@@ -52,6 +52,10 @@ import { ReputationJob } from './scheduler/reputation.js';
 import { CallbackService } from './services/callbacks.js';
 import { CallbackStore } from './store/callbacks.js';
 import { WebhookOutbox } from './store/outbox.js';
+import { ConsoleApi } from './api/console-api.js';
+import { ConsoleSessions } from './services/console-sessions.js';
+import { ConsoleSessionStore } from './store/console-sessions.js';
+import { AuthThrottle } from './lib/auth-throttle.js';
 import { DISPATCH_DEFAULTS, WebhookDispatcher } from './webhooks/dispatcher.js';
 import { UnsubscribeService } from './services/unsubscribe.js';
 import { isPublicAddress } from './lib/ip-ranges.js';
@@ -351,8 +355,20 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         preauthBytesPerClient: config.httpPreauthBytesPerIp,
         log,
       });
+      const consoleApi = new ConsoleApi({
+        endpoint: api,
+        sessions: new ConsoleSessions({
+          store: new ConsoleSessionStore(services.db),
+          accounts: services.accounts,
+          // Failed sign-ins count as failed SMTP logins do (a throttle of the console's own).
+          throttle: new AuthThrottle({ maxFailures: config.smtpAuthMaxFailures, lockoutMs: config.smtpAuthLockoutMinutes * 60_000 }),
+          sessionMs: config.consoleSessionHours * 3_600_000,
+        }),
+        secureCookie: config.publicUrl.protocol === 'https:',
+        log,
+      });
       const httpServer = createHttpServer({
-        api, unsubscribes: services.unsubscribes, tracking: services.tracking, health: () => services.db.ping(), log,
+        api, console: consoleApi, unsubscribes: services.unsubscribes, tracking: services.tracking, health: () => services.db.ping(), log,
         limits: {
           maxConnectionsPerClient: config.httpMaxConnectionsPerIp,
           bodyIdleMs: config.httpBodyIdleSeconds * 1000,

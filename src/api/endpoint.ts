@@ -76,7 +76,23 @@ export class ApiEndpoint {
     }, 'api request');
   }
 
-  private checkRateLimit(key: ApiKey, action: ActionName): void {
+  /**
+   * Runs `action` for a caller already known by other means (a console session, which proved the
+   * SecretKey at sign-in): the same rate limit, parameter decoding and handler as a signed request,
+   * so the console has no rules of its own. Answers the response fields, or throws a CodedError.
+   */
+  async runAs(key: Pick<ApiKey, 'accountId' | 'appId' | 'apiRateLimit'>, action: string, params: unknown, requestId: string, language = 'en-US'): Promise<Record<string, unknown>> {
+    try {
+      if (!this.deps.registry.isAction(action)) throw new CodedError('InvalidAction', `There is no action named ${JSON.stringify(action.slice(0, 64))} in SES ${API_VERSION}.`);
+      this.checkRateLimit(key, action);
+      const decoded = decodeJsonParams(params ?? {}, this.deps.registry.requestModel(action), action);
+      return await this.run(action, { requestId, accountId: key.accountId, appId: key.appId, region: this.deps.regions[0], language }, decoded);
+    } catch (e) {
+      throw this.toCodedError(e, requestId, action);
+    }
+  }
+
+  private checkRateLimit(key: Pick<ApiKey, 'accountId' | 'apiRateLimit'>, action: ActionName): void {
     const perSecond = key.apiRateLimit ?? this.deps.rateLimits.get(action) ?? this.deps.rateLimit;
     if (!this.limiter.take(key.accountId, action, perSecond)) {
       throw new CodedError('RequestLimitExceeded', `More than ${perSecond} ${action} requests per second from this account; retry shortly.`);

@@ -252,6 +252,11 @@ export const SCHEMA = {
       return ms;
     },
   }),
+  consoleSessionHours: integer('SESAME_CONSOLE_SESSION_HOURS', 12, {
+    description: 'How long a console sign-in lasts; signing out ends it sooner, and so does revoking the API key it signed in with.',
+    min: 1,
+    max: 24 * 30,
+  }),
   frequencyLimit: integer('SESAME_FREQUENCY_LIMIT', 10, { description: 'Mails per hour from one sender to one recipient (0: no limit).' }),
   tlsCert: text('SESAME_TLS_CERT', undefined, { description: 'PEM certificate file for SMTP TLS. Unset: a self-signed certificate is generated in the data folder.', allowed: 'a file path' }),
   tlsKey: text('SESAME_TLS_KEY', undefined, { description: 'PEM private key file for SESAME_TLS_CERT.', allowed: 'a file path' }),

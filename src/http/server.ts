@@ -15,6 +15,7 @@ import type { UnsubscribeService } from '../services/unsubscribe.js';
 import { handleUnsubscribe } from '../tracking/unsubscribe.js';
 import { CLICK_PATH, handleTracking, OPEN_PATH } from '../tracking/hits.js';
 import type { TrackingService } from '../services/tracking.js';
+import { CONSOLE_API_PATH, type ConsoleApi } from '../api/console-api.js';
 import { BodyWatch } from './body-watch.js';
 import { ConnectionLimit } from './connection-limit.js';
 
@@ -38,6 +39,8 @@ export interface HttpDeps {
   api: ApiEndpoint;
   unsubscribes: UnsubscribeService;
   tracking: TrackingService;
+  /** The console's API (sign-in, the account's actions over a session). */
+  console: ConsoleApi;
   /** Resolves when the store answers. */
   health(): Promise<void>;
   log: Logger;
@@ -108,6 +111,7 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (path === '/') return deps.api.handle(req, res);
   if (path.startsWith('/unsubscribe/')) return handleUnsubscribe(deps.unsubscribes, req, res);
   if (path.startsWith(OPEN_PATH) || path.startsWith(CLICK_PATH)) return handleTracking(deps.tracking, req, res, path);
+  if (path.startsWith(CONSOLE_API_PATH)) return deps.console.handle(req, res, path);
   if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
     let ok = true;
     try { await deps.health(); } catch { ok = false; }

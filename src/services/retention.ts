@@ -22,6 +22,7 @@ export interface RetentionCounts {
   dailyVolumes: number;
   inboundKept: number;
   webhookLog: number;
+  consoleSessions: number;
 }
 
 /**
@@ -55,7 +56,7 @@ export class RetentionService {
   /** One round: each kind in turn, a chunk per transaction, `between` after each chunk. */
   async round(now = Date.now(), between: BetweenChunks = async () => true): Promise<RetentionCounts> {
     const { day, start } = this.horizon(now);
-    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0, events: 0, dailyVolumes: 0, inboundKept: 0, webhookLog: 0 };
+    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0, events: 0, dailyVolumes: 0, inboundKept: 0, webhookLog: 0, consoleSessions: 0 };
     const volumeDay = formatDate(now - Math.max(VOLUME_DAYS, this.opts.retentionDays) * 86_400_000, this.opts.timezone);
     const steps: [keyof RetentionCounts, () => AsyncGenerator<number>][] = [
       ['freedContents', () => walk((from) => this.store.freeContent(from, CHUNK))],
@@ -74,6 +75,7 @@ export class RetentionService {
       ['dailyVolumes', () => drain(() => this.store.deleteOldVolumes(volumeDay, CHUNK))],
       ['inboundKept', () => drain(() => this.store.deleteOldInbound(start, CHUNK))],
       ['webhookLog', () => drain(() => this.store.deleteOldWebhookLog(start, CHUNK))],
+      ['consoleSessions', () => drain(() => this.store.deleteEndedSessions(now, CHUNK))],
     ];
     for (const [kind, chunks] of steps) {
       let t0 = performance.now();

@@ -22,7 +22,7 @@ import { GateFullError, hashPassword, verifyPassword } from '../lib/password-has
 import { clientKey, clientNetwork } from '../lib/client-network.js';
 import type { MailService } from '../services/mail.js';
 import type { DomainStore } from '../store/domains.js';
-import { AuthThrottle, type AuthAttempt } from './auth-throttle.js';
+import { AuthThrottle, type AuthAttempt } from '../lib/auth-throttle.js';
 import type { TlsMaterial } from './certificate.js';
 import { LineGuard } from '../lib/line-guard.js';
 import { KeyedCounts } from '../lib/keyed-counts.js';

@@ -449,6 +449,23 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX webhook_log_time ON webhook_log (at)',
     ],
   },
+  {
+    version: 12,
+    name: 'console sessions',
+    up: (d) => [
+      // A signed-in browser: the SHA-256 of its cookie (the cookie itself is never stored), the API
+      // key it signed in with (revoking the key ends the session), its CSRF token, and when it ends.
+      `CREATE TABLE console_sessions (
+        id_hash TEXT PRIMARY KEY,
+        account_id ${d.bigint} NOT NULL REFERENCES accounts(id),
+        secret_id TEXT NOT NULL,
+        csrf TEXT NOT NULL,
+        created_at ${d.bigint} NOT NULL,
+        expires_at ${d.bigint} NOT NULL
+      )`,
+      'CREATE INDEX console_sessions_expiry ON console_sessions (expires_at)',
+    ],
+  },
 ];
 
 const DOMAIN_COLUMNS_V6 = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';

@@ -101,6 +101,11 @@ export class RetentionStore {
     return this.walk('events', from, before, limit, '1 = 1');
   }
 
+  /** Deletes up to `limit` console sessions that ended by `now`; how many. */
+  deleteEndedSessions(now: number, limit = CHUNK): Promise<number> {
+    return this.deleteClaimed('console_sessions', ['id_hash'], 'expires_at <= ? ORDER BY expires_at', now, limit);
+  }
+
   /** Deletes up to `limit` webhook log rows of requests made before `before`; how many. */
   deleteOldWebhookLog(before: number, limit = CHUNK): Promise<number> {
     return this.deleteClaimed('webhook_log', ['id'], 'at < ? ORDER BY at', before, limit);

@@ -1,6 +1,6 @@
 /**
- * Slows and then stops password guessing over SMTP AUTH, by client network (lib/client-network.ts:
- * the /24 of an IPv4 address, the /48 of an IPv6 one) and by login from that network. Each failure
+ * Slows and then stops password guessing (SMTP AUTH, console sign-in), by client network
+ * (lib/client-network.ts: the /24 of an IPv4 address, the /48 of an IPv6 one) and by login from that network. Each failure
  * from a network makes its next answer wait longer (doubling from a quarter of a second, at most
  * five seconds); after `maxFailures` within the lockout period the network, or that login from that
  * network, is refused until the period has passed since its last failure.
@@ -25,10 +25,10 @@
  * cannot push out the counts that hold an attacker back. Filling a table at all is slow: entries are
  * only made by failed password checks, which the gate above limits to some tens per second.
  */
-import { BoundedCounts } from '../lib/bounded-counts.js';
-import { clientNetwork } from '../lib/client-network.js';
-import { KeyedCounts } from '../lib/keyed-counts.js';
-import { TtlCache } from '../lib/ttl-cache.js';
+import { BoundedCounts } from './bounded-counts.js';
+import { clientNetwork } from './client-network.js';
+import { KeyedCounts } from './keyed-counts.js';
+import { TtlCache } from './ttl-cache.js';
 
 /** How the throttle is set up. */
 export interface ThrottleOptions {
