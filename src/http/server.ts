@@ -16,6 +16,7 @@ import { handleUnsubscribe } from '../tracking/unsubscribe.js';
 import { CLICK_PATH, handleTracking, OPEN_PATH } from '../tracking/hits.js';
 import type { TrackingService } from '../services/tracking.js';
 import { CONSOLE_API_PATH, type ConsoleApi } from '../api/console-api.js';
+import { serveConsole } from '../console/static.js';
 import { BodyWatch } from './body-watch.js';
 import { ConnectionLimit } from './connection-limit.js';
 
@@ -112,6 +113,7 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (path.startsWith('/unsubscribe/')) return handleUnsubscribe(deps.unsubscribes, req, res);
   if (path.startsWith(OPEN_PATH) || path.startsWith(CLICK_PATH)) return handleTracking(deps.tracking, req, res, path);
   if (path.startsWith(CONSOLE_API_PATH)) return deps.console.handle(req, res, path);
+  if (path === '/console' || path.startsWith('/console/')) return serveConsole(req, res, path);
   if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
     let ok = true;
     try { await deps.health(); } catch { ok = false; }

@@ -1,0 +1,61 @@
+/** The console's words in English and Simplified Chinese; the browser's language chooses, the switch overrides. */
+
+export type Language = 'en' | 'zh';
+
+const EN = {
+  title: 'Sesame console',
+  signIn: 'Sign in',
+  signOut: 'Sign out',
+  secretId: 'SecretId',
+  secretKey: 'SecretKey',
+  signInHelp: 'Sign in with an API key of your account (sesame account key create).',
+  language: 'Language',
+  nav: {
+    overview: 'Overview', domains: 'Domains', senders: 'Sender addresses', templates: 'Templates', send: 'Send',
+    groups: 'Recipient groups', tasks: 'Batch tasks', status: 'Sending status', statistics: 'Statistics',
+    blocklists: 'Blocklists', callbacks: 'Callbacks', settings: 'Settings',
+  },
+  today: 'Today',
+  sent: 'Sent', delivered: 'Delivered', bounced: 'Bounced', opened: 'Opened',
+  domainsHeading: 'Sender domains', level: 'Reputation level', quota: 'Daily quota', usedToday: 'Sent today',
+  tasksRunning: 'Batch tasks running', none: 'None', unlimited: 'no limit',
+  notBuilt: 'This screen is not built yet.',
+  loading: 'Loading…',
+  account: 'Account',
+} as const;
+
+type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
+
+const ZH: Words = {
+  title: 'Sesame 控制台',
+  signIn: '登录',
+  signOut: '退出登录',
+  secretId: 'SecretId',
+  secretKey: 'SecretKey',
+  signInHelp: '使用账号的 API 密钥登录（sesame account key create）。',
+  language: '语言',
+  nav: {
+    overview: '概览', domains: '发信域名', senders: '发信地址', templates: '邮件模板', send: '发送邮件',
+    groups: '收件人列表', tasks: '批量发送任务', status: '发送状态', statistics: '数据统计',
+    blocklists: '黑名单', callbacks: '回调配置', settings: '设置',
+  },
+  today: '今日',
+  sent: '请求数', delivered: '送达数', bounced: '退信数', opened: '打开数',
+  domainsHeading: '发信域名', level: '信誉度等级', quota: '每日额度', usedToday: '今日已发',
+  tasksRunning: '进行中的批量任务', none: '无', unlimited: '不限',
+  notBuilt: '此页面尚未完成。',
+  loading: '加载中…',
+  account: '账号',
+};
+
+/** The words of a language. */
+export function wordsOf(language: Language): Words {
+  return language === 'zh' ? ZH : EN;
+}
+
+/** The browser's language, as one the console speaks. */
+export function browserLanguage(): Language {
+  return navigator.language.toLowerCase().startsWith('zh') ? 'zh' : 'en';
+}
+
+export type { Words };

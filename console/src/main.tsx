@@ -1,0 +1,77 @@
+/**
+ * The console: sign-in, then a shell with the navigation of Tencent's console and the screen chosen
+ * in the URL's hash (#/overview, #/domains, …). Every screen reads and writes through the account's
+ * actions (api.ts); nothing here decides what the server decides.
+ */
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { currentSession, signOut, type Session } from './api.js';
+import { browserLanguage, wordsOf, type Language, type Words } from './i18n.js';
+import { Overview } from './overview.js';
+import { SignIn } from './sign-in.js';
+
+/** The screens, in the navigation's order. */
+const SCREENS = ['overview', 'domains', 'senders', 'templates', 'send', 'groups', 'tasks', 'status', 'statistics', 'blocklists', 'callbacks', 'settings'] as const;
+type Screen = (typeof SCREENS)[number];
+
+const screenOf = (hash: string): Screen => {
+  const name = hash.replace(/^#\/?/, '');
+  return (SCREENS as readonly string[]).includes(name) ? name as Screen : 'overview';
+};
+
+function App() {
+  const [language, setLanguage] = useState<Language>(() => (localStorage.getItem('sesame-language') as Language | null) ?? browserLanguage());
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+  const [screen, setScreen] = useState<Screen>(screenOf(location.hash));
+  const words = wordsOf(language);
+  useEffect(() => { currentSession().then(setSession, () => setSession(null)); }, []);
+  useEffect(() => {
+    const onHash = () => setScreen(screenOf(location.hash));
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  useEffect(() => { document.documentElement.lang = language === 'zh' ? 'zh-CN' : 'en'; document.title = words.title; }, [language]);
+  const choose = (l: Language) => { localStorage.setItem('sesame-language', l); setLanguage(l); };
+
+  if (session === undefined) return <p>{words.loading}</p>;
+  if (session === null) return <><LanguageSwitch words={words} language={language} onChange={choose} /><SignIn words={words} onSignedIn={setSession} /></>;
+  return (
+    <div class="shell">
+      <header>
+        <strong>{words.title}</strong>
+        <span>{words.account} {session.appId}</span>
+        <LanguageSwitch words={words} language={language} onChange={choose} />
+        <button type="button" onClick={() => { void signOut(session).finally(() => setSession(null)); }}>{words.signOut}</button>
+      </header>
+      <nav aria-label={words.title}>
+        <ul>
+          {SCREENS.map((s) => (
+            <li key={s}><a href={`#/${s}`} aria-current={s === screen ? 'page' : undefined}>{words.nav[s]}</a></li>
+          ))}
+        </ul>
+      </nav>
+      <main>
+        {screen === 'overview' ? <Overview session={session} words={words} /> : <NotBuilt words={words} screen={screen} />}
+      </main>
+    </div>
+  );
+}
+
+function LanguageSwitch(props: { words: Words; language: Language; onChange: (l: Language) => void }) {
+  return (
+    <label class="language">
+      {props.words.language}
+      <select value={props.language} onChange={(e) => props.onChange((e.target as HTMLSelectElement).value as Language)}>
+        <option value="en">English</option>
+        <option value="zh">简体中文</option>
+      </select>
+    </label>
+  );
+}
+
+/** A screen of the navigation whose page is still to come (issue 13 is in progress). */
+function NotBuilt(props: { words: Words; screen: Screen }) {
+  return <section><h2>{props.words.nav[props.screen]}</h2><p>{props.words.notBuilt}</p></section>;
+}
+
+render(<App />, document.getElementById('app')!);
