@@ -22,6 +22,16 @@ const EN = {
   notBuilt: 'This screen is not built yet.',
   loading: 'Loading…',
   account: 'Account',
+  actions: 'Actions',
+  yes: 'Yes', no: 'No', ok: 'Found', missing: 'Not found',
+  domainName: 'Domain name', dkimOption: 'DKIM key', createDomain: 'Create domain', verified: 'Verified',
+  dnsRecords: 'DNS records', verify: 'Verify', verifiedNow: 'Verified: the domain may send.',
+  notVerifiedYet: 'Not verified yet: publish the records marked Not found, then verify again.',
+  delete: 'Delete', type: 'Type', host: 'Host', value: 'Value', inDns: 'In DNS', copy: 'Copy',
+  prefix: 'Address (before @)', senderName: 'Sender name', createSender: 'Create sender address',
+  needVerifiedDomain: 'Verify a domain first: sender addresses live on verified domains.',
+  address: 'Address', smtpPassword: 'SMTP password', setPassword: 'Set password', passwordSet: 'The SMTP password is set.',
+  passwordIsSet: 'A password is set.', passwordRule: '10 to 20 characters with a digit, a lower-case and an upper-case letter.',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -46,6 +56,16 @@ const ZH: Words = {
   notBuilt: '此页面尚未完成。',
   loading: '加载中…',
   account: '账号',
+  actions: '操作',
+  yes: '是', no: '否', ok: '已生效', missing: '未找到',
+  domainName: '域名', dkimOption: 'DKIM 密钥', createDomain: '新建域名', verified: '已验证',
+  dnsRecords: 'DNS 记录', verify: '验证', verifiedNow: '验证通过：该域名可以发信。',
+  notVerifiedYet: '尚未验证：请添加标为“未找到”的记录后重新验证。',
+  delete: '删除', type: '类型', host: '主机记录', value: '记录值', inDns: 'DNS 状态', copy: '复制',
+  prefix: '地址（@ 之前）', senderName: '发件人别名', createSender: '新建发信地址',
+  needVerifiedDomain: '请先验证域名：发信地址必须属于已验证的域名。',
+  address: '地址', smtpPassword: 'SMTP 密码', setPassword: '设置密码', passwordSet: 'SMTP 密码已设置。',
+  passwordIsSet: '已设置密码。', passwordRule: '10 到 20 个字符，须含数字、小写字母和大写字母。',
 };
 
 /** The words of a language. */

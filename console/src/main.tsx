@@ -7,7 +7,9 @@ import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { currentSession, signOut, type Session } from './api.js';
 import { browserLanguage, wordsOf, type Language, type Words } from './i18n.js';
+import { Domains } from './domains.js';
 import { Overview } from './overview.js';
+import { Senders } from './senders.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -51,7 +53,10 @@ function App() {
         </ul>
       </nav>
       <main>
-        {screen === 'overview' ? <Overview session={session} words={words} /> : <NotBuilt words={words} screen={screen} />}
+        {screen === 'overview' ? <Overview session={session} words={words} />
+          : screen === 'domains' ? <Domains session={session} words={words} />
+          : screen === 'senders' ? <Senders session={session} words={words} />
+          : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>
   );

@@ -1,0 +1,93 @@
+/** Sender addresses: create (on a domain of the account), set the SMTP password, delete. */
+import { useState } from 'preact/hooks';
+import { action, type Session } from './api.js';
+import type { Words } from './i18n.js';
+import { errorText, useAction } from './use-action.js';
+
+interface Sender { EmailAddress: string; EmailSenderName: string; CreatedTimestamp: number; SmtpPwdType: number }
+
+export function Senders(props: { session: Session; words: Words }) {
+  const { session, words } = props;
+  const list = useAction<{ EmailSenders: Sender[] }>(session, 'ListEmailAddress', {});
+  const domains = useAction<{ EmailIdentities: { IdentityName: string; SendingEnabled: boolean }[] }>(session, 'ListEmailIdentities', {});
+  const [prefix, setPrefix] = useState('');
+  const [domain, setDomain] = useState('');
+  const [senderName, setSenderName] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+  const verified = domains.data?.EmailIdentities.filter((d) => d.SendingEnabled) ?? [];
+  const create = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await action(session, 'CreateEmailAddress', { EmailAddress: `${prefix.trim()}@${domain || verified[0]?.IdentityName}`, EmailSenderName: senderName });
+      setPrefix('');
+      setSenderName('');
+      setMessage(null);
+      list.reload();
+    } catch (err) { setMessage(errorText(err)); }
+  };
+  return (
+    <section aria-labelledby="senders-heading">
+      <h2 id="senders-heading">{words.nav.senders}</h2>
+      <form class="inline" onSubmit={create}>
+        <label for="sender-prefix">{words.prefix}</label>
+        <input id="sender-prefix" required value={prefix} onInput={(e) => setPrefix((e.target as HTMLInputElement).value)} />
+        <label for="sender-domain">{words.nav.domains}</label>
+        <select id="sender-domain" value={domain} onChange={(e) => setDomain((e.target as HTMLSelectElement).value)}>
+          {verified.map((d) => <option key={d.IdentityName} value={d.IdentityName}>{d.IdentityName}</option>)}
+        </select>
+        <label for="sender-name">{words.senderName}</label>
+        <input id="sender-name" value={senderName} onInput={(e) => setSenderName((e.target as HTMLInputElement).value)} />
+        <button type="submit" disabled={verified.length === 0}>{words.createSender}</button>
+      </form>
+      {verified.length === 0 && domains.data && <p>{words.needVerifiedDomain}</p>}
+      {(message ?? list.error) && <p role="alert" class="error">{message ?? list.error}</p>}
+      {list.data === null ? <p>{words.loading}</p> : (
+        <table>
+          <thead><tr><th scope="col">{words.address}</th><th scope="col">{words.senderName}</th><th scope="col">{words.smtpPassword}</th><th scope="col"><span class="sr-only">{words.actions}</span></th></tr></thead>
+          <tbody>
+            {list.data.EmailSenders.map((s) => <SenderRow key={s.EmailAddress} session={session} words={words} sender={s} onChanged={list.reload} />)}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+function SenderRow(props: { session: Session; words: Words; sender: Sender; onChanged: () => void }) {
+  const { session, words, sender } = props;
+  const [password, setPassword] = useState('');
+  const [message, setMessage] = useState<string | null>(null);
+  const id = `smtp-${sender.EmailAddress.replace(/[^a-z0-9]/gi, '-')}`;
+  const setIt = async (e: Event) => {
+    e.preventDefault();
+    try {
+      await action(session, 'UpdateEmailSmtpPassWord', { EmailAddress: sender.EmailAddress, Password: password });
+      setPassword('');
+      setMessage(words.passwordSet);
+      props.onChanged();
+    } catch (err) { setMessage(errorText(err)); }
+  };
+  const remove = async () => {
+    if (!confirm(`${words.delete} ${sender.EmailAddress}?`)) return;
+    try {
+      await action(session, 'DeleteEmailAddress', { EmailAddress: sender.EmailAddress });
+      props.onChanged();
+    } catch (err) { setMessage(errorText(err)); }
+  };
+  return (
+    <tr>
+      <td>{sender.EmailAddress}</td>
+      <td>{sender.EmailSenderName}</td>
+      <td>
+        <form class="inline" onSubmit={setIt}>
+          <label for={id} class="sr-only">{`${words.smtpPassword} ${sender.EmailAddress}`}</label>
+          <input id={id} type="password" autocomplete="new-password" required value={password} onInput={(e) => setPassword((e.target as HTMLInputElement).value)} />
+          <button type="submit" aria-label={`${words.setPassword} ${sender.EmailAddress}`}>{words.setPassword}</button>
+        </form>
+        <small>{sender.SmtpPwdType ? words.passwordIsSet : words.passwordRule}</small>
+        {message && <p role="status">{message}</p>}
+      </td>
+      <td><button type="button" class="danger" aria-label={`${words.delete} ${sender.EmailAddress}`} onClick={remove}>{words.delete}</button></td>
+    </tr>
+  );
+}
