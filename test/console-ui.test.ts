@@ -73,7 +73,7 @@ describe.each(STORES)('console in Chromium on %s', (store) => {
   });
 });
 
-describe.each(STORES)('console screens in Chromium on %s', (store) => {
+describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, (store) => {
   let t: DnsTestApp;
   let browser: Browser;
   let page: Page;
@@ -126,5 +126,29 @@ describe.each(STORES)('console screens in Chromium on %s', (store) => {
     const senders = await sdkClient('v4:TC3', t.endpoint, t.creds)('ListEmailAddress', {});
     expect(senders.EmailSenders).toEqual([expect.objectContaining({ EmailAddress: 'news@ui.test', EmailSenderName: 'UI News', SmtpPwdType: 1 })]);
     if (store === 'sqlite') await page.screenshot({ path: new URL('sender-addresses.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
+  });
+
+  it('creates a template from an uploaded HTML file, previews it with sample values in a sandboxed frame, and edits it', async () => {
+    await page.getByRole('link', { name: 'Templates' }).click();
+    await page.getByRole('button', { name: 'New template' }).click();
+    await page.getByLabel('Template name').fill('welcome');
+    await page.getByLabel('HTML file').setInputFiles({ name: 'welcome.html', mimeType: 'text/html', buffer: Buffer.from('<html><body><h1>Hello {{name}}</h1><p>Your code: {{code}}</p></body></html>') });
+    await page.getByLabel('Sample value of name').fill('Ann <3');
+    const frame = page.frameLocator('iframe[title="Preview"]');
+    await frame.getByRole('heading', { name: 'Hello Ann <3' }).waitFor();
+    expect(await page.locator('iframe[title="Preview"]').getAttribute('sandbox')).toBe('');
+    if (store === 'sqlite') await page.screenshot({ path: new URL('templates.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'welcome', exact: true }).waitFor();
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const [meta] = (await call('ListEmailTemplates', { Limit: 10, Offset: 0 })).TemplatesMetadata;
+    const stored = await call('GetEmailTemplate', { TemplateID: meta.TemplateID });
+    expect(Buffer.from(stored.TemplateContent.Html!, 'base64').toString()).toContain('Hello {{name}}');
+    // Edit: the name changes, by the same action the SDK uses.
+    await page.getByRole('button', { name: 'Edit welcome' }).click();
+    await page.getByLabel('Template name').fill('welcome v2');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('cell', { name: 'welcome v2', exact: true }).waitFor();
+    expect((await call('GetEmailTemplate', { TemplateID: meta.TemplateID })).TemplateName).toBe('welcome v2');
   });
 });

@@ -32,6 +32,10 @@ const EN = {
   needVerifiedDomain: 'Verify a domain first: sender addresses live on verified domains.',
   address: 'Address', smtpPassword: 'SMTP password', setPassword: 'Set password', passwordSet: 'The SMTP password is set.',
   passwordIsSet: 'A password is set.', passwordRule: '10 to 20 characters with a digit, a lower-case and an upper-case letter.',
+  newTemplate: 'New template', templateName: 'Template name', status: 'Status', reviewReason: 'Review reason', edit: 'Edit',
+  approved: 'Approved', pending: 'Pending review', rejected: 'Rejected', previous: 'Previous', next: 'Next',
+  templateEditor: 'Template editor', htmlFile: 'HTML file', plainText: 'Plain text', sampleValues: 'Sample values',
+  sampleValue: 'Sample value of', preview: 'Preview', save: 'Save',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -66,6 +70,10 @@ const ZH: Words = {
   needVerifiedDomain: '请先验证域名：发信地址必须属于已验证的域名。',
   address: '地址', smtpPassword: 'SMTP 密码', setPassword: '设置密码', passwordSet: 'SMTP 密码已设置。',
   passwordIsSet: '已设置密码。', passwordRule: '10 到 20 个字符，须含数字、小写字母和大写字母。',
+  newTemplate: '新建模板', templateName: '模板名称', status: '状态', reviewReason: '审核意见', edit: '编辑',
+  approved: '审核通过', pending: '待审核', rejected: '审核未通过', previous: '上一页', next: '下一页',
+  templateEditor: '模板编辑', htmlFile: 'HTML 文件', plainText: '纯文本', sampleValues: '示例变量值',
+  sampleValue: '示例值', preview: '预览', save: '保存',
 };
 
 /** The words of a language. */

@@ -10,6 +10,7 @@ import { browserLanguage, wordsOf, type Language, type Words } from './i18n.js';
 import { Domains } from './domains.js';
 import { Overview } from './overview.js';
 import { Senders } from './senders.js';
+import { Templates } from './templates.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -56,6 +57,7 @@ function App() {
         {screen === 'overview' ? <Overview session={session} words={words} />
           : screen === 'domains' ? <Domains session={session} words={words} />
           : screen === 'senders' ? <Senders session={session} words={words} />
+          : screen === 'templates' ? <Templates session={session} words={words} />
           : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>
