@@ -91,7 +91,7 @@ export class TrackingService {
     if (this.timer || this.writing) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.write().then(() => { if (this.queue.length) this.schedule(this.retryMs || this.policy.flushMs); });
+      void this.write();
     }, ms);
     this.timer.unref();
   }
@@ -109,7 +109,12 @@ export class TrackingService {
         this.retryMs = Math.min(MAX_RETRY_MS, Math.max(50, this.retryMs * 2));
         this.log.warn({ err, queued: this.queue.length, retryMs: this.retryMs }, 'writing tracking hits failed; retrying');
       },
-    ).finally(() => { this.writing = null; });
+    ).finally(() => {
+      this.writing = null;
+      // Whoever wrote (the timer or a flush), what is left is written next: after a failure, once
+      // the back-off has passed.
+      if (this.queue.length) this.schedule(this.retryMs || this.policy.flushMs);
+    });
     return this.writing;
   }
 }
