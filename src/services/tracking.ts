@@ -91,7 +91,8 @@ export class TrackingService {
     if (this.timer || this.writing) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.write();
+      // A write under way reschedules what is left when it ends.
+      if (this.queue.length && !this.writing) void this.write();
     }, ms);
     this.timer.unref();
   }
