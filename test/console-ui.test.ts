@@ -79,7 +79,8 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
   let page: Page;
 
   beforeAll(async () => {
-    t = await startTestAppWithDns(store);
+    // The worker delivers in capture mode: sent mail is recorded as delivered, nothing leaves.
+    t = await startTestAppWithDns(store, { SESAME_DELIVERY: 'capture' }, ['api', 'worker']);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
     page = await (await browser.newContext({ locale: 'en-US' })).newPage();
     page.on('dialog', (d) => { void d.accept(); });
@@ -134,9 +135,10 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     await page.getByLabel('Template name').fill('welcome');
     await page.getByLabel('HTML file').setInputFiles({ name: 'welcome.html', mimeType: 'text/html', buffer: Buffer.from('<html><body><h1>Hello {{name}}</h1><p>Your code: {{code}}</p></body></html>') });
     await page.getByLabel('Sample value of name').fill('Ann <3');
-    const frame = page.frameLocator('iframe[title="Preview"]');
-    await frame.getByRole('heading', { name: 'Hello Ann <3' }).waitFor();
-    expect(await page.locator('iframe[title="Preview"]').getAttribute('sandbox')).toBe('');
+    // The preview's document: the sample value substituted, and escaped (it is text, not markup).
+    const preview = page.locator('iframe[title="Preview"]');
+    await expect.poll(() => preview.getAttribute('srcdoc')).toContain('<h1>Hello Ann &#60;3</h1>');
+    expect(await preview.getAttribute('sandbox')).toBe('');
     if (store === 'sqlite') await page.screenshot({ path: new URL('templates.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'welcome', exact: true }).waitFor();
@@ -150,5 +152,38 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('cell', { name: 'welcome v2', exact: true }).waitFor();
     expect((await call('GetEmailTemplate', { TemplateID: meta.TemplateID })).TemplateName).toBe('welcome v2');
+  });
+
+  it('finds one recipient\'s delivery in Sending status', async () => {
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const [meta] = (await call('ListEmailTemplates', { Limit: 10, Offset: 0 })).TemplatesMetadata;
+    const { MessageId } = await call('SendEmail', {
+      FromEmailAddress: 'news@ui.test', Destination: ['reader@dest.example', 'other@dest.example'], Subject: 'Hi',
+      Template: { TemplateID: meta.TemplateID, TemplateData: '{"name":"Ann","code":"7"}' },
+    });
+    await page.getByRole('link', { name: 'Sending status' }).click();
+    await page.getByLabel('Recipient').fill('reader@dest.example');
+    // Delivery (capture) takes a moment: search until it shows.
+    await expect.poll(async () => {
+      await page.getByRole('button', { name: 'Search' }).click();
+      return page.locator('tbody tr').allTextContents();
+    }, { timeout: 20_000 }).toEqual([expect.stringMatching(/^reader@dest\.examplenews@ui\.testDelivered.*/)]);
+    expect(await page.locator('tbody').textContent()).toContain(MessageId);
+  });
+
+  it('adds a custom blocklist entry with an expiry and removes it', async () => {
+    await page.getByRole('link', { name: 'Blocklists' }).click();
+    await page.getByLabel('Addresses to block').fill('spamtrap@dest.example');
+    await page.getByLabel('Expires').fill('2099-12-31');
+    await page.getByRole('button', { name: 'Add', exact: true }).click();
+    const row = page.getByRole('table', { name: 'Your blocklist' }).getByRole('row', { name: /spamtrap@dest\.example/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('2099-12-31');
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    expect((await call('ListCustomBlacklist', { Offset: 0, Limit: 10, Status: 2 })).Data.map((d) => d.Email)).toEqual(['spamtrap@dest.example']);
+    if (store === 'sqlite') await page.screenshot({ path: new URL('blocklists.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
+    await page.getByRole('button', { name: 'Remove spamtrap@dest.example' }).click();
+    await row.waitFor({ state: 'detached' });
+    expect((await call('ListCustomBlacklist', { Offset: 0, Limit: 10, Status: 2 })).TotalCount).toBe(0);
   });
 });

@@ -36,6 +36,11 @@ const EN = {
   approved: 'Approved', pending: 'Pending review', rejected: 'Rejected', previous: 'Previous', next: 'Next',
   templateEditor: 'Template editor', htmlFile: 'HTML file', plainText: 'Plain text', sampleValues: 'Sample values',
   sampleValue: 'Sample value of', preview: 'Preview', save: 'Save',
+  requestDate: 'Day requested', recipient: 'Recipient', search: 'Search', remoteReply: 'Server reply', requested: 'Requested',
+  signals: 'Recipient actions', clicked: 'Clicked', unsubscribed: 'Unsubscribed', complained: 'Complained', subject: 'Subject',
+  deliverStatus: { 0: 'Queued', 1: 'Delivered', 2: 'Dropped', 3: 'Bounced', 8: 'Deferred' },
+  customList: 'Your blocklist', addressesToBlock: 'Addresses to block', expireDate: 'Expires', add: 'Add', never: 'Never',
+  active: 'Active', expired: 'Expired', remove: 'Remove', bounceList: 'Hard bounces (last 30 days)', complaints: 'Complaints (last 30 days)',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -74,6 +79,11 @@ const ZH: Words = {
   approved: '审核通过', pending: '待审核', rejected: '审核未通过', previous: '上一页', next: '下一页',
   templateEditor: '模板编辑', htmlFile: 'HTML 文件', plainText: '纯文本', sampleValues: '示例变量值',
   sampleValue: '示例值', preview: '预览', save: '保存',
+  requestDate: '请求日期', recipient: '收件人', search: '查询', remoteReply: '服务器回复', requested: '请求时间',
+  signals: '收件人行为', clicked: '已点击', unsubscribed: '已退订', complained: '已投诉', subject: '主题',
+  deliverStatus: { 0: '排队中', 1: '已送达', 2: '已丢弃', 3: '已退信', 8: '延迟' },
+  customList: '自定义黑名单', addressesToBlock: '要屏蔽的地址', expireDate: '到期日期', add: '添加', never: '永久',
+  active: '生效中', expired: '已过期', remove: '移除', bounceList: '硬退信（近 30 天）', complaints: '投诉（近 30 天）',
 };
 
 /** The words of a language. */

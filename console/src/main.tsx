@@ -11,6 +11,8 @@ import { Domains } from './domains.js';
 import { Overview } from './overview.js';
 import { Senders } from './senders.js';
 import { Templates } from './templates.js';
+import { SendingStatus } from './status.js';
+import { Blocklists } from './blocklists.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -58,6 +60,8 @@ function App() {
           : screen === 'domains' ? <Domains session={session} words={words} />
           : screen === 'senders' ? <Senders session={session} words={words} />
           : screen === 'templates' ? <Templates session={session} words={words} />
+          : screen === 'status' ? <SendingStatus session={session} words={words} />
+          : screen === 'blocklists' ? <Blocklists session={session} words={words} />
           : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>
