@@ -171,6 +171,25 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     expect(await page.locator('tbody').textContent()).toContain(MessageId);
   });
 
+  it('shows the statistics of what was sent, with the daily chart', async () => {
+    await page.getByRole('link', { name: 'Statistics' }).click();
+    // The two mails of the Sending status test, both delivered (capture).
+    await expect.poll(async () => {
+      await page.getByRole('button', { name: 'Show' }).click();
+      return [await page.locator('[data-figure="requests"]').textContent(), await page.locator('[data-figure="delivered"]').textContent()];
+    }, { timeout: 20_000 }).toEqual(['2', '2']);
+    expect(await page.getByRole('img', { name: 'Mail per day' }).locator('canvas').count()).toBeGreaterThan(0);
+    // Another recipient domain has none.
+    await page.getByLabel('Recipient domain').fill('gmail.com');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => page.locator('[data-figure="requests"]').textContent()).toBe('0');
+    // A period over 90 days answers Tencent's code.
+    await page.getByLabel('From', { exact: true }).fill('2026-01-01');
+    await page.getByLabel('To', { exact: true }).fill('2026-06-01');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toContain('InvalidParameterValue');
+  });
+
   it('adds a custom blocklist entry with an expiry and removes it', async () => {
     await page.getByRole('link', { name: 'Blocklists' }).click();
     await page.getByLabel('Addresses to block').fill('spamtrap@dest.example');

@@ -41,6 +41,8 @@ const EN = {
   deliverStatus: { 0: 'Queued', 1: 'Delivered', 2: 'Dropped', 3: 'Bounced', 8: 'Deferred' },
   customList: 'Your blocklist', addressesToBlock: 'Addresses to block', expireDate: 'Expires', add: 'Add', never: 'Never',
   active: 'Active', expired: 'Expired', remove: 'Remove', bounceList: 'Hard bounces (last 30 days)', complaints: 'Complaints (last 30 days)',
+  from: 'From', to: 'To', senderDomain: 'Sender domain', recipientDomain: 'Recipient domain', show: 'Show', totals: 'Totals',
+  deliveryRate: 'Delivery rate', openRate: 'Open rate', clickRate: 'Click rate', bounceRate: 'Bounce rate', dailyChart: 'Mail per day',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -84,6 +86,8 @@ const ZH: Words = {
   deliverStatus: { 0: '排队中', 1: '已送达', 2: '已丢弃', 3: '已退信', 8: '延迟' },
   customList: '自定义黑名单', addressesToBlock: '要屏蔽的地址', expireDate: '到期日期', add: '添加', never: '永久',
   active: '生效中', expired: '已过期', remove: '移除', bounceList: '硬退信（近 30 天）', complaints: '投诉（近 30 天）',
+  from: '开始日期', to: '结束日期', senderDomain: '发信域名', recipientDomain: '收件域名', show: '查询', totals: '汇总',
+  deliveryRate: '送达率', openRate: '打开率', clickRate: '点击率', bounceRate: '退信率', dailyChart: '每日邮件量',
 };
 
 /** The words of a language. */

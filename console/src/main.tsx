@@ -13,6 +13,7 @@ import { Senders } from './senders.js';
 import { Templates } from './templates.js';
 import { SendingStatus } from './status.js';
 import { Blocklists } from './blocklists.js';
+import { Statistics } from './statistics.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -62,6 +63,7 @@ function App() {
           : screen === 'templates' ? <Templates session={session} words={words} />
           : screen === 'status' ? <SendingStatus session={session} words={words} />
           : screen === 'blocklists' ? <Blocklists session={session} words={words} />
+          : screen === 'statistics' ? <Statistics session={session} words={words} />
           : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>
