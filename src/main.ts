@@ -162,6 +162,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       link: new SealedTokens(box.subkey('unsubscribe link tokens')), legacyLink: unsubscribeTokens(box), address: unsubscribeAddressTokens(box),
     }, log);
     const statisticsStore = new StatisticsStore(db);
+    const outbox = new WebhookOutbox(db);
     const taskPolicy = { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: TASK_CHUNK, maxPending: config.taskMaxPending };
     return {
       db,
@@ -213,9 +214,9 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       }),
       statistics: new StatisticsService(statisticsStore, { timezone: config.timezone }),
       callbacks: new CallbackService({
-        store: new CallbackStore(db), domains: domainStore, box, dns: createDnsClient(config.dnsServers), allowPrivateNetworks: config.allowPrivateNetworks,
+        store: new CallbackStore(db), domains: domainStore, box, dns: createDnsClient(config.dnsServers), allowPrivateNetworks: config.allowPrivateNetworks, log: outbox,
       }),
-      outbox: new WebhookOutbox(db),
+      outbox,
       reputation: new ReputationService(new ReputationStore(db), statisticsStore, { timezone: config.timezone }, log),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
       unsubscribes,

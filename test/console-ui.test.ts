@@ -9,6 +9,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestApp, startTestAppWithDns, type DnsTestApp, type TestApp } from './helpers/app.js';
 import { zoneFor } from './helpers/dns.js';
+import { startReceiver } from './helpers/receiver.js';
 import { sdkClient } from './helpers/sdk.js';
 
 const SCREENSHOTS = new URL('../docs/console/', import.meta.url);
@@ -80,7 +81,8 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
 
   beforeAll(async () => {
     // The worker delivers in capture mode: sent mail is recorded as delivered, nothing leaves.
-    t = await startTestAppWithDns(store, { SESAME_DELIVERY: 'capture' }, ['api', 'worker']);
+    // The callback receiver is on loopback.
+    t = await startTestAppWithDns(store, { SESAME_DELIVERY: 'capture', SESAME_ALLOW_PRIVATE_NETWORKS: 'true' }, ['api', 'worker']);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
     page = await (await browser.newContext({ locale: 'en-US' })).newPage();
     page.on('dialog', (d) => { void d.accept(); });
@@ -188,6 +190,35 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     await page.getByLabel('To', { exact: true }).fill('2026-06-01');
     await page.getByRole('button', { name: 'Show' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toContain('InvalidParameterValue');
+  });
+
+  it('sets a callback, reveals its secret, and shows the requests made to it', async () => {
+    const rx = await startReceiver();
+    try {
+      await page.getByRole('link', { name: 'Callbacks' }).click();
+      await page.getByLabel('Callback URL').fill(`${rx.base}/hook`);
+      await page.getByRole('button', { name: 'Set callback' }).click();
+      const card = page.getByRole('region', { name: 'Callbacks: The whole account' });
+      await card.waitFor();
+      expect(await card.textContent()).toContain('Active');
+      await card.getByRole('button', { name: 'Reveal' }).click();
+      const secret = await card.locator('[data-secret]').textContent();
+      expect(secret).toMatch(/^whsec_/);
+      const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+      const [meta] = (await call('ListEmailTemplates', { Limit: 10, Offset: 0 })).TemplatesMetadata;
+      await call('SendEmail', { FromEmailAddress: 'news@ui.test', Destination: ['hooked@dest.example'], Subject: 'Hi', Template: { TemplateID: meta.TemplateID, TemplateData: '{"name":"A","code":"1"}' } });
+      await rx.waitFor((r) => r.body.includes('hooked@dest.example'));
+      await expect.poll(async () => {
+        await card.getByRole('button', { name: 'Refresh' }).click();
+        return card.getByRole('table').locator('tbody tr').allTextContents();
+      }, { timeout: 20_000 }).toEqual([expect.stringMatching(/evt_[0-9a-z]+200/)]);
+      if (store === 'sqlite') {
+        await card.getByRole('button', { name: 'Hide' }).click();
+        await page.screenshot({ path: new URL('callbacks.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('code'), page.locator('tbody td')] });
+      }
+    } finally {
+      await rx.stop();
+    }
   });
 
   it('adds a custom blocklist entry with an expiry and removes it', async () => {

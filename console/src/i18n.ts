@@ -43,6 +43,8 @@ const EN = {
   active: 'Active', expired: 'Expired', remove: 'Remove', bounceList: 'Hard bounces (last 30 days)', complaints: 'Complaints (last 30 days)',
   from: 'From', to: 'To', senderDomain: 'Sender domain', recipientDomain: 'Recipient domain', show: 'Show', totals: 'Totals',
   deliveryRate: 'Delivery rate', openRate: 'Open rate', clickRate: 'Click rate', bounceRate: 'Bounce rate', dailyChart: 'Mail per day',
+  callbackUrl: 'Callback URL', forAddress: 'For', accountLevel: 'The whole account', setCallback: 'Set callback', disabled: 'Disabled',
+  secret: 'Signing secret', reveal: 'Reveal', hide: 'Hide', enable: 'Enable', refresh: 'Refresh', deliveryLog: 'Requests made', error: 'Error',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -88,6 +90,8 @@ const ZH: Words = {
   active: '生效中', expired: '已过期', remove: '移除', bounceList: '硬退信（近 30 天）', complaints: '投诉（近 30 天）',
   from: '开始日期', to: '结束日期', senderDomain: '发信域名', recipientDomain: '收件域名', show: '查询', totals: '汇总',
   deliveryRate: '送达率', openRate: '打开率', clickRate: '点击率', bounceRate: '退信率', dailyChart: '每日邮件量',
+  callbackUrl: '回调地址', forAddress: '适用于', accountLevel: '整个账号', setCallback: '设置回调', disabled: '已停用',
+  secret: '签名密钥', reveal: '显示', hide: '隐藏', enable: '启用', refresh: '刷新', deliveryLog: '推送记录', error: '错误',
 };
 
 /** The words of a language. */

@@ -14,6 +14,7 @@ import { Templates } from './templates.js';
 import { SendingStatus } from './status.js';
 import { Blocklists } from './blocklists.js';
 import { Statistics } from './statistics.js';
+import { Callbacks } from './callbacks.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -64,6 +65,7 @@ function App() {
           : screen === 'status' ? <SendingStatus session={session} words={words} />
           : screen === 'blocklists' ? <Blocklists session={session} words={words} />
           : screen === 'statistics' ? <Statistics session={session} words={words} />
+          : screen === 'callbacks' ? <Callbacks session={session} words={words} />
           : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>

@@ -49,6 +49,28 @@ export interface ListEmailCallbacksResponse {
   TotalCount: number;
 }
 
+/** ListEmailCallbackLogs request: the requests made to one callback, newest first. */
+export interface ListEmailCallbackLogsRequest {
+  /** The callback's sender address; absent or empty: the account-level callback. At most 320 characters. */
+  Address?: string;
+  /** At most 100 (default 20). */
+  Limit?: number;
+}
+/** One request made to a callback. */
+export interface CallbackLogEntry {
+  /** The event's `webhook-id`. */
+  EventId: string;
+  /** When it was made, Unix seconds. */
+  Timestamp: number;
+  /** The HTTP status answered; 0 when there was none (refused, timed out, no connection). */
+  HttpStatus: number;
+  LatencyMs: number;
+  /** Why it failed ('' when it did not). */
+  Error: string;
+}
+/** ListEmailCallbackLogs response. */
+export interface ListEmailCallbackLogsResponse { LogList: CallbackLogEntry[] }
+
 const EXTENSION_MODELS = {
   UpdateSendTaskRequest: [
     { name: 'TaskId', scalar: 'uint64', model: null, array: false, required: true },
@@ -63,6 +85,13 @@ const EXTENSION_MODELS = {
     { name: 'Secret', scalar: 'string', model: null, array: false, required: true },
   ],
   ListEmailCallbacksRequest: [],
+  ListEmailCallbackLogsRequest: [
+    { name: 'Address', scalar: 'string', model: null, array: false, required: false, maxLength: STRING_LIMITS.address },
+    { name: 'Limit', scalar: 'uint64', model: null, array: false, required: false },
+  ],
+  ListEmailCallbackLogsResponse: [
+    { name: 'LogList', scalar: null, model: null, array: true, required: true },
+  ],
   ListEmailCallbacksResponse: [
     // Items are EmailCallback (above): responses are encoded by their handlers, never decoded, so
     // the item model is not declared to the decoder.
@@ -72,7 +101,7 @@ const EXTENSION_MODELS = {
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 /** Names of Sesame's own actions. */
-export const EXTENSION_ACTION_NAMES = ['UpdateSendTask', 'SetEmailCallback', 'ListEmailCallbacks'] as const;
+export const EXTENSION_ACTION_NAMES = ['UpdateSendTask', 'SetEmailCallback', 'ListEmailCallbacks', 'ListEmailCallbackLogs'] as const;
 export type ExtensionActionName = (typeof EXTENSION_ACTION_NAMES)[number];
 
 export type ActionName = ses.ActionName | ExtensionActionName;
@@ -87,6 +116,7 @@ export const ACTIONS: Record<ActionName, { readonly request: ModelName; readonly
   UpdateSendTask: { request: 'UpdateSendTaskRequest', response: 'UpdateSendTaskResponse' },
   SetEmailCallback: { request: 'SetEmailCallbackRequest', response: 'SetEmailCallbackResponse' },
   ListEmailCallbacks: { request: 'ListEmailCallbacksRequest', response: 'ListEmailCallbacksResponse' },
+  ListEmailCallbackLogs: { request: 'ListEmailCallbackLogsRequest', response: 'ListEmailCallbackLogsResponse' },
 };
 
 /** Every action, Tencent's first. */
@@ -96,9 +126,11 @@ export interface Requests extends ses.Requests {
   UpdateSendTask: UpdateSendTaskRequest;
   SetEmailCallback: SetEmailCallbackRequest;
   ListEmailCallbacks: ListEmailCallbacksRequest;
+  ListEmailCallbackLogs: ListEmailCallbackLogsRequest;
 }
 export interface Responses extends ses.Responses {
   UpdateSendTask: UpdateSendTaskResponse;
   SetEmailCallback: SetEmailCallbackResponse;
   ListEmailCallbacks: ListEmailCallbacksResponse;
+  ListEmailCallbackLogs: ListEmailCallbackLogsResponse;
 }

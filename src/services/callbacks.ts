@@ -10,6 +10,7 @@ import { newWebhookSecret } from '../lib/webhook-signature.js';
 import type { DnsClient } from '../net/dns.js';
 import type { CallbackStore } from '../store/callbacks.js';
 import type { DomainStore } from '../store/domains.js';
+import type { WebhookOutbox } from '../store/outbox.js';
 import { resolveDestination } from '../webhooks/destination.js';
 
 /** A callback as the account sees it. */
@@ -23,6 +24,8 @@ export class CallbackService {
     box: SecretBox;
     dns: Pick<DnsClient, 'addresses'>;
     allowPrivateNetworks: boolean;
+    /** The requests made to a callback, newest first (the webhook outbox's log). */
+    log: Pick<WebhookOutbox, 'log'>;
   }) {}
 
   /** Sets (or, with an empty URL, removes) the callback of `address` ('' or absent: the account's own); its secret ('' when removed). */
@@ -41,6 +44,18 @@ export class CallbackService {
   async list(accountId: number): Promise<CallbackView[]> {
     return (await this.d.store.list(accountId)).map((r) => ({
       address: r.address, url: r.url, secret: this.d.box.open(r.secret_sealed, secretPurpose(accountId, r.address)), active: r.status === 1, createdAt: r.created_at,
+    }));
+  }
+
+  /** The last `limit` requests made to the callback of `address` ('' or absent: the account's own), newest first. */
+  async requests(accountId: number, q: { address?: string; limit?: number }): Promise<{ eventId: number; at: number; httpStatus: number; latencyMs: number; error: string }[]> {
+    const limit = q.limit ?? 20;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > 100) fail('InvalidParameterValue', 'Limit must be from 1 to 100.');
+    const address = q.address ? normalizeAddress(q.address) : '';
+    const callback = (await this.d.store.list(accountId)).find((c) => c.address === address);
+    if (!callback) fail('InvalidParameterValue', `There is no callback ${address ? `for ${address}` : 'at the account level'}.`);
+    return (await this.d.log.log(accountId, callback.id, limit)).map((r) => ({
+      eventId: Number(r.event_id), at: Number(r.at), httpStatus: Number(r.http_status), latencyMs: Number(r.latency_ms), error: r.error,
     }));
   }
 

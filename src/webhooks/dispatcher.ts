@@ -16,6 +16,7 @@ import { secretPurpose } from '../services/callbacks.js';
 import { signWebhook } from '../lib/webhook-signature.js';
 import type { DnsClient } from '../net/dns.js';
 import type { OutboxItem, OutboxResult, WebhookAttempt, WebhookOutbox } from '../store/outbox.js';
+import { webhookId } from '../domain/webhook-id.js';
 import { callbackPayload } from './payload.js';
 import { postJson } from './post.js';
 
@@ -221,9 +222,4 @@ export class WebhookDispatcher {
     });
     return this.settling;
   }
-}
-
-/** The stable id of an event's requests (the same on every retry), for receivers to deduplicate on. */
-export function webhookId(eventId: number): string {
-  return `evt_${eventId.toString(36)}`;
 }
