@@ -1,7 +1,7 @@
 /**
  * The HTTP listener, shared by the edges that speak HTTP: the API at `/`, the unsubscribe links,
- * the tracking pixel and links, `GET /healthz` (and later the console). It bounds what one client can hold before any
- * handler knows who it is: connections per address (connection-limit.ts), pauses in a body
+ * the tracking pixel and links, the console (its API and its pages), `GET /healthz`. It bounds what
+ * one client can hold before any handler knows who it is: connections per address (connection-limit.ts), pauses in a body
  * (body-watch.ts), the time to send headers and a whole request. Stopping it refuses new connections
  * and lets requests in flight finish, up to a deadline.
  */
