@@ -236,4 +236,22 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     await row.waitFor({ state: 'detached' });
     expect((await call('ListCustomBlacklist', { Offset: 0, Limit: 10, Status: 2 })).TotalCount).toBe(0);
   });
+
+  it('sends a test mail from the Send screen, with the template\'s variables', async () => {
+    await page.getByRole('link', { name: 'Send', exact: true }).click();
+    await page.getByLabel('Subject').fill('A test');
+    await page.getByLabel('Recipients (up to 50)').fill('me@dest.example');
+    await page.getByLabel('Value of name').fill('Me');
+    await page.getByLabel('Value of code').fill('42');
+    await page.getByRole('button', { name: 'Send now' }).click();
+    const status = await expect.poll(() => page.getByRole('status').textContent()).toMatch(/MessageId qcloudses-/).then(() => page.getByRole('status').textContent());
+    const messageId = /MessageId (\S+)/.exec(status ?? '')![1];
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const list = await call('GetSendEmailStatus', { RequestDate: new Date().toISOString().slice(0, 10), Offset: 0, Limit: 10, MessageId: messageId });
+    expect(list.EmailStatusList.map((x) => [x.ToEmailAddress, x.FromEmailAddress])).toEqual([['me@dest.example', 'news@ui.test']]);
+    // What the API refuses shows its code and message.
+    await page.getByLabel('Recipients (up to 50)').fill('not an address');
+    await page.getByRole('button', { name: 'Send now' }).click();
+    await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^[A-Za-z.]+: /);
+  });
 });

@@ -45,6 +45,8 @@ const EN = {
   deliveryRate: 'Delivery rate', openRate: 'Open rate', clickRate: 'Click rate', bounceRate: 'Bounce rate', dailyChart: 'Mail per day',
   callbackUrl: 'Callback URL', forAddress: 'For', accountLevel: 'The whole account', setCallback: 'Set callback', disabled: 'Disabled',
   secret: 'Signing secret', reveal: 'Reveal', hide: 'Hide', enable: 'Enable', refresh: 'Refresh', deliveryLog: 'Requests made', error: 'Error',
+  sender: 'Sender', recipients: 'Recipients (up to 50)', variables: 'Template variables', valueOf: 'Value of', sendNow: 'Send now',
+  accepted: 'Accepted:',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -92,6 +94,8 @@ const ZH: Words = {
   deliveryRate: '送达率', openRate: '打开率', clickRate: '点击率', bounceRate: '退信率', dailyChart: '每日邮件量',
   callbackUrl: '回调地址', forAddress: '适用于', accountLevel: '整个账号', setCallback: '设置回调', disabled: '已停用',
   secret: '签名密钥', reveal: '显示', hide: '隐藏', enable: '启用', refresh: '刷新', deliveryLog: '推送记录', error: '错误',
+  sender: '发件人', recipients: '收件人（最多 50 个）', variables: '模板变量', valueOf: '变量值', sendNow: '立即发送',
+  accepted: '已受理：',
 };
 
 /** The words of a language. */

@@ -15,6 +15,7 @@ import { SendingStatus } from './status.js';
 import { Blocklists } from './blocklists.js';
 import { Statistics } from './statistics.js';
 import { Callbacks } from './callbacks.js';
+import { Send } from './send.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -66,6 +67,7 @@ function App() {
           : screen === 'blocklists' ? <Blocklists session={session} words={words} />
           : screen === 'statistics' ? <Statistics session={session} words={words} />
           : screen === 'callbacks' ? <Callbacks session={session} words={words} />
+          : screen === 'send' ? <Send session={session} words={words} />
           : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>
