@@ -237,6 +237,22 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     expect((await call('ListCustomBlacklist', { Offset: 0, Limit: 10, Status: 2 })).TotalCount).toBe(0);
   });
 
+  it('imports a CSV of 1,000 recipients with data into a new group, and shows the counts and the invalid rows', async () => {
+    await page.getByRole('link', { name: 'Recipient groups' }).click();
+    await page.getByLabel('Group name').fill('newsletter');
+    await page.getByRole('button', { name: 'Create group' }).click();
+    const rows = Array.from({ length: 1000 }, (_, i) => `r${i}@dest.example,"Reader, ${i}",C${i}`);
+    const csv = ['email,name,code', ...rows, 'not-an-address,X,Y', 'also bad,Z,W'].join('\r\n');
+    await page.getByLabel('Import CSV').setInputFiles({ name: 'group.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await expect.poll(() => page.locator('[data-counts]').textContent(), { timeout: 20_000 }).toBe('Valid: 1000 · Invalid: 2');
+    expect(await page.getByRole('progressbar', { name: 'Import progress' }).getAttribute('value')).toBe('1002');
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const [group] = (await call('ListReceivers', { Offset: 0, Limit: 10 })).Data;
+    const details = await call('ListReceiverDetails', { ReceiverId: group.ReceiverId, Offset: 0, Limit: 1, Email: 'r7@dest.example' });
+    expect(JSON.parse(details.Data[0].TemplateData)).toEqual({ name: 'Reader, 7', code: 'C7' });
+    if (store === 'sqlite') await page.screenshot({ path: new URL('recipient-groups.png', SCREENSHOTS).pathname, mask: [page.getByText(/^Account \d+$/)] });
+  });
+
   it('sends a test mail from the Send screen, with the template\'s variables', async () => {
     await page.getByRole('link', { name: 'Send', exact: true }).click();
     await page.getByLabel('Subject').fill('A test');

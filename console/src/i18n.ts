@@ -47,6 +47,9 @@ const EN = {
   secret: 'Signing secret', reveal: 'Reveal', hide: 'Hide', enable: 'Enable', refresh: 'Refresh', deliveryLog: 'Requests made', error: 'Error',
   sender: 'Sender', recipients: 'Recipients (up to 50)', variables: 'Template variables', valueOf: 'Value of', sendNow: 'Send now',
   accepted: 'Accepted:',
+  groupName: 'Group name', createGroup: 'Create group', validCount: 'Valid', invalidCount: 'Invalid', openGroup: 'Open',
+  importCsv: 'Import CSV', csvHelp: 'First column: the address; the others: template variables, named in the first row.',
+  importProgress: 'Import progress', reason: 'Reason', addressCount: 'Addresses',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -96,6 +99,9 @@ const ZH: Words = {
   secret: '签名密钥', reveal: '显示', hide: '隐藏', enable: '启用', refresh: '刷新', deliveryLog: '推送记录', error: '错误',
   sender: '发件人', recipients: '收件人（最多 50 个）', variables: '模板变量', valueOf: '变量值', sendNow: '立即发送',
   accepted: '已受理：',
+  groupName: '列表名称', createGroup: '新建收件人列表', validCount: '有效', invalidCount: '无效', openGroup: '打开',
+  importCsv: '导入 CSV', csvHelp: '第一列为邮箱地址，其余列为模板变量，变量名写在第一行。',
+  importProgress: '导入进度', reason: '原因', addressCount: '地址数',
 };
 
 /** The words of a language. */

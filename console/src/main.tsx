@@ -16,6 +16,7 @@ import { Blocklists } from './blocklists.js';
 import { Statistics } from './statistics.js';
 import { Callbacks } from './callbacks.js';
 import { Send } from './send.js';
+import { Groups } from './groups.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -68,6 +69,7 @@ function App() {
           : screen === 'statistics' ? <Statistics session={session} words={words} />
           : screen === 'callbacks' ? <Callbacks session={session} words={words} />
           : screen === 'send' ? <Send session={session} words={words} />
+          : screen === 'groups' ? <Groups session={session} words={words} />
           : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>
