@@ -2,13 +2,13 @@
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { dayFromNow as day } from './text.js';
 import { errorText, useAction } from './use-action.js';
 
 interface Bounce { BounceTime: string; EmailAddress: string; IspDesc: string }
 interface Custom { Id: number; Email: string; CreateTime: string; ExpireDate: string; Status: number }
 interface Complaint { ComplainTime: string; OriginalRcptTo: string; OriginalMailFrom: string; SourceIp: string; Subject: string }
 
-const day = (offsetDays: number): string => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 
 export function Blocklists(props: { session: Session; words: Words }) {
   const { session, words } = props;

@@ -2,13 +2,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { action, ApiError, type Session } from './api.js';
 import type { Words } from './i18n.js';
+// Today in the browser's calendar (the server counts days in SESAME_TIMEZONE; a day's edge may differ).
+import { dayFromNow as today } from './text.js';
 
 interface Volume { RequestCount: number; DeliveredCount: number; BounceCount: number; OpenedCount: number }
 interface Identity { IdentityName: string; CurrentReputationLevel: number; DailyQuota: number; SendingEnabled: boolean }
 interface Task { TaskId: number; TaskStatus: number; RequestCount: number; SendCount: number; FromEmailAddress: string }
 
-/** Today in the browser's calendar (the server counts days in SESAME_TIMEZONE; a day's edge may differ). */
-const today = (): string => new Date().toISOString().slice(0, 10);
 
 export function Overview(props: { session: Session; words: Words }) {
   const { session, words } = props;

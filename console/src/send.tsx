@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { fromBase64, variablesOf } from './text.js';
 import { errorText, useAction } from './use-action.js';
 
 /** SendEmail takes at most this many recipients (FACTS §6.1). */
@@ -29,8 +30,7 @@ export function Send(props: { session: Session; words: Words }) {
   useEffect(() => {
     if (!chosen) return;
     action<{ TemplateContent: { Html?: string; Text?: string } }>(session, 'GetEmailTemplate', { TemplateID: Number(chosen) }).then((t) => {
-      const text = [t.TemplateContent.Html, t.TemplateContent.Text].filter(Boolean).map((b) => new TextDecoder().decode(Uint8Array.from(atob(b!), (c) => c.charCodeAt(0)))).join('\n');
-      setVariables([...new Set([...text.matchAll(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g)].map((m) => m[1]))]);
+      setVariables(variablesOf([t.TemplateContent.Html, t.TemplateContent.Text].map((b) => (b ? fromBase64(b) : '')).join('\n')));
     }, (e: unknown) => setError(errorText(e)));
   }, [chosen]);
   const recipients = to.split(/[\s,;]+/).filter(Boolean);

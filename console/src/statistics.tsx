@@ -7,12 +7,12 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { dayFromNow as day } from './text.js';
 import { errorText } from './use-action.js';
 
 interface Volume { SendDate: string; RequestCount: number; AcceptedCount: number; DeliveredCount: number; OpenedCount: number; ClickedCount: number; BounceCount: number; UnsubscribeCount: number }
 interface Report { DailyVolumes: Volume[]; OverallVolume: Volume }
 
-const day = (offsetDays: number): string => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
 const rate = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).toFixed(1)} %` : '–');
 
 export function Statistics(props: { session: Session; words: Words }) {

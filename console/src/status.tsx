@@ -2,6 +2,7 @@
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { dayFromNow } from './text.js';
 import { errorText } from './use-action.js';
 
 interface Status {
@@ -12,7 +13,7 @@ const PAGE = 100;
 
 export function SendingStatus(props: { session: Session; words: Words }) {
   const { session, words } = props;
-  const [day, setDay] = useState(new Date().toISOString().slice(0, 10));
+  const [day, setDay] = useState(dayFromNow());
   const [recipient, setRecipient] = useState('');
   const [messageId, setMessageId] = useState('');
   const [page, setPage] = useState(0);

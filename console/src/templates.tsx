@@ -6,23 +6,11 @@
 import { useMemo, useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { fromBase64, toBase64, VARIABLE, variablesOf } from './text.js';
 import { errorText, useAction } from './use-action.js';
 
 interface Meta { TemplateID: number; TemplateName: string; TemplateStatus: number; CreatedTimestamp: number; ReviewReason: string }
 const PAGE = 20;
-
-/** UTF-8 text as base64, as the API takes template content. */
-export function toBase64(text: string): string {
-  const bytes = new TextEncoder().encode(text);
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-
-function fromBase64(b64: string): string {
-  const bin = atob(b64);
-  return new TextDecoder().decode(Uint8Array.from(bin, (c) => c.charCodeAt(0)));
-}
 
 export function Templates(props: { session: Session; words: Words }) {
   const { session, words } = props;
@@ -82,8 +70,8 @@ function Editor(props: { session: Session; words: Words; start: { id: number | n
   const [text, setText] = useState(start.text);
   const [samples, setSamples] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
-  const variables = useMemo(() => [...new Set([...`${html}\n${text}`.matchAll(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g)].map((m) => m[1]))], [html, text]);
-  const preview = useMemo(() => html.replace(/\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g, (_, v: string) => escapeHtml(samples[v] ?? `{{${v}}}`)), [html, samples]);
+  const variables = useMemo(() => variablesOf(`${html}\n${text}`), [html, text]);
+  const preview = useMemo(() => html.replace(VARIABLE, (_, v: string) => escapeHtml(samples[v] ?? `{{${v}}}`)), [html, samples]);
   const upload = async (e: Event) => {
     const file = (e.target as HTMLInputElement).files?.[0];
     if (file) setHtml(await file.text());
