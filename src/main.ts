@@ -366,6 +366,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
           sessionMs: config.consoleSessionHours * 3_600_000,
         }),
         secureCookie: config.publicUrl.protocol === 'https:',
+        timeZone: config.timezone,
         log,
       });
       const httpServer = createHttpServer({

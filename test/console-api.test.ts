@@ -31,7 +31,8 @@ describe.each(STORES)('console API on %s', (store) => {
   const action = (s: { cookie: string; csrf: string }, Action: string, Params: unknown = {}) => request('action', { cookie: s.cookie, csrf: s.csrf, body: { Action, Params } });
 
   // Three failures lock a network out (the default is ten), so the throttle's delays stay short.
-  beforeAll(async () => { t = await startTestApp(store, { SESAME_SMTP_AUTH_MAX_FAILURES: '3' }); });
+  // The server's time zone is told to the page, which shows the API's times in it.
+  beforeAll(async () => { t = await startTestApp(store, { SESAME_SMTP_AUTH_MAX_FAILURES: '3', SESAME_TIMEZONE: 'Europe/Berlin' }); });
   afterAll(async () => { await t?.stop(); });
 
   it('signs in with SecretId and SecretKey: an HttpOnly, SameSite=Strict session cookie and a CSRF token; wrong keys are refused', async () => {
@@ -43,7 +44,7 @@ describe.each(STORES)('console API on %s', (store) => {
     expect(s.setCookie).toMatch(/^sesame_console=[A-Za-z0-9_-]{43}; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=43\d{3}$/);
     expect(s.csrf).toMatch(/^[A-Za-z0-9_-]{32}$/);
     const again = await request('session', { method: 'GET', cookie: s.cookie });
-    expect(again.body.Response).toMatchObject({ AppId: t.creds.AppId, CsrfToken: s.csrf });
+    expect(again.body.Response).toMatchObject({ AppId: t.creds.AppId, CsrfToken: s.csrf, TimeZone: 'Europe/Berlin' });
   });
 
   it('runs the account\'s actions through the same handlers as the SDK, with the same error codes', async () => {

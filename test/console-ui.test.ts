@@ -5,7 +5,7 @@
  * which the old session cookie no longer works. Screenshots go to docs/console/.
  */
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestApp, startTestAppWithDns, type DnsTestApp, type TestApp } from './helpers/app.js';
 import { zoneFor } from './helpers/dns.js';
@@ -13,6 +13,8 @@ import { startReceiver } from './helpers/receiver.js';
 import { sdkClient } from './helpers/sdk.js';
 
 const SCREENSHOTS = new URL('../docs/console/', import.meta.url);
+/** The server's time zone in the screens' tests (SESAME_TIMEZONE). */
+const SERVER_ZONE = 'Asia/Shanghai';
 const NAV = ['Overview', 'Domains', 'Sender addresses', 'Templates', 'Send', 'Recipient groups', 'Batch tasks', 'Sending status', 'Statistics', 'Blocklists', 'Callbacks', 'Settings'];
 
 describe.each(STORES)('console in Chromium on %s', (store) => {
@@ -54,8 +56,6 @@ describe.each(STORES)('console in Chromium on %s', (store) => {
     for (const name of NAV) expect(await page.getByRole('link', { name, exact: true }).count(), name).toBe(1);
     await page.getByText('Sent').first().waitFor();
     expect(await page.locator('[data-figure="sent"]').textContent()).toBe('0');
-    // The AppId is masked: the picture stays the same from run to run.
-    if (store === 'sqlite') await page.screenshot({ path: new URL('overview.png', SCREENSHOTS).pathname, mask: [page.getByText(/^Account \d+$/)] });
     // The language switch: the navigation in Simplified Chinese, and back.
     await page.getByLabel('Language').selectOption('zh');
     await page.getByRole('link', { name: '概览' }).waitFor();
@@ -82,9 +82,11 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
   beforeAll(async () => {
     // The worker delivers in capture mode: sent mail is recorded as delivered, nothing leaves.
     // The callback receiver is on loopback.
-    t = await startTestAppWithDns(store, { SESAME_DELIVERY: 'capture', SESAME_ALLOW_PRIVATE_NETWORKS: 'true' }, ['api', 'worker']);
+    // The server's days and times are Shanghai's, the browser's Los Angeles's: what the console
+    // shows and sends must follow the server's calendar.
+    t = await startTestAppWithDns(store, { SESAME_DELIVERY: 'capture', SESAME_ALLOW_PRIVATE_NETWORKS: 'true', SESAME_TIMEZONE: SERVER_ZONE, SESAME_DAILY_QUOTA: '5000' }, ['api', 'worker']);
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
-    page = await (await browser.newContext({ locale: 'en-US' })).newPage();
+    page = await (await browser.newContext({ locale: 'en-US', timezoneId: 'America/Los_Angeles' })).newPage();
     page.on('dialog', (d) => { void d.accept(); });
     await page.goto(`${t.url}console/`);
     await page.getByLabel('SecretId').fill(t.creds.SecretId);
@@ -264,11 +266,138 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     const status = await expect.poll(() => page.getByRole('status').textContent()).toMatch(/MessageId qcloudses-/).then(() => page.getByRole('status').textContent());
     const messageId = /MessageId (\S+)/.exec(status ?? '')![1];
     const call = sdkClient('v4:TC3', t.endpoint, t.creds);
-    const list = await call('GetSendEmailStatus', { RequestDate: new Date().toISOString().slice(0, 10), Offset: 0, Limit: 10, MessageId: messageId });
+    const list = await call('GetSendEmailStatus', { RequestDate: serverTime().slice(0, 10), Offset: 0, Limit: 10, MessageId: messageId });
     expect(list.EmailStatusList.map((x) => [x.ToEmailAddress, x.FromEmailAddress])).toEqual([['me@dest.example', 'news@ui.test']]);
     // What the API refuses shows its code and message.
     await page.getByLabel('Recipients (up to 50)').fill('not an address');
     await page.getByRole('button', { name: 'Send now' }).click();
     await expect.poll(() => page.getByRole('alert').textContent()).toMatch(/^[A-Za-z.]+: /);
   });
+
+  it('starts a batch task to the group and watches it reach completion in the list; Statistics and Sending status show its mail', async () => {
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const before = (await call('GetStatisticsReport', { StartDate: serverTime().slice(0, 10), EndDate: serverTime().slice(0, 10) })).OverallVolume.RequestCount;
+    await page.getByRole('link', { name: 'Batch tasks' }).click();
+    await page.getByRole('button', { name: 'New batch task' }).click();
+    await page.getByLabel('Subject').fill('News for {{name}}');
+    // The group of the import test: 1,000 valid addresses and 2 invalid ones (not recipients).
+    await expect.poll(() => page.getByLabel('Recipient group').locator('option').allTextContents()).toEqual(['newsletter (1002)']);
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await page.locator('tr[data-task]').first().waitFor();
+    const [task] = (await call('ListSendTasks', { Offset: 0, Limit: 10 })).Data;
+    expect(task).toMatchObject({ Subject: 'News for {{name}}', TaskType: 1, ReceiversName: 'newsletter' });
+    // The list reads itself again while the task runs: nothing is clicked while waiting.
+    const row = page.locator(`tr[data-task="${task.TaskId}"]`);
+    await expect.poll(() => row.locator('[data-status]').getAttribute('data-status'), { timeout: 45_000 }).toBe('10');
+    expect(await row.locator('[data-progress]').textContent()).toBe('1000 / 1000');
+    expect(await row.getByRole('progressbar').getAttribute('value')).toBe('1000');
+    expect(await row.textContent()).toContain('Sent');
+    if (store === 'sqlite') await page.screenshot({ path: new URL('batch-tasks.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
+    // The statistics count the task's 1,000 requests, all delivered (capture).
+    await page.getByRole('link', { name: 'Statistics' }).click();
+    await expect.poll(async () => {
+      await page.getByRole('button', { name: 'Show' }).click();
+      return page.locator('[data-figure="requests"]').textContent();
+    }, { timeout: 20_000 }).toBe(String(before + 1000));
+    expect(await page.getByRole('img', { name: 'Mail per day' }).locator('canvas').count()).toBeGreaterThan(0);
+    if (store === 'sqlite') await page.screenshot({ path: new URL('statistics.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('input[type="date"]'), page.getByRole('img', { name: 'Mail per day' })] });
+    // One recipient of the task in Sending status, with its own subject.
+    await page.getByRole('link', { name: 'Sending status' }).click();
+    await page.getByLabel('Recipient').fill('r7@dest.example');
+    await page.getByRole('button', { name: 'Search' }).click();
+    await expect.poll(() => page.locator('tbody tr').allTextContents()).toEqual([expect.stringMatching(/^r7@dest\.examplenews@ui\.testDelivered/)]);
+    if (store === 'sqlite') await page.screenshot({ path: new URL('sending-status.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('input[type="date"]'), page.locator('tbody td')] });
+  });
+
+  it('creates a scheduled task by keyboard alone, at a time in the server\'s zone, then pauses, resumes and ends it', async () => {
+    await tabTo(page, page.getByRole('link', { name: 'Batch tasks' }));
+    await page.keyboard.press('Enter');
+    await tabTo(page, page.getByRole('button', { name: 'New batch task' }));
+    await page.keyboard.press('Enter');
+    await tabTo(page, page.getByLabel('Subject'));
+    await page.keyboard.type('Weekly');
+    // Into the type's radio group (Immediate is checked), then the arrow moves to Scheduled.
+    await tabTo(page, page.getByRole('radio', { name: 'Immediate' }));
+    await page.keyboard.press('ArrowDown');
+    expect(await page.getByRole('radio', { name: 'Scheduled' }).isChecked()).toBe(true);
+    // The start is offered ten minutes ahead in the server's zone (not the browser's), and says so.
+    const begin = await page.getByLabel('Starts').inputValue();
+    expect(minutesBetween(begin, serverTime())).toBeGreaterThanOrEqual(9);
+    expect(minutesBetween(begin, serverTime())).toBeLessThanOrEqual(11);
+    expect(await page.getByText('Times are in the server\'s time zone:').textContent()).toContain(SERVER_ZONE);
+    await tabTo(page, page.getByRole('button', { name: 'Create task' }));
+    await page.keyboard.press('Enter');
+    // The form closes once the task is created.
+    await page.getByRole('button', { name: 'Create task' }).waitFor({ state: 'detached' });
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const [task] = (await call('ListSendTasks', { Offset: 0, Limit: 1, TaskType: 2 })).Data;
+    expect(task.TimedParam?.BeginTime).toBe(`${begin.replace('T', ' ')}:00`);
+    const status = page.locator(`tr[data-task="${task.TaskId}"] [data-status]`);
+    await expect.poll(() => status.getAttribute('data-status')).toBe('1');
+    for (const [op, after] of [['Pause', '6'], ['Resume', '1'], ['End', '10']] as const) {
+      await tabTo(page, page.getByRole('button', { name: `${op} #${task.TaskId}` }));
+      await page.keyboard.press('Enter');
+      await expect.poll(() => status.getAttribute('data-status')).toBe(after);
+    }
+    expect((await call('ListSendTasks', { Offset: 0, Limit: 1, TaskType: 2 })).Data[0]).toMatchObject({ TaskId: task.TaskId, TaskStatus: 10, SendCount: 0 });
+  });
+
+  it('creates a template by keyboard alone, with its preview', async () => {
+    await tabTo(page, page.getByRole('link', { name: 'Templates' }));
+    await page.keyboard.press('Enter');
+    await tabTo(page, page.getByRole('button', { name: 'New template' }));
+    await page.keyboard.press('Enter');
+    await tabTo(page, page.getByLabel('Template name'));
+    await page.keyboard.type('typed');
+    await tabTo(page, page.getByLabel('HTML', { exact: true }));
+    await page.keyboard.type('<p>Typed for {{who}}</p>');
+    await tabTo(page, page.getByLabel('Sample value of who'));
+    await page.keyboard.type('Kim');
+    await expect.poll(() => page.locator('iframe[title="Preview"]').getAttribute('srcdoc')).toBe('<p>Typed for Kim</p>');
+    await tabTo(page, page.getByRole('button', { name: 'Save' }));
+    await page.keyboard.press('Enter');
+    await page.getByRole('cell', { name: 'typed', exact: true }).waitFor();
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const meta = (await call('ListEmailTemplates', { Limit: 10, Offset: 0 })).TemplatesMetadata.find((m) => m.TemplateName === 'typed');
+    const stored = await call('GetEmailTemplate', { TemplateID: meta!.TemplateID });
+    expect(Buffer.from(stored.TemplateContent.Html!, 'base64').toString()).toBe('<p>Typed for {{who}}</p>');
+  });
+
+  it('shows the Overview: today\'s figures, each domain\'s quota and what is used of it', async () => {
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const volume = async () => (await call('GetStatisticsReport', { StartDate: serverTime().slice(0, 10), EndDate: serverTime().slice(0, 10) })).OverallVolume;
+    // Everything sent so far delivered (capture), so the figures are the same from run to run.
+    await expect.poll(async () => { const v = await volume(); return v.DeliveredCount === v.RequestCount; }, { timeout: 20_000 }).toBe(true);
+    const today = await volume();
+    await page.getByRole('link', { name: 'Overview' }).click();
+    await expect.poll(() => page.locator('[data-figure="sent"]').textContent()).toBe(String(today.RequestCount));
+    expect(today.RequestCount).toBeGreaterThan(1000);
+    expect(await page.locator('[data-figure="delivered"]').textContent()).toBe(String(today.DeliveredCount));
+    const row = page.getByRole('row', { name: /^ui\.test/ });
+    expect(await row.getByRole('cell').allTextContents()).toEqual(['ui.test', expect.any(String), '5000', String(today.RequestCount)]);
+    if (store === 'sqlite') await page.screenshot({ path: new URL('overview.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
+  });
+
 });
+
+/** Now in the server's zone, as `YYYY-MM-DDThh:mm`. */
+function serverTime(): string {
+  const p = Object.fromEntries(new Intl.DateTimeFormat('en-CA', { timeZone: SERVER_ZONE, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+    .formatToParts(new Date()).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** Minutes from `b` to `a`, both `YYYY-MM-DDThh:mm` of one zone. */
+function minutesBetween(a: string, b: string): number {
+  return (Date.parse(`${a}Z`) - Date.parse(`${b}Z`)) / 60_000;
+}
+
+/** Presses Tab, as a keyboard user does, until `target` has the focus (at most 100 times). */
+async function tabTo(page: Page, target: Locator): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    // (The test's TypeScript has no DOM types: the element is described by what is used of it.)
+    if (await target.evaluate((el: { ownerDocument: { activeElement: unknown } }) => el === el.ownerDocument.activeElement).catch(() => false)) return;
+    await page.keyboard.press('Tab');
+  }
+  throw new Error(`Tab never reached ${target.toString()}`);
+}

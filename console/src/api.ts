@@ -8,8 +8,10 @@ export class ApiError extends Error {
   constructor(readonly code: string, message: string, readonly status: number) { super(message); }
 }
 
-/** The signed-in account. */
-export interface Session { appId: number; csrf: string }
+/** The signed-in account, and the server's time zone (SESAME_TIMEZONE: the API's dates and times are in it). */
+export interface Session { appId: number; csrf: string; timeZone: string }
+
+const sessionOf = (r: Record<string, unknown>): Session => ({ appId: Number(r.AppId), csrf: String(r.CsrfToken), timeZone: String(r.TimeZone ?? 'UTC') });
 
 type Envelope = { Response: Record<string, unknown> & { Error?: { Code: string; Message: string } } };
 
@@ -23,15 +25,13 @@ async function call(path: string, init: RequestInit): Promise<Record<string, unk
 
 /** Signs in; the session. */
 export async function signIn(secretId: string, secretKey: string): Promise<Session> {
-  const r = await call('sign-in', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ SecretId: secretId, SecretKey: secretKey }) });
-  return { appId: Number(r.AppId), csrf: String(r.CsrfToken) };
+  return sessionOf(await call('sign-in', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ SecretId: secretId, SecretKey: secretKey }) }));
 }
 
 /** The current session, or null when not signed in. */
 export async function currentSession(): Promise<Session | null> {
   try {
-    const r = await call('session', { method: 'GET' });
-    return { appId: Number(r.AppId), csrf: String(r.CsrfToken) };
+    return sessionOf(await call('session', { method: 'GET' }));
   } catch (e) {
     if (e instanceof ApiError && e.status === 401) return null;
     throw e;

@@ -12,9 +12,9 @@ interface Complaint { ComplainTime: string; OriginalRcptTo: string; OriginalMail
 
 export function Blocklists(props: { session: Session; words: Words }) {
   const { session, words } = props;
-  const bounces = useAction<{ BlackList: Bounce[]; TotalCount: number }>(session, 'ListBlackEmailAddress', { StartDate: day(-29), EndDate: day(0), Limit: 100, Offset: 0 });
+  const bounces = useAction<{ BlackList: Bounce[]; TotalCount: number }>(session, 'ListBlackEmailAddress', { StartDate: day(session.timeZone, -29), EndDate: day(session.timeZone, 0), Limit: 100, Offset: 0 });
   const custom = useAction<{ Data: Custom[]; TotalCount: number }>(session, 'ListCustomBlacklist', { Offset: 0, Limit: 100, Status: 2 });
-  const complaints = useAction<{ Data: Complaint[]; TotalCount: number }>(session, 'GetAbuseReport', { StartTime: day(-29), EndTime: day(0), Limit: 100 });
+  const complaints = useAction<{ Data: Complaint[]; TotalCount: number }>(session, 'GetAbuseReport', { StartTime: day(session.timeZone, -29), EndTime: day(session.timeZone, 0), Limit: 100 });
   const [emails, setEmails] = useState('');
   const [expire, setExpire] = useState('');
   const [message, setMessage] = useState<string | null>(null);

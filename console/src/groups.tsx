@@ -7,6 +7,7 @@ import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import { parseCsv } from './csv.js';
 import type { Words } from './i18n.js';
+import { Pager } from './pager.js';
 import { errorText, useAction } from './use-action.js';
 
 interface Group { ReceiverId: number; ReceiversName: string; Count: number; InvalidCount: number; Desc: string; ReceiversStatus: number; CreateTime: string }
@@ -109,13 +110,7 @@ function GroupDetail(props: { session: Session; words: Words; id: number; onChan
           <tbody>{d.Data.map((r, i) => <tr key={`${r.Email}${i}`}><td>{r.Email}</td><td><code>{r.TemplateData}</code></td><td>{r.Reason}</td></tr>)}</tbody>
         </table>
       )}
-      {d && d.TotalCount > PAGE && (
-        <p class="pager">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>{words.previous}</button>
-          <span>{page + 1} / {Math.ceil(d.TotalCount / PAGE)}</span>
-          <button type="button" disabled={(page + 1) * PAGE >= d.TotalCount} onClick={() => setPage(page + 1)}>{words.next}</button>
-        </p>
-      )}
+      {d && <Pager words={words} page={page} size={PAGE} total={d.TotalCount} onPage={setPage} />}
       <button type="button" class="danger" onClick={() => { void remove(); }}>{words.delete}</button>
     </section>
   );

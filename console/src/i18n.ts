@@ -50,6 +50,12 @@ const EN = {
   groupName: 'Group name', createGroup: 'Create group', validCount: 'Valid', invalidCount: 'Invalid', openGroup: 'Open',
   importCsv: 'Import CSV', csvHelp: 'First column: the address; the others: template variables, named in the first row.',
   importProgress: 'Import progress', reason: 'Reason', addressCount: 'Addresses',
+  template: 'Template', newTask: 'New batch task', taskType: 'Type', immediate: 'Immediate', scheduled: 'Scheduled', recurring: 'Recurring',
+  startAt: 'Starts', timesIn: 'Times are in the server\'s time zone:', intervalHours: 'Every (hours)', runOnce: 'Run once only', every: 'every',
+  createTask: 'Create task', cancel: 'Cancel', group: 'Recipient group', progress: 'Progress',
+  groupDataHelp: 'Values given here fill variables the group\'s data leaves out; a recipient\'s own data wins.',
+  taskStatus: { 1: 'Waiting', 5: 'Sending', 6: 'Paused', 7: 'Error', 10: 'Sent' },
+  taskOps: { pause: 'Pause', resume: 'Resume', end: 'End' },
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -102,6 +108,12 @@ const ZH: Words = {
   groupName: '列表名称', createGroup: '新建收件人列表', validCount: '有效', invalidCount: '无效', openGroup: '打开',
   importCsv: '导入 CSV', csvHelp: '第一列为邮箱地址，其余列为模板变量，变量名写在第一行。',
   importProgress: '导入进度', reason: '原因', addressCount: '地址数',
+  template: '模板', newTask: '新建批量任务', taskType: '任务类型', immediate: '立即发送', scheduled: '定时发送', recurring: '周期发送',
+  startAt: '开始时间', timesIn: '时间按服务器时区：', intervalHours: '间隔（小时）', runOnce: '仅执行一次', every: '每',
+  createTask: '创建任务', cancel: '取消', group: '收件人列表', progress: '进度',
+  groupDataHelp: '此处填写的值用于补充收件人列表数据中缺少的变量；收件人自己的数据优先。',
+  taskStatus: { 1: '待开始', 5: '发送中', 6: '已暂停', 7: '异常', 10: '发送完成' },
+  taskOps: { pause: '暂停', resume: '恢复', end: '结束' },
 };
 
 /** The words of a language. */

@@ -17,6 +17,7 @@ import { Statistics } from './statistics.js';
 import { Callbacks } from './callbacks.js';
 import { Send } from './send.js';
 import { Groups } from './groups.js';
+import { Tasks } from './tasks.js';
 import { SignIn } from './sign-in.js';
 
 /** The screens, in the navigation's order. */
@@ -70,6 +71,7 @@ function App() {
           : screen === 'callbacks' ? <Callbacks session={session} words={words} />
           : screen === 'send' ? <Send session={session} words={words} />
           : screen === 'groups' ? <Groups session={session} words={words} />
+          : screen === 'tasks' ? <Tasks session={session} words={words} />
           : <NotBuilt words={words} screen={screen} />}
       </main>
     </div>

@@ -17,8 +17,8 @@ const rate = (n: number, of: number): string => (of > 0 ? `${((100 * n) / of).to
 
 export function Statistics(props: { session: Session; words: Words }) {
   const { session, words } = props;
-  const [from, setFrom] = useState(day(-6));
-  const [to, setTo] = useState(day(0));
+  const [from, setFrom] = useState(day(session.timeZone, -6));
+  const [to, setTo] = useState(day(session.timeZone, 0));
   const [domain, setDomain] = useState('');
   const [mailbox, setMailbox] = useState('');
   const [report, setReport] = useState<Report | null>(null);

@@ -13,7 +13,7 @@ const PAGE = 100;
 
 export function SendingStatus(props: { session: Session; words: Words }) {
   const { session, words } = props;
-  const [day, setDay] = useState(dayFromNow());
+  const [day, setDay] = useState(dayFromNow(session.timeZone));
   const [recipient, setRecipient] = useState('');
   const [messageId, setMessageId] = useState('');
   const [page, setPage] = useState(0);

@@ -6,6 +6,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { Pager } from './pager.js';
 import { fromBase64, toBase64, VARIABLE, variablesOf } from './text.js';
 import { errorText, useAction } from './use-action.js';
 
@@ -51,13 +52,7 @@ export function Templates(props: { session: Session; words: Words }) {
           </tbody>
         </table>
       )}
-      {total > PAGE && (
-        <p class="pager">
-          <button type="button" disabled={page === 0} onClick={() => setPage(page - 1)}>{words.previous}</button>
-          <span>{page + 1} / {Math.ceil(total / PAGE)}</span>
-          <button type="button" disabled={(page + 1) * PAGE >= total} onClick={() => setPage(page + 1)}>{words.next}</button>
-        </p>
-      )}
+      <Pager words={words} page={page} size={PAGE} total={total} onPage={setPage} />
       {editing && <Editor key={editing.id ?? 'new'} session={session} words={words} start={editing} onDone={() => { setEditing(null); list.reload(); }} />}
     </section>
   );

@@ -5,7 +5,8 @@
  * same `{"Response": …}` envelope.
  *
  * - `POST sign-in` `{"SecretId", "SecretKey"}` → the cookie (`HttpOnly`, `SameSite=Strict`, `Path=/console`,
- *   `Secure` when SESAME_PUBLIC_URL is https) and `{"AppId", "CsrfToken", "ExpiresAt"}`;
+ *   `Secure` when SESAME_PUBLIC_URL is https) and `{"AppId", "CsrfToken", "ExpiresAt", "TimeZone"}`
+ *   (TimeZone: SESAME_TIMEZONE, the zone of the API's dates and times, which the console shows);
  * - `GET session` → the same without a new cookie (a page reloaded finds its token again);
  * - `POST action` `{"Action", "Params"}` → the action's response;
  * - `POST sign-out` → the session ends, the cookie is cleared.
@@ -38,6 +39,8 @@ export interface ConsoleApiDeps {
   sessions: ConsoleSessions;
   /** Mark the cookie Secure (SESAME_PUBLIC_URL is https). */
   secureCookie: boolean;
+  /** SESAME_TIMEZONE: the zone the API's dates and times are in. */
+  timeZone: string;
   log: Logger;
 }
 
@@ -79,12 +82,17 @@ export class ConsoleApi {
       throw e instanceof CodedError ? new ConsoleRefusal(e.code === 'RequestLimitExceeded' ? 429 : 401, e) : e;
     }
     res.setHeader('Set-Cookie', this.cookie(s.cookie, Math.floor((s.expiresAt - Date.now()) / 1000)));
-    send(res, 200, responseBody({ AppId: s.appId, CsrfToken: s.csrf, ExpiresAt: Math.floor(s.expiresAt / 1000) }, requestId));
+    send(res, 200, responseBody(this.about(s.appId, s), requestId));
   }
 
   private async current(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
     const s = await this.session(req);
-    send(res, 200, responseBody({ AppId: s.key.appId, CsrfToken: s.csrf, ExpiresAt: Math.floor(s.expiresAt / 1000) }, requestId));
+    send(res, 200, responseBody(this.about(s.key.appId, s), requestId));
+  }
+
+  /** What the page learns of its session: the account, the CSRF token, the expiry, the server's time zone. */
+  private about(appId: number, s: { csrf: string; expiresAt: number }): Record<string, unknown> {
+    return { AppId: appId, CsrfToken: s.csrf, ExpiresAt: Math.floor(s.expiresAt / 1000), TimeZone: this.d.timeZone };
   }
 
   private async action(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
