@@ -5,6 +5,8 @@
  * which the old session cookie no longer works. Screenshots go to docs/console/.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestApp, startTestAppWithDns, type DnsTestApp, type TestApp } from './helpers/app.js';
@@ -61,6 +63,46 @@ describe.each(STORES)('console in Chromium on %s', (store) => {
     await page.getByRole('link', { name: '概览' }).waitFor();
     await page.getByLabel('语言').selectOption('en');
     await page.getByRole('link', { name: 'Overview' }).waitFor();
+  });
+
+  it('refuses what another site makes the browser post, signed in or not', async () => {
+    // Another site (localhost is not 127.0.0.1's site) whose page posts a form to the console's
+    // API as soon as it loads: text/plain, shaped so its body reads as JSON, no CSRF header.
+    const json = JSON.stringify({ Action: 'CreateCustomBlacklist', Params: { Emails: ['victim@dest.example'] }, pad: '' });
+    const [name, value] = [json.slice(0, -2), json.slice(-2)];
+    const attacker = createServer((_req, res) => {
+      res.setHeader('Content-Type', 'text/html');
+      res.end(`<form id="f" method="POST" enctype="text/plain" action="${t.url}console/api/action"><input name='${name}' value='${value}'></form><script>document.getElementById('f').submit()</script>`);
+    });
+    await new Promise<void>((resolve) => attacker.listen(0, 'localhost', resolve));
+    try {
+      const other = await page.context().newPage();
+      const answered = other.waitForResponse((r) => r.url() === `${t.url}console/api/action`);
+      await other.goto(`http://localhost:${(attacker.address() as AddressInfo).port}/`);
+      // The session cookie is SameSite=Strict (not sent), and the body is not JSON with a token.
+      expect((await answered).status()).toBeGreaterThanOrEqual(400);
+      await other.close();
+    } finally {
+      attacker.close();
+    }
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    expect((await call('ListCustomBlacklist', { Offset: 0, Limit: 10, Status: 2 })).TotalCount).toBe(0);
+  });
+
+  it('sends a page whose session ended elsewhere back to sign-in', async () => {
+    // A second tab of the same browser signs out; the first finds out at its next request.
+    const other = await page.context().newPage();
+    await other.goto(`${t.url}console/#/domains`);
+    await other.getByRole('button', { name: 'Sign out' }).click();
+    await other.getByRole('button', { name: 'Sign in' }).waitFor();
+    await other.close();
+    await page.getByRole('link', { name: 'Templates' }).click();
+    await page.getByText('Your session has ended').waitFor();
+    expect(await page.getByRole('button', { name: 'Sign in' }).count()).toBe(1);
+    await page.getByLabel('SecretId').fill(t.creds.SecretId);
+    await page.getByLabel('SecretKey').fill(t.creds.SecretKey);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Templates' }).waitFor();
   });
 
   it('signs out: the page asks to sign in again and the old session cookie is refused', async () => {
@@ -378,6 +420,32 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     if (store === 'sqlite') await page.screenshot({ path: new URL('overview.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
   });
 
+
+  it('shows another account, signed in to the same console, none of this account\'s data', async () => {
+    const neighbour = await t.app.services.accounts.create({ name: 'neighbour' });
+    const context = await browser.newContext({ locale: 'en-US' });
+    try {
+      const other = await context.newPage();
+      await other.goto(`${t.url}console/`);
+      await other.getByLabel('SecretId').fill(neighbour.SecretId);
+      await other.getByLabel('SecretKey').fill(neighbour.SecretKey);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      await other.getByRole('heading', { name: 'Overview' }).waitFor();
+      await expect.poll(() => other.locator('[data-figure="sent"]').textContent()).toBe('0');
+      for (const [screen, heading] of [['Domains', 'Domains'], ['Batch tasks', 'Batch tasks'], ['Recipient groups', 'Recipient groups']] as const) {
+        await other.getByRole('link', { name: screen, exact: true }).click();
+        await other.getByRole('heading', { name: heading, exact: true }).waitFor();
+        await other.getByText('None', { exact: true }).waitFor();
+      }
+      await other.getByRole('link', { name: 'Sending status' }).click();
+      await other.getByLabel('Recipient').fill('r7@dest.example');
+      await other.getByRole('button', { name: 'Search' }).click();
+      await other.getByText('None', { exact: true }).waitFor();
+      expect(await other.locator('tbody tr').count()).toBe(0);
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 /** Now in the server's zone, as `YYYY-MM-DDThh:mm`. */

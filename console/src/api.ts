@@ -8,6 +8,9 @@ export class ApiError extends Error {
   constructor(readonly code: string, message: string, readonly status: number) { super(message); }
 }
 
+/** Dispatched on the window when a request finds the session ended. */
+export const SESSION_ENDED = 'sesame-session-ended';
+
 /** The signed-in account, and the server's time zone (SESAME_TIMEZONE: the API's dates and times are in it). */
 export interface Session { appId: number; csrf: string; timeZone: string }
 
@@ -19,6 +22,8 @@ async function call(path: string, init: RequestInit): Promise<Record<string, unk
   const r = await fetch(`/console/api/${path}`, { credentials: 'same-origin', ...init });
   const body = (await r.json()) as Envelope;
   const err = body.Response.Error;
+  // The session ended elsewhere (signed out in another tab, expired, its key revoked): the page signs in again.
+  if (r.status === 401 && path !== 'sign-in' && path !== 'session') dispatchEvent(new Event(SESSION_ENDED));
   if (err) throw new ApiError(err.Code, err.Message, r.status);
   return body.Response;
 }

@@ -40,7 +40,7 @@ export function Domains(props: { session: Session; words: Words }) {
         <button type="submit">{words.createDomain}</button>
       </form>
       {(message ?? list.error) && <p role="alert" class="error">{message ?? list.error}</p>}
-      {list.data === null ? <p>{words.loading}</p> : (
+      {list.data === null ? <p>{words.loading}</p> : list.data.EmailIdentities.length === 0 ? <p>{words.none}</p> : (
         <table>
           <thead><tr><th scope="col">{words.nav.domains}</th><th scope="col">{words.verified}</th><th scope="col">{words.level}</th><th scope="col"><span class="sr-only">{words.actions}</span></th></tr></thead>
           <tbody>

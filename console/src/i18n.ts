@@ -56,6 +56,7 @@ const EN = {
   groupDataHelp: 'Values given here fill variables the group\'s data leaves out; a recipient\'s own data wins.',
   taskStatus: { 1: 'Waiting', 5: 'Sending', 6: 'Paused', 7: 'Error', 10: 'Sent' },
   taskOps: { pause: 'Pause', resume: 'Resume', end: 'End' },
+  sessionEnded: 'Your session has ended (signed out elsewhere, expired, or its key was revoked). Sign in again.',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -114,6 +115,7 @@ const ZH: Words = {
   groupDataHelp: '此处填写的值用于补充收件人列表数据中缺少的变量；收件人自己的数据优先。',
   taskStatus: { 1: '待开始', 5: '发送中', 6: '已暂停', 7: '异常', 10: '发送完成' },
   taskOps: { pause: '暂停', resume: '恢复', end: '结束' },
+  sessionEnded: '会话已结束（已在别处退出、已过期或其密钥已被吊销），请重新登录。',
 };
 
 /** The words of a language. */

@@ -5,7 +5,7 @@
  */
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { currentSession, signOut, type Session } from './api.js';
+import { currentSession, SESSION_ENDED, signOut, type Session } from './api.js';
 import { browserLanguage, wordsOf, type Language, type Words } from './i18n.js';
 import { Domains } from './domains.js';
 import { Overview } from './overview.js';
@@ -34,7 +34,14 @@ function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
   const [screen, setScreen] = useState<Screen>(screenOf(location.hash));
   const words = wordsOf(language);
+  /** Why the sign-in form shows again, when it is not the first visit or a sign-out. */
+  const [notice, setNotice] = useState<string | undefined>(undefined);
   useEffect(() => { currentSession().then(setSession, () => setSession(null)); }, []);
+  useEffect(() => {
+    const ended = () => { setSession(null); setNotice(words.sessionEnded); };
+    addEventListener(SESSION_ENDED, ended);
+    return () => removeEventListener(SESSION_ENDED, ended);
+  }, [words]);
   useEffect(() => {
     const onHash = () => setScreen(screenOf(location.hash));
     addEventListener('hashchange', onHash);
@@ -44,14 +51,14 @@ function App() {
   const choose = (l: Language) => { localStorage.setItem('sesame-language', l); setLanguage(l); };
 
   if (session === undefined) return <p>{words.loading}</p>;
-  if (session === null) return <><LanguageSwitch words={words} language={language} onChange={choose} /><SignIn words={words} onSignedIn={setSession} /></>;
+  if (session === null) return <><LanguageSwitch words={words} language={language} onChange={choose} /><SignIn words={words} notice={notice} onSignedIn={(s) => { setNotice(undefined); setSession(s); }} /></>;
   return (
     <div class="shell">
       <header>
         <strong>{words.title}</strong>
         <span>{words.account} {session.appId}</span>
         <LanguageSwitch words={words} language={language} onChange={choose} />
-        <button type="button" onClick={() => { void signOut(session).finally(() => setSession(null)); }}>{words.signOut}</button>
+        <button type="button" onClick={() => { void signOut(session).finally(() => { setNotice(undefined); setSession(null); }); }}>{words.signOut}</button>
       </header>
       <nav aria-label={words.title}>
         <ul>

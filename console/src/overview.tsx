@@ -1,7 +1,8 @@
 /** Overview: today's figures, each sender domain's level and quota, the batch tasks running now. */
 import { useEffect, useState } from 'preact/hooks';
-import { action, ApiError, type Session } from './api.js';
+import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { errorText } from './use-action.js';
 import { dayFromNow as today } from './text.js';
 
 interface Volume { RequestCount: number; DeliveredCount: number; BounceCount: number; OpenedCount: number }
@@ -20,7 +21,7 @@ export function Overview(props: { session: Session; words: Words }) {
   const [used, setUsed] = useState<Record<string, number>>({});
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    const fail = (e: unknown) => setError(e instanceof ApiError ? `${e.code}: ${e.message}` : String(e));
+    const fail = (e: unknown) => setError(errorText(e));
     action<{ OverallVolume: Volume }>(session, 'GetStatisticsReport', { StartDate: today(session.timeZone), EndDate: today(session.timeZone) }).then((r) => setVolume(r.OverallVolume), fail);
     action<{ EmailIdentities: Identity[] }>(session, 'ListEmailIdentities').then((r) => {
       setIdentities(r.EmailIdentities);

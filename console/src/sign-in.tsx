@@ -1,9 +1,10 @@
 /** The sign-in form: SecretId, SecretKey, Sign in. Errors show Tencent's code and message. */
 import { useState } from 'preact/hooks';
-import { ApiError, signIn, type Session } from './api.js';
+import { signIn, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { errorText } from './use-action.js';
 
-export function SignIn(props: { words: Words; onSignedIn: (s: Session) => void }) {
+export function SignIn(props: { words: Words; onSignedIn: (s: Session) => void; notice?: string }) {
   const { words } = props;
   const [secretId, setSecretId] = useState('');
   const [secretKey, setSecretKey] = useState('');
@@ -16,7 +17,7 @@ export function SignIn(props: { words: Words; onSignedIn: (s: Session) => void }
     try {
       props.onSignedIn(await signIn(secretId.trim(), secretKey.trim()));
     } catch (err) {
-      setError(err instanceof ApiError ? `${err.code}: ${err.message}` : String(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }
@@ -24,6 +25,7 @@ export function SignIn(props: { words: Words; onSignedIn: (s: Session) => void }
   return (
     <main class="sign-in">
       <h1>{words.title}</h1>
+      {props.notice && <p role="status">{props.notice}</p>}
       <p>{words.signInHelp}</p>
       <form onSubmit={submit}>
         <label for="secret-id">{words.secretId}</label>
