@@ -11,10 +11,13 @@ export class ApiError extends Error {
 /** Dispatched on the window when a request finds the session ended. */
 export const SESSION_ENDED = 'sesame-session-ended';
 
-/** The signed-in account, and the server's time zone (SESAME_TIMEZONE: the API's dates and times are in it). */
-export interface Session { appId: number; csrf: string; timeZone: string }
+/**
+ * The signed-in account, the server's time zone (SESAME_TIMEZONE: the API's dates and times are
+ * in it), and whether the worker captures mail instead of sending it (SESAME_DELIVERY=capture).
+ */
+export interface Session { appId: number; csrf: string; timeZone: string; capture: boolean }
 
-const sessionOf = (r: Record<string, unknown>): Session => ({ appId: Number(r.AppId), csrf: String(r.CsrfToken), timeZone: String(r.TimeZone ?? 'UTC') });
+const sessionOf = (r: Record<string, unknown>): Session => ({ appId: Number(r.AppId), csrf: String(r.CsrfToken), timeZone: String(r.TimeZone ?? 'UTC'), capture: r.Capture === true });
 
 type Envelope = { Response: Record<string, unknown> & { Error?: { Code: string; Message: string } } };
 

@@ -1,6 +1,7 @@
 /** Callbacks: the account's and each sender address's URL, the signing secret (hidden until asked), its status, and the requests made to it. */
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
+import { CopyButton } from './copy.js';
 import type { Words } from './i18n.js';
 import { errorText, useAction } from './use-action.js';
 
@@ -50,7 +51,7 @@ function CallbackCard(props: { session: Session; words: Words; callback: Callbac
       <p>
         {words.secret}: <code data-secret>{shown ? c.Secret : '••••••••'}</code>
         <button type="button" onClick={() => setShown(!shown)}>{shown ? words.hide : words.reveal}</button>
-        <button type="button" onClick={() => { void navigator.clipboard?.writeText(c.Secret); }}>{words.copy}</button>
+        <CopyButton words={words} text={c.Secret} />
       </p>
       {c.Status !== 1 && <button type="button" onClick={() => { void props.onSet(c.CallbackUrl, c.Address); }}>{words.enable}</button>}
       <button type="button" class="danger" aria-label={`${words.remove} ${who}`} onClick={() => { void props.onSet('', c.Address); }}>{words.remove}</button>

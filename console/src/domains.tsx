@@ -1,6 +1,7 @@
 /** Domains: create a sender domain, see the DNS records to publish (with copy buttons) and what DNS holds, verify, delete. */
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
+import { CopyButton } from './copy.js';
 import type { Words } from './i18n.js';
 import { errorText, useAction } from './use-action.js';
 
@@ -93,7 +94,7 @@ function DomainDetail(props: { session: Session; words: Words; name: string; onC
                 <td><code>{r.SendDomain}</code></td>
                 <td>
                   <code class="value">{r.ExpectedValue}</code>
-                  <button type="button" aria-label={`${words.copy} ${r.Type} ${r.SendDomain}`} onClick={() => { void navigator.clipboard?.writeText(r.ExpectedValue); }}>{words.copy}</button>
+                  <CopyButton words={words} text={r.ExpectedValue} label={`${words.copy} ${r.Type} ${r.SendDomain}`} />
                 </td>
                 <td>{r.Status ? words.ok : words.missing}</td>
               </tr>

@@ -13,13 +13,12 @@ const EN = {
   nav: {
     overview: 'Overview', domains: 'Domains', senders: 'Sender addresses', templates: 'Templates', send: 'Send',
     groups: 'Recipient groups', tasks: 'Batch tasks', status: 'Sending status', statistics: 'Statistics',
-    blocklists: 'Blocklists', callbacks: 'Callbacks', settings: 'Settings',
+    blocklists: 'Blocklists', callbacks: 'Callbacks', settings: 'Settings', outbox: 'Outbox',
   },
   today: 'Today',
   sent: 'Sent', delivered: 'Delivered', bounced: 'Bounced', opened: 'Opened',
   domainsHeading: 'Sender domains', level: 'Reputation level', quota: 'Daily quota', usedToday: 'Sent today',
   tasksRunning: 'Batch tasks running', none: 'None', unlimited: 'no limit',
-  notBuilt: 'This screen is not built yet.',
   loading: 'Loading…',
   account: 'Account',
   actions: 'Actions',
@@ -57,6 +56,12 @@ const EN = {
   taskStatus: { 1: 'Waiting', 5: 'Sending', 6: 'Paused', 7: 'Error', 10: 'Sent' },
   taskOps: { pause: 'Pause', resume: 'Resume', end: 'End' },
   sessionEnded: 'Your session has ended (signed out elsewhere, expired, or its key was revoked). Sign in again.',
+  apiKeys: 'API keys', createKey: 'Create API key', newKey: 'New API key', newKeyOnce: 'Copy the SecretKey now: it is not shown again.',
+  created: 'Created', thisSession: 'this session', cannotRevokeCurrent: 'In use by this session', revoke: 'Revoke', revoked: 'Revoked:',
+  tracking: 'Tracking', trackingHelp: 'Adds an open pixel and click-through links to the HTML of new mail sent through the API.',
+  trackOpensClicks: 'Track opens and clicks', trackingOn: 'Tracking is on for new mail.', trackingOff: 'Tracking is off for new mail.',
+  outboxHelp: 'SESAME_DELIVERY=capture: mail is kept here as each recipient would get it, and not sent.',
+  captured: 'Captured', size: 'Bytes', message: 'Message', downloadEml: 'Download .eml', renderedHtml: 'Rendered HTML', headers: 'Headers',
 } as const;
 
 type Words = { [K in keyof typeof EN]: (typeof EN)[K] extends string ? string : { [N in keyof (typeof EN)[K]]: string } };
@@ -72,13 +77,12 @@ const ZH: Words = {
   nav: {
     overview: '概览', domains: '发信域名', senders: '发信地址', templates: '邮件模板', send: '发送邮件',
     groups: '收件人列表', tasks: '批量发送任务', status: '发送状态', statistics: '数据统计',
-    blocklists: '黑名单', callbacks: '回调配置', settings: '设置',
+    blocklists: '黑名单', callbacks: '回调配置', settings: '设置', outbox: '发件箱',
   },
   today: '今日',
   sent: '请求数', delivered: '送达数', bounced: '退信数', opened: '打开数',
   domainsHeading: '发信域名', level: '信誉度等级', quota: '每日额度', usedToday: '今日已发',
   tasksRunning: '进行中的批量任务', none: '无', unlimited: '不限',
-  notBuilt: '此页面尚未完成。',
   loading: '加载中…',
   account: '账号',
   actions: '操作',
@@ -116,6 +120,12 @@ const ZH: Words = {
   taskStatus: { 1: '待开始', 5: '发送中', 6: '已暂停', 7: '异常', 10: '发送完成' },
   taskOps: { pause: '暂停', resume: '恢复', end: '结束' },
   sessionEnded: '会话已结束（已在别处退出、已过期或其密钥已被吊销），请重新登录。',
+  apiKeys: 'API 密钥', createKey: '新建 API 密钥', newKey: '新的 API 密钥', newKeyOnce: '请立即复制 SecretKey：它不会再次显示。',
+  created: '创建时间', thisSession: '当前会话', cannotRevokeCurrent: '当前会话正在使用', revoke: '吊销', revoked: '已吊销：',
+  tracking: '数据追踪', trackingHelp: '在通过 API 发送的新邮件 HTML 中加入打开像素和点击跳转链接。',
+  trackOpensClicks: '追踪打开和点击', trackingOn: '新邮件已开启追踪。', trackingOff: '新邮件已关闭追踪。',
+  outboxHelp: 'SESAME_DELIVERY=capture：邮件按每个收件人将收到的样子保存在这里，不会发出。',
+  captured: '捕获时间', size: '字节数', message: '邮件', downloadEml: '下载 .eml', renderedHtml: 'HTML 渲染', headers: '邮件头',
 };
 
 /** The words of a language. */

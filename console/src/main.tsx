@@ -3,7 +3,7 @@
  * in the URL's hash (#/overview, #/domains, …). Every screen reads and writes through the account's
  * actions (api.ts); nothing here decides what the server decides.
  */
-import { render } from 'preact';
+import { render, type FunctionComponent } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { currentSession, SESSION_ENDED, signOut, type Session } from './api.js';
 import { browserLanguage, wordsOf, type Language, type Words } from './i18n.js';
@@ -18,11 +18,21 @@ import { Callbacks } from './callbacks.js';
 import { Send } from './send.js';
 import { Groups } from './groups.js';
 import { Tasks } from './tasks.js';
+import { Settings } from './settings.js';
+import { Outbox } from './outbox.js';
 import { SignIn } from './sign-in.js';
 
-/** The screens, in the navigation's order. */
-const SCREENS = ['overview', 'domains', 'senders', 'templates', 'send', 'groups', 'tasks', 'status', 'statistics', 'blocklists', 'callbacks', 'settings'] as const;
+/** The screens, in the navigation's order; the Outbox only when mail is captured. */
+const SCREENS = ['overview', 'domains', 'senders', 'templates', 'send', 'groups', 'tasks', 'status', 'statistics', 'blocklists', 'callbacks', 'settings', 'outbox'] as const;
 type Screen = (typeof SCREENS)[number];
+
+/** Each screen's component; all take the session and the words. */
+const VIEWS: Record<Screen, FunctionComponent<{ session: Session; words: Words }>> = {
+  overview: Overview, domains: Domains, senders: Senders, templates: Templates, send: Send, groups: Groups, tasks: Tasks,
+  status: SendingStatus, statistics: Statistics, blocklists: Blocklists, callbacks: Callbacks, settings: Settings, outbox: Outbox,
+};
+
+const screensOf = (s: Session): readonly Screen[] => (s.capture ? SCREENS : SCREENS.filter((x) => x !== 'outbox'));
 
 const screenOf = (hash: string): Screen => {
   const name = hash.replace(/^#\/?/, '');
@@ -52,6 +62,9 @@ function App() {
 
   if (session === undefined) return <p>{words.loading}</p>;
   if (session === null) return <><LanguageSwitch words={words} language={language} onChange={choose} /><SignIn words={words} notice={notice} onSignedIn={(s) => { setNotice(undefined); setSession(s); }} /></>;
+  // A screen this session does not have (the Outbox without capture) shows the Overview.
+  const shown = screensOf(session).includes(screen) ? screen : 'overview';
+  const View = VIEWS[shown];
   return (
     <div class="shell">
       <header>
@@ -62,24 +75,13 @@ function App() {
       </header>
       <nav aria-label={words.title}>
         <ul>
-          {SCREENS.map((s) => (
-            <li key={s}><a href={`#/${s}`} aria-current={s === screen ? 'page' : undefined}>{words.nav[s]}</a></li>
+          {screensOf(session).map((s) => (
+            <li key={s}><a href={`#/${s}`} aria-current={s === shown ? 'page' : undefined}>{words.nav[s]}</a></li>
           ))}
         </ul>
       </nav>
       <main>
-        {screen === 'overview' ? <Overview session={session} words={words} />
-          : screen === 'domains' ? <Domains session={session} words={words} />
-          : screen === 'senders' ? <Senders session={session} words={words} />
-          : screen === 'templates' ? <Templates session={session} words={words} />
-          : screen === 'status' ? <SendingStatus session={session} words={words} />
-          : screen === 'blocklists' ? <Blocklists session={session} words={words} />
-          : screen === 'statistics' ? <Statistics session={session} words={words} />
-          : screen === 'callbacks' ? <Callbacks session={session} words={words} />
-          : screen === 'send' ? <Send session={session} words={words} />
-          : screen === 'groups' ? <Groups session={session} words={words} />
-          : screen === 'tasks' ? <Tasks session={session} words={words} />
-          : <NotBuilt words={words} screen={screen} />}
+        <View session={session} words={words} />
       </main>
     </div>
   );
@@ -95,11 +97,6 @@ function LanguageSwitch(props: { words: Words; language: Language; onChange: (l:
       </select>
     </label>
   );
-}
-
-/** A screen of the navigation whose page is still to come (issue 13 is in progress). */
-function NotBuilt(props: { words: Words; screen: Screen }) {
-  return <section><h2>{props.words.nav[props.screen]}</h2><p>{props.words.notBuilt}</p></section>;
 }
 
 render(<App />, document.getElementById('app')!);
