@@ -32,6 +32,9 @@ export interface EndpointDeps extends AuthenticatorDeps {
   log: Logger;
 }
 
+/** What the endpoint uses of the key a request is made with. */
+type CallerKey = Pick<ApiKey, 'accountId' | 'appId' | 'secretId' | 'apiRateLimit'>;
+
 /** Handles `GET /` and `POST /`. */
 export class ApiEndpoint {
   private readonly limiter = new RateLimiter();
@@ -54,10 +57,7 @@ export class ApiEndpoint {
       const v = await this.auth.verify(req, method, rawQuery, seen);
       this.checkRateLimit(v.key, v.action);
       const params = this.decodeParams(v);
-      const ctx: ActionContext = {
-        requestId, accountId: v.key.accountId, appId: v.key.appId, region: v.region ?? this.deps.regions[0], language: v.language,
-      };
-      payload = await this.run(v.action, ctx, params);
+      payload = await this.run(v.action, this.context(v.key, requestId, v.region, v.language), params);
     } catch (e) {
       const err = this.toCodedError(e, requestId, seen.action);
       code = err.code;
@@ -81,15 +81,20 @@ export class ApiEndpoint {
    * SecretKey at sign-in): the same rate limit, parameter decoding and handler as a signed request,
    * so the console has no rules of its own. Answers the response fields, or throws a CodedError.
    */
-  async runAs(key: Pick<ApiKey, 'accountId' | 'appId' | 'apiRateLimit'>, action: string, params: unknown, requestId: string, language = 'en-US'): Promise<Record<string, unknown>> {
+  async runAs(key: CallerKey, action: string, params: unknown, requestId: string, language = 'en-US'): Promise<Record<string, unknown>> {
     try {
       if (!this.deps.registry.isAction(action)) throw new CodedError('InvalidAction', `There is no action named ${JSON.stringify(action.slice(0, 64))} in SES ${API_VERSION}.`);
       this.checkRateLimit(key, action);
       const decoded = decodeJsonParams(params ?? {}, this.deps.registry.requestModel(action), action);
-      return await this.run(action, { requestId, accountId: key.accountId, appId: key.appId, region: this.deps.regions[0], language }, decoded);
+      return await this.run(action, this.context(key, requestId, undefined, language), decoded);
     } catch (e) {
       throw this.toCodedError(e, requestId, action);
     }
+  }
+
+  /** Who is calling, as handlers see it: the key's account and the key itself. */
+  private context(key: CallerKey, requestId: string, region: string | undefined, language: string): ActionContext {
+    return { requestId, accountId: key.accountId, appId: key.appId, secretId: key.secretId, region: region ?? this.deps.regions[0], language };
   }
 
   private checkRateLimit(key: Pick<ApiKey, 'accountId' | 'apiRateLimit'>, action: ActionName): void {

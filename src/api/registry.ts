@@ -10,6 +10,8 @@ export interface ActionContext {
   readonly requestId: string;
   readonly accountId: number;
   readonly appId: number;
+  /** The SecretId of the key that signed the request (for a console session, the one it signed in with). */
+  readonly secretId: string;
   readonly region: string;
   readonly language: string;
 }
