@@ -71,7 +71,7 @@ key.command('create')
   .requiredOption('--app-id <appId>', 'the account\'s AppId', parseCount)
   .option('--secret-id <secretId>', 'the SecretId to give it (AKID and 32 letters or digits, not in use); generated when not given')
   .action((opts: { appId: number; secretId?: string }) => withServices(async (s) => {
-    out(await s.accounts.createKey(await accountOf(s, opts.appId), opts.secretId));
+    out(await s.accounts.createKey(await accountOf(s, opts.appId), { secretId: opts.secretId }));
   }));
 key.command('revoke')
   .description('Revoke one of an account\'s API keys (its last one too: the account then has no API access until a key is created).')

@@ -1,10 +1,14 @@
-/** Accounts and API keys: creation, the first account, keys and suspension (operator), and key lookup for request signing. */
+/**
+ * Accounts and API keys: creation, the first account, keys and suspension (operator), the keys and
+ * settings an account manages itself, and key lookup for request signing.
+ */
 import { fail } from '../errors/coded-error.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import { newAppId, newSecretId, newSecretKey } from '../lib/random.js';
 import { MarkedCache } from '../lib/marked-cache.js';
 import { TtlCache } from '../lib/ttl-cache.js';
 import type { AccountRow, AccountStore, KeySummary } from '../store/accounts.js';
+import { allowsFreeContent } from './sending-rules.js';
 
 /** What the API needs to verify a signature and apply per-account policy. */
 export interface ApiKey {
@@ -32,6 +36,23 @@ export interface NewKey {
   SecretId: string;
   SecretKey: string;
 }
+
+/** An account's settings, as it may read them itself (GetAccountSettings). */
+export interface AccountSettings {
+  /** Open and click tracking in its HTML mail. */
+  tracking: boolean;
+  /** Its templates wait for an operator's approval. */
+  templateReview: boolean;
+  /** It may send content of its own (Simple, SMTP submission), not only templates. */
+  freeContent: boolean;
+}
+
+/**
+ * Keys an account may hold when it adds them itself (CreateApiKey): enough to rotate and to give
+ * each application its own, few enough that a leaked key cannot mint keys without end. The
+ * operator (`sesame account key create`) is not held to it.
+ */
+export const API_KEY_LIMIT = 10;
 
 /** Options of a new account. */
 export interface AccountOptions {
@@ -122,16 +143,19 @@ export class AccountService {
     });
   }
 
-  /** Adds an API key to the account, with the given SecretId (unused, shaped like AKID + 32 letters or digits) or a fresh one. */
-  async createKey(account: { id: number; app_id: number }, secretId?: string): Promise<NewKey> {
-    if (secretId !== undefined && !SECRET_ID.test(secretId)) {
+  /**
+   * Adds an API key to the account, with the given SecretId (unused, shaped like AKID + 32 letters
+   * or digits) or a fresh one; refused (LimitExceeded) when the account already holds `max`.
+   */
+  async createKey(account: { id: number; app_id: number }, opts: { secretId?: string; max?: number } = {}): Promise<NewKey> {
+    if (opts.secretId !== undefined && !SECRET_ID.test(opts.secretId)) {
       fail('InvalidParameterValue', 'A SecretId is AKID followed by 32 letters or digits.');
     }
-    const id = secretId ?? newSecretId();
+    const id = opts.secretId ?? newSecretId();
     const secretKey = newSecretKey();
-    if (!(await this.accounts.createKey(account.id, id, this.box.seal(secretKey, sealPurpose(id)), Date.now()))) {
-      fail('InvalidParameterValue', `The SecretId ${id} is already in use.`);
-    }
+    const added = await this.accounts.createKey(account.id, id, this.box.seal(secretKey, sealPurpose(id)), Date.now(), opts.max);
+    if (added === 'full') fail('LimitExceeded', `This account already holds ${opts.max} API keys, the most it may have; delete one it no longer uses first.`);
+    if (added === 'taken') fail('InvalidParameterValue', `The SecretId ${id} is already in use.`);
     return { AppId: account.app_id, SecretId: id, SecretKey: secretKey };
   }
 
@@ -144,9 +168,38 @@ export class AccountService {
     return this.accounts.revokeKey(accountId, secretId);
   }
 
-  /** The account's keys, without their secrets (operator view). */
+  /**
+   * Revokes one of the account's keys at its own request (DeleteApiKey). Not the key `signedWith`,
+   * which makes the request (ResourceInUse): nobody locks themselves out by accident, and rotation is
+   * to create a key, switch to it and delete the old one with it. A SecretId the account does not
+   * hold, another account's included, answers ResourceNotFound alike: nothing says whose it is.
+   */
+  async revokeOwnKey(accountId: number, secretId: string, signedWith: string): Promise<void> {
+    if (secretId === signedWith) {
+      fail('ResourceInUse', 'That is the key this request is made with (it signed it, or the console signed in with it); delete it with another key of the account.');
+    }
+    if (!(await this.revokeKey(accountId, secretId))) fail('ResourceNotFound', `This account has no API key with SecretId ${secretId}.`);
+  }
+
+  /** The account's keys, oldest first, without their secrets. */
   listKeys(accountId: number): Promise<KeySummary[]> {
     return this.accounts.listKeys(accountId);
+  }
+
+  /** The account's settings, as it may read them itself. */
+  async settings(accountId: number): Promise<AccountSettings> {
+    const a = await this.accounts.get(accountId);
+    if (!a) throw new Error(`account ${accountId} does not exist`);
+    return { tracking: a.tracking === 1, templateReview: a.template_review === 1, freeContent: allowsFreeContent(a) };
+  }
+
+  /**
+   * Turns the account's open and click tracking on (1) or off (0) at its own request: the same
+   * change as `sesame account update --tracking`, seen by every process as soon as that one is.
+   */
+  async setTracking(appId: number, value: number): Promise<void> {
+    if (value !== 0 && value !== 1) fail('InvalidParameterValue', 'Tracking must be 0 (off) or 1 (on).');
+    await this.update(appId, { tracking: value === 1 });
   }
 
   /** Suspends an account (operator), or makes it active again; false when there is no such account. */

@@ -10,7 +10,7 @@
 import type { Address } from '../domain/address.js';
 import { findVariables, TemplateStatus } from '../domain/template.js';
 import { MarkedCache } from '../lib/marked-cache.js';
-import type { AccountStore } from '../store/accounts.js';
+import type { AccountRow, AccountStore } from '../store/accounts.js';
 import type { DomainRow, DomainStore, SenderRow } from '../store/domains.js';
 import type { TemplateRow, TemplateStore } from '../store/templates.js';
 
@@ -30,6 +30,15 @@ export type TemplateCheck =
  * own; and whether its HTML mail is tracked.
  */
 export interface Standing { active: boolean; freeContent: boolean; tracking: boolean }
+
+/**
+ * Whether the account may send content of its own (Simple, or whole messages over SMTP), not only
+ * approved templates: as the operator set it, or by default unless its templates need review
+ * (an operator who reviews templates controls content; free content would go around that).
+ */
+export function allowsFreeContent(a: Pick<AccountRow, 'free_content' | 'template_review'>): boolean {
+  return a.free_content === null ? a.template_review === 0 : a.free_content === 1;
+}
 
 /** Whether a sender domain may send now: it exists and verifies. */
 export function maySend(domain: DomainRow | undefined): domain is DomainRow {
@@ -87,17 +96,13 @@ export class SendingRules {
       const a = await this.d.accounts.get(accountId);
       return {
         active: a !== undefined && a.disabled_at === null,
-        freeContent: a !== undefined && (a.free_content === null ? a.template_review === 0 : a.free_content === 1),
+        freeContent: a !== undefined && allowsFreeContent(a),
         tracking: a !== undefined && a.tracking === 1,
       };
     }, staleMs);
   }
 
-  /**
-   * Whether the account may send content of its own (Simple, or whole messages over SMTP), not only
-   * approved templates: as the operator set it, or by default unless its templates need review
-   * (an operator who reviews templates controls content; free content would go around that).
-   */
+  /** Whether the account may send content of its own now (allowsFreeContent). */
   async freeContent(accountId: number): Promise<boolean> {
     return (await this.standing(accountId)).freeContent;
   }

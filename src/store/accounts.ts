@@ -100,12 +100,22 @@ export class AccountStore {
     );
   }
 
-  /** Adds a key to the account; false when the SecretId is already in use (by any account). */
-  async createKey(accountId: number, secretId: string, secretKeySealed: string, now: number): Promise<boolean> {
-    return (await this.db.run(
-      'INSERT INTO api_keys (account_id, secret_id, secret_key_sealed, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (secret_id) DO NOTHING',
-      [accountId, secretId, secretKeySealed, now],
-    )) > 0;
+  /**
+   * Adds a key to the account unless it already holds `max`: 'taken' when the SecretId is in use
+   * (by any account), 'full' at the cap. The keys are counted under the account's row lock, so
+   * calls at once cannot pass the cap together.
+   */
+  createKey(accountId: number, secretId: string, secretKeySealed: string, now: number, max = Infinity): Promise<'created' | 'taken' | 'full'> {
+    return this.db.tx(async (q) => {
+      if (!(await this.lockAccount(q, accountId))) throw new Error(`account ${accountId} does not exist`);
+      const held = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM api_keys WHERE account_id = ?', [accountId]);
+      if ((held?.n ?? 0) >= max) return 'full';
+      const added = await q.run(
+        'INSERT INTO api_keys (account_id, secret_id, secret_key_sealed, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (secret_id) DO NOTHING',
+        [accountId, secretId, secretKeySealed, now],
+      );
+      return added > 0 ? 'created' : 'taken';
+    });
   }
 
   /** Deletes one of the account's keys (its sealed secret with it); false when the account has no such key. */

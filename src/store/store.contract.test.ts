@@ -287,9 +287,10 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(await accounts.update(1300000002, { templateReview: true, apiRateLimit: 7 })).toBe(true);
     expect(await accounts.byAppId(1300000002)).toMatchObject({ template_review: 1, api_rate_limit: 7 });
     expect(await accounts.update(1, { templateReview: true })).toBe(false);
-    // Keys: added, listed without secrets, unique across accounts, revoked only by their account.
-    expect(await accounts.createKey(acc2, 'AKID-two-b', 'sealed-b', 5)).toBe(true);
-    expect(await accounts.createKey(acc2, 'AKID-one', 'x', 6)).toBe(false);
+    // Keys: added up to a cap, listed without secrets, unique across accounts, revoked only by their account.
+    expect(await accounts.createKey(acc2, 'AKID-two-b', 'sealed-b', 5, 2)).toBe('created');
+    expect(await accounts.createKey(acc2, 'AKID-two-c', 'sealed-c', 5, 2)).toBe('full');
+    expect(await accounts.createKey(acc2, 'AKID-one', 'x', 6)).toBe('taken');
     expect(await accounts.listKeys(acc2)).toEqual([{ secret_id: 'AKID-two', created_at: expect.any(Number) }, { secret_id: 'AKID-two-b', created_at: 5 }]);
     expect(await accounts.revokeKey(acc1, 'AKID-two-b')).toBe(false);
     expect(await accounts.revokeKey(acc2, 'AKID-two-b')).toBe(true);
