@@ -104,7 +104,6 @@ export async function openStore(config: Config): Promise<Db> {
 /** Every service, over one store: those the API's actions call, and the rest. */
 export interface Services extends Omit<ActionServices, 'timezone'> {
   db: Db;
-  accounts: AccountService;
   unsubscribes: UnsubscribeService;
   /** The runs of batch tasks (the worker's task runner steps through them). */
   taskRuns: TaskRuns;

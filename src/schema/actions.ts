@@ -1,8 +1,9 @@
 /**
  * The actions Sesame answers: the 36 of SES 2020-10-02 (generated into ses.ts) and Sesame's own
  * extensions, declared the same way (request model, fields) so the protocol layer decodes them
- * alike. Extensions fill gaps in Tencent's API (it has no way to pause or stop a batch task);
- * docs/API.md lists them.
+ * alike. Extensions fill gaps in Tencent's API (it has no way to pause or stop a batch task) and
+ * what Tencent's own console does (callbacks, an account's API keys and settings); docs/API.md
+ * lists them.
  */
 import * as ses from './ses.js';
 import type { FieldSpec } from './ses.js';
@@ -71,6 +72,54 @@ export interface CallbackLogEntry {
 /** ListEmailCallbackLogs response. */
 export interface ListEmailCallbackLogsResponse { LogList: CallbackLogEntry[] }
 
+/** ListApiKeys request: no parameters. */
+export type ListApiKeysRequest = Record<string, never>;
+/** One API key of the account: never its SecretKey. */
+export interface ApiKeySummary {
+  SecretId: string;
+  /** When it was created, Unix seconds. */
+  CreatedTimestamp: number;
+  /** True for the key this request is made with (it signed it, or the console signed in with it). */
+  Current: boolean;
+}
+/** ListApiKeys response: the account's keys, oldest first. */
+export interface ListApiKeysResponse {
+  ApiKeyList: ApiKeySummary[];
+  TotalCount: number;
+}
+/** CreateApiKey request: no parameters. */
+export type CreateApiKeyRequest = Record<string, never>;
+/** CreateApiKey response: the new key; its SecretKey is shown this once only. */
+export interface CreateApiKeyResponse {
+  SecretId: string;
+  SecretKey: string;
+}
+/** DeleteApiKey request: one of the account's keys, other than the one making the request. */
+export interface DeleteApiKeyRequest {
+  /** At most 256 characters. */
+  SecretId: string;
+}
+/** DeleteApiKey response: nothing but the RequestId. */
+export type DeleteApiKeyResponse = Record<string, never>;
+/** GetAccountSettings request: no parameters. */
+export type GetAccountSettingsRequest = Record<string, never>;
+/** GetAccountSettings response: the account's settings (1 yes, 0 no). */
+export interface GetAccountSettingsResponse {
+  /** Open and click tracking in the account's HTML mail. */
+  Tracking: number;
+  /** Its templates wait for an operator's approval (set by the operator). */
+  TemplateReview: number;
+  /** It may send content of its own (Simple, SMTP submission), not only templates (set by the operator). */
+  Simple: number;
+}
+/** UpdateAccountSettings request: the settings an account changes itself. */
+export interface UpdateAccountSettingsRequest {
+  /** 1 on, 0 off: open and click tracking of the account's mail not yet sent. */
+  Tracking: number;
+}
+/** UpdateAccountSettings response: nothing but the RequestId. */
+export type UpdateAccountSettingsResponse = Record<string, never>;
+
 const EXTENSION_MODELS = {
   UpdateSendTaskRequest: [
     { name: 'TaskId', scalar: 'uint64', model: null, array: false, required: true },
@@ -98,10 +147,38 @@ const EXTENSION_MODELS = {
     { name: 'CallbackList', scalar: null, model: null, array: true, required: true },
     { name: 'TotalCount', scalar: 'uint64', model: null, array: false, required: true },
   ],
+  ListApiKeysRequest: [],
+  ListApiKeysResponse: [
+    // Items are ApiKeySummary (above), encoded by the handler.
+    { name: 'ApiKeyList', scalar: null, model: null, array: true, required: true },
+    { name: 'TotalCount', scalar: 'uint64', model: null, array: false, required: true },
+  ],
+  CreateApiKeyRequest: [],
+  CreateApiKeyResponse: [
+    { name: 'SecretId', scalar: 'string', model: null, array: false, required: true },
+    { name: 'SecretKey', scalar: 'string', model: null, array: false, required: true },
+  ],
+  DeleteApiKeyRequest: [
+    { name: 'SecretId', scalar: 'string', model: null, array: false, required: true, maxLength: STRING_LIMITS.identifier },
+  ],
+  DeleteApiKeyResponse: [],
+  GetAccountSettingsRequest: [],
+  GetAccountSettingsResponse: [
+    { name: 'Tracking', scalar: 'uint64', model: null, array: false, required: true },
+    { name: 'TemplateReview', scalar: 'uint64', model: null, array: false, required: true },
+    { name: 'Simple', scalar: 'uint64', model: null, array: false, required: true },
+  ],
+  UpdateAccountSettingsRequest: [
+    { name: 'Tracking', scalar: 'uint64', model: null, array: false, required: true },
+  ],
+  UpdateAccountSettingsResponse: [],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 /** Names of Sesame's own actions. */
-export const EXTENSION_ACTION_NAMES = ['UpdateSendTask', 'SetEmailCallback', 'ListEmailCallbacks', 'ListEmailCallbackLogs'] as const;
+export const EXTENSION_ACTION_NAMES = [
+  'UpdateSendTask', 'SetEmailCallback', 'ListEmailCallbacks', 'ListEmailCallbackLogs',
+  'ListApiKeys', 'CreateApiKey', 'DeleteApiKey', 'GetAccountSettings', 'UpdateAccountSettings',
+] as const;
 export type ExtensionActionName = (typeof EXTENSION_ACTION_NAMES)[number];
 
 export type ActionName = ses.ActionName | ExtensionActionName;
@@ -117,6 +194,11 @@ export const ACTIONS: Record<ActionName, { readonly request: ModelName; readonly
   SetEmailCallback: { request: 'SetEmailCallbackRequest', response: 'SetEmailCallbackResponse' },
   ListEmailCallbacks: { request: 'ListEmailCallbacksRequest', response: 'ListEmailCallbacksResponse' },
   ListEmailCallbackLogs: { request: 'ListEmailCallbackLogsRequest', response: 'ListEmailCallbackLogsResponse' },
+  ListApiKeys: { request: 'ListApiKeysRequest', response: 'ListApiKeysResponse' },
+  CreateApiKey: { request: 'CreateApiKeyRequest', response: 'CreateApiKeyResponse' },
+  DeleteApiKey: { request: 'DeleteApiKeyRequest', response: 'DeleteApiKeyResponse' },
+  GetAccountSettings: { request: 'GetAccountSettingsRequest', response: 'GetAccountSettingsResponse' },
+  UpdateAccountSettings: { request: 'UpdateAccountSettingsRequest', response: 'UpdateAccountSettingsResponse' },
 };
 
 /** Every action, Tencent's first. */
@@ -127,10 +209,20 @@ export interface Requests extends ses.Requests {
   SetEmailCallback: SetEmailCallbackRequest;
   ListEmailCallbacks: ListEmailCallbacksRequest;
   ListEmailCallbackLogs: ListEmailCallbackLogsRequest;
+  ListApiKeys: ListApiKeysRequest;
+  CreateApiKey: CreateApiKeyRequest;
+  DeleteApiKey: DeleteApiKeyRequest;
+  GetAccountSettings: GetAccountSettingsRequest;
+  UpdateAccountSettings: UpdateAccountSettingsRequest;
 }
 export interface Responses extends ses.Responses {
   UpdateSendTask: UpdateSendTaskResponse;
   SetEmailCallback: SetEmailCallbackResponse;
   ListEmailCallbacks: ListEmailCallbacksResponse;
   ListEmailCallbackLogs: ListEmailCallbackLogsResponse;
+  ListApiKeys: ListApiKeysResponse;
+  CreateApiKey: CreateApiKeyResponse;
+  DeleteApiKey: DeleteApiKeyResponse;
+  GetAccountSettings: GetAccountSettingsResponse;
+  UpdateAccountSettings: UpdateAccountSettingsResponse;
 }

@@ -51,7 +51,7 @@ export const STRING_LIMITS = {
   date: 32,
   /** An enumeration value or a number carried as text (Unsubscribe "0"–"11", Limit, TaskID). */
   word: 64,
-  /** An identifier: a MessageId (about 60 characters) or a Message-ID header (the service takes 250). */
+  /** An identifier: a MessageId (about 60 characters), a Message-ID header (the service takes 250), an API key's SecretId (36). */
   identifier: 256,
   /** An SMTP password: Tencent documents at most 64 (FACTS §3.2); the service takes 10 to 20. */
   password: 64,
@@ -153,6 +153,7 @@ export const STRING_FIELDS: Readonly<Record<string, StringKind>> = {
   TaskID: 'word',
   MessageId: 'identifier',
   SmtpMessageId: 'identifier',
+  SecretId: 'identifier',
   Password: 'password',
   SmtpHeaders: 'headers',
   'Template.TemplateData': 'templateData',

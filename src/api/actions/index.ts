@@ -1,4 +1,5 @@
 /** Every built action group, assembled into the registry. */
+import type { AccountService } from '../../services/accounts.js';
 import type { BlocklistService } from '../../services/blocklists.js';
 import type { MailService } from '../../services/mail.js';
 import type { ReceiverService } from '../../services/receivers.js';
@@ -11,6 +12,7 @@ import type { SenderService } from '../../services/senders.js';
 import type { TemplateService } from '../../services/templates.js';
 import type { UnsubscribeSettingService } from '../../services/unsubscribe-settings.js';
 import { Registry } from '../registry.js';
+import { accountActions } from './account.js';
 import { blocklistActions } from './blocklists.js';
 import { identityActions } from './identities.js';
 import { mailActions } from './mail.js';
@@ -35,6 +37,7 @@ export interface ActionServices {
   statuses: StatusService;
   statistics: StatisticsService;
   callbacks: CallbackService;
+  accounts: AccountService;
   timezone: string;
 }
 
@@ -51,5 +54,6 @@ export function buildRegistry(s: ActionServices): Registry {
     taskActions(s.tasks),
     statisticsActions(s.statistics, s.timezone),
     callbackActions(s.callbacks),
+    accountActions(s.accounts),
   );
 }
