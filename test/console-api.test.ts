@@ -6,82 +6,68 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestApp, type TestApp } from './helpers/app.js';
+import { consoleClient, type ConsoleAnswer, type ConsoleClient } from './helpers/console.js';
 import { b64, sdkClient } from './helpers/sdk.js';
-
-interface Answer { status: number; cookie: string | null; body: { Response: Record<string, unknown> & { Error?: { Code: string; Message: string } } } }
 
 describe.each(STORES)('console API on %s', (store) => {
   let t: TestApp;
-  const api = (path: string) => `${t.url}console/api/${path}`;
-
-  async function request(path: string, o: { method?: string; body?: unknown; cookie?: string; csrf?: string; type?: string; origin?: string; from?: string } = {}): Promise<Answer> {
-    const headers: Record<string, string> = { 'Content-Type': o.type ?? 'application/json' };
-    if (o.cookie) headers.Cookie = o.cookie;
-    if (o.csrf) headers['X-CSRF-Token'] = o.csrf;
-    if (o.origin) headers.Origin = o.origin;
-    const r = await fetch(api(path), { method: o.method ?? 'POST', headers, body: o.method === 'GET' ? undefined : (typeof o.body === 'string' ? o.body : JSON.stringify(o.body ?? {})) });
-    return { status: r.status, cookie: r.headers.get('set-cookie'), body: await r.json() as Answer['body'] };
-  }
-  /** Signs in; the cookie to send back and the CSRF token. */
-  async function signIn(creds: { SecretId: string; SecretKey: string }): Promise<{ cookie: string; csrf: string; setCookie: string }> {
-    const r = await request('sign-in', { body: { SecretId: creds.SecretId, SecretKey: creds.SecretKey } });
-    expect(r.status, JSON.stringify(r.body)).toBe(200);
-    return { cookie: r.cookie!.split(';')[0], csrf: String(r.body.Response.CsrfToken), setCookie: r.cookie! };
-  }
-  const action = (s: { cookie: string; csrf: string }, Action: string, Params: unknown = {}) => request('action', { cookie: s.cookie, csrf: s.csrf, body: { Action, Params } });
+  let c: ConsoleClient;
 
   // Three failures lock a network out (the default is ten), so the throttle's delays stay short.
   // The server's time zone is told to the page, which shows the API's times in it.
-  beforeAll(async () => { t = await startTestApp(store, { SESAME_SMTP_AUTH_MAX_FAILURES: '3', SESAME_TIMEZONE: 'Europe/Berlin' }); });
+  beforeAll(async () => {
+    t = await startTestApp(store, { SESAME_SMTP_AUTH_MAX_FAILURES: '3', SESAME_TIMEZONE: 'Europe/Berlin' });
+    c = consoleClient(t.url);
+  });
   afterAll(async () => { await t?.stop(); });
 
   it('signs in with SecretId and SecretKey: an HttpOnly, SameSite=Strict session cookie and a CSRF token; wrong keys are refused', async () => {
-    const wrong = await request('sign-in', { body: { SecretId: t.creds.SecretId, SecretKey: `${t.creds.SecretKey}x` } });
+    const wrong = await c.request('sign-in', { body: { SecretId: t.creds.SecretId, SecretKey: `${t.creds.SecretKey}x` } });
     expect(wrong.status).toBe(401);
     expect(wrong.body.Response.Error?.Code).toBe('AuthFailure.SecretIdNotFound');
     expect(wrong.cookie).toBeNull();
-    const s = await signIn(t.creds);
+    const s = await c.signIn(t.creds);
     expect(s.setCookie).toMatch(/^sesame_console=[A-Za-z0-9_-]{43}; Path=\/console; HttpOnly; SameSite=Strict; Max-Age=43\d{3}$/);
     expect(s.csrf).toMatch(/^[A-Za-z0-9_-]{32}$/);
-    const again = await request('session', { method: 'GET', cookie: s.cookie });
+    const again = await c.request('session', { method: 'GET', cookie: s.cookie });
     expect(again.body.Response).toMatchObject({ AppId: t.creds.AppId, CsrfToken: s.csrf, TimeZone: 'Europe/Berlin' });
   });
 
   it('runs the account\'s actions through the same handlers as the SDK, with the same error codes', async () => {
-    const s = await signIn(t.creds);
-    const created = await action(s, 'CreateEmailTemplate', { TemplateName: 'from the console', TemplateContent: { Text: b64('Hi {{name}}') } });
+    const s = await c.signIn(t.creds);
+    const created = await c.action(s, 'CreateEmailTemplate', { TemplateName: 'from the console', TemplateContent: { Text: b64('Hi {{name}}') } });
     expect(created.status).toBe(200);
     const id = created.body.Response.TemplateID as number;
     expect(id).toBeGreaterThan(0);
     const viaSdk = await sdkClient('v4:TC3', t.endpoint, t.creds)('GetEmailTemplate', { TemplateID: id });
     expect(viaSdk.TemplateName).toBe('from the console');
-    const missing = await action(s, 'CreateEmailTemplate', { TemplateName: 'x' });
+    const missing = await c.action(s, 'CreateEmailTemplate', { TemplateName: 'x' });
     expect(missing.body.Response.Error?.Code).toBe('MissingParameter');
-    const unknown = await action(s, 'DropEverything');
+    const unknown = await c.action(s, 'DropEverything');
     expect(unknown.body.Response.Error?.Code).toBe('InvalidAction');
     expect(typeof missing.body.Response.RequestId).toBe('string');
   });
 
   it('refuses a request without the CSRF token, a cross-site form post, another origin, and no session', async () => {
-    const s = await signIn(t.creds);
+    const s = await c.signIn(t.creds);
     const list = { Action: 'ListEmailTemplates', Params: { Limit: 10, Offset: 0 } };
-    expect((await request('action', { cookie: s.cookie, body: list })).status).toBe(403);
-    expect((await request('action', { cookie: s.cookie, csrf: 'x'.repeat(32), body: list })).status).toBe(403);
+    expect((await c.request('action', { cookie: s.cookie, body: list })).status).toBe(403);
+    expect((await c.request('action', { cookie: s.cookie, csrf: 'x'.repeat(32), body: list })).status).toBe(403);
     // What an HTML form on another site can send: urlencoded, no custom header.
-    expect((await request('action', { cookie: s.cookie, type: 'application/x-www-form-urlencoded', body: 'Action=DeleteEmailTemplate&TemplateID=1' })).status).toBe(415);
-    expect((await request('action', { cookie: s.cookie, csrf: s.csrf, origin: 'https://evil.example', body: list })).status).toBe(403);
-    expect((await request('action', { csrf: s.csrf, body: list })).status).toBe(401);
-    expect((await request('action', { cookie: s.cookie, csrf: s.csrf, origin: t.url.replace(/\/$/, ''), body: list })).status).toBe(200);
+    expect((await c.request('action', { cookie: s.cookie, type: 'application/x-www-form-urlencoded', body: 'Action=DeleteEmailTemplate&TemplateID=1' })).status).toBe(415);
+    expect((await c.request('action', { cookie: s.cookie, csrf: s.csrf, origin: 'https://evil.example', body: list })).status).toBe(403);
+    expect((await c.request('action', { csrf: s.csrf, body: list })).status).toBe(401);
+    expect((await c.request('action', { cookie: s.cookie, csrf: s.csrf, origin: t.url.replace(/\/$/, ''), body: list })).status).toBe(200);
   });
 
   it('ends a session at sign-out, at its expiry, and when its key is revoked', async () => {
-    const s = await signIn(t.creds);
-    expect((await request('sign-out', { cookie: s.cookie, csrf: s.csrf })).cookie).toMatch(/^sesame_console=; .*Max-Age=0/);
-    expect((await action(s, 'ListEmailTemplates', { Limit: 1, Offset: 0 })).status).toBe(401);
+    const s = await c.signIn(t.creds);
+    expect((await c.request('sign-out', { cookie: s.cookie, csrf: s.csrf })).cookie).toMatch(/^sesame_console=; .*Max-Age=0/);
+    expect((await c.action(s, 'ListEmailTemplates', { Limit: 1, Offset: 0 })).status).toBe(401);
 
-    const stale = await signIn(t.creds);
+    const stale = await c.signIn(t.creds);
     await t.app.services.db.run('UPDATE console_sessions SET expires_at = ?', [Date.now() - 1]);
-    const r = await action(stale, 'ListEmailTemplates', { Limit: 1, Offset: 0 });
+    const r = await c.action(stale, 'ListEmailTemplates', { Limit: 1, Offset: 0 });
     expect(r.status).toBe(401);
     expect(r.body.Response.Error?.Code).toBe('AuthFailure.TokenFailure');
 
@@ -89,30 +75,30 @@ describe.each(STORES)('console API on %s', (store) => {
     const account = (await t.app.services.accounts.byAppId(other.AppId))!;
     const id = account.id;
     const fresh = await t.app.services.accounts.createKey(account);
-    const s2 = await signIn({ SecretId: fresh.SecretId, SecretKey: fresh.SecretKey });
-    expect((await action(s2, 'ListEmailTemplates', { Limit: 1, Offset: 0 })).status).toBe(200);
+    const s2 = await c.signIn({ SecretId: fresh.SecretId, SecretKey: fresh.SecretKey });
+    expect((await c.action(s2, 'ListEmailTemplates', { Limit: 1, Offset: 0 })).status).toBe(200);
     await t.app.services.accounts.revokeKey(id, fresh.SecretId);
-    expect((await action(s2, 'ListEmailTemplates', { Limit: 1, Offset: 0 })).status).toBe(401);
+    expect((await c.action(s2, 'ListEmailTemplates', { Limit: 1, Offset: 0 })).status).toBe(401);
   });
 
   it('keeps each account to its own data', async () => {
-    const a = await signIn(t.creds);
-    const mine = (await action(a, 'CreateEmailTemplate', { TemplateName: 'only mine', TemplateContent: { Text: b64('secret') } })).body.Response.TemplateID as number;
+    const a = await c.signIn(t.creds);
+    const mine = (await c.action(a, 'CreateEmailTemplate', { TemplateName: 'only mine', TemplateContent: { Text: b64('secret') } })).body.Response.TemplateID as number;
     const otherCreds = await t.app.services.accounts.create({ name: 'neighbour' });
-    const b = await signIn(otherCreds);
-    const listed = (await action(b, 'ListEmailTemplates', { Limit: 100, Offset: 0 })).body.Response;
+    const b = await c.signIn(otherCreds);
+    const listed = (await c.action(b, 'ListEmailTemplates', { Limit: 100, Offset: 0 })).body.Response;
     expect(listed.TotalCount).toBe(0);
-    expect((await action(b, 'GetEmailTemplate', { TemplateID: mine })).body.Response.Error?.Code).toBe('InvalidParameterValue.TemplateNotExist');
+    expect((await c.action(b, 'GetEmailTemplate', { TemplateID: mine })).body.Response.Error?.Code).toBe('InvalidParameterValue.TemplateNotExist');
     // A's CSRF token does not work with B's session.
-    expect((await request('action', { cookie: b.cookie, csrf: a.csrf, body: { Action: 'ListEmailTemplates', Params: { Limit: 1, Offset: 0 } } })).status).toBe(403);
+    expect((await c.request('action', { cookie: b.cookie, csrf: a.csrf, body: { Action: 'ListEmailTemplates', Params: { Limit: 1, Offset: 0 } } })).status).toBe(403);
   });
 
   it('throttles failed sign-ins from a network: refused even with the right key once locked', async () => {
     const victim = await t.app.services.accounts.create({ name: 'guessed' });
-    let last: Answer | undefined;
-    for (let i = 0; i < 4; i++) last = await request('sign-in', { body: { SecretId: victim.SecretId, SecretKey: `guess-${i}` } });
+    let last: ConsoleAnswer | undefined;
+    for (let i = 0; i < 4; i++) last = await c.request('sign-in', { body: { SecretId: victim.SecretId, SecretKey: `guess-${i}` } });
     expect(last!.status).toBe(429);
     expect(last!.body.Response.Error?.Code).toBe('RequestLimitExceeded');
-    expect((await request('sign-in', { body: { SecretId: victim.SecretId, SecretKey: victim.SecretKey } })).status).toBe(429);
+    expect((await c.request('sign-in', { body: { SecretId: victim.SecretId, SecretKey: victim.SecretKey } })).status).toBe(429);
   });
 });

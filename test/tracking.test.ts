@@ -4,12 +4,11 @@
  * message, UserOpened/UserClicked, prefetchers told apart, forged tokens that record nothing, an
  * account with tracking off, and GetStatisticsReport counting it all per day and domain.
  */
-import { simpleParser } from 'mailparser';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, type TestApp } from './helpers/app.js';
 import { b64, errorCode } from './helpers/sdk.js';
-import { eventually, RECIPIENT_DOMAIN, SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
+import { eventually, receivedMail, RECIPIENT_DOMAIN, SENDER_DOMAIN, startSending, statusesOf, type SendingFixture } from './helpers/sending.js';
 
 /**
  * Keeps the store busy until the returned function is called. On PostgreSQL another client locks
@@ -58,8 +57,7 @@ describe.each(STORES)('tracking on %s', (store) => {
       FromEmailAddress: f.sender, Destination: [to], Subject: 'Sale', Unsubscribe: unsubscribe,
       Template: { TemplateID: templateId, TemplateData: '{"name":"Ann"}' },
     })).MessageId;
-    const got = await eventually(async () => f.mx1.received.slice(before).find((g) => g.to.includes(to)), 20_000, `the mail to ${to}`);
-    const mail = await simpleParser(got.raw);
+    const mail = await receivedMail(f, to, before);
     const local = (s: string): string => s.replace(/http:\/\/localhost:8080\//g, f.t.url);
     return { id, html: local(String(mail.html)), text: mail.text ?? '' };
   }

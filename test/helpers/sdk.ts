@@ -57,14 +57,19 @@ export function sdkClient(kind: ClientKind, endpoint: string, creds: { SecretId:
   })) as Caller;
 }
 
-/** Resolves with the error code an SDK call fails with (fails the test if it succeeds). */
-export async function errorCode(p: Promise<unknown>): Promise<string> {
+/** Resolves with the error an SDK call fails with (fails the test if it succeeds). */
+export async function errorOf(p: Promise<unknown>): Promise<SdkError> {
   try {
     await p;
   } catch (e) {
-    return (e as SdkError).code;
+    return e as SdkError;
   }
   throw new Error('expected the call to fail');
+}
+
+/** Resolves with the error code an SDK call fails with (fails the test if it succeeds). */
+export async function errorCode(p: Promise<unknown>): Promise<string> {
+  return (await errorOf(p)).code;
 }
 
 /** Base64 of UTF-8 text. */

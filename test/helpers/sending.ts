@@ -181,10 +181,15 @@ export function rawHeader(mail: ParsedMail, name: string): string {
   return line.slice(line.indexOf(':') + 1).replace(/\r?\n\s+/g, ' ').trim();
 }
 
+/** The first mail to `to` at the first MX since its `from`th, parsed, once it has come. */
+export async function receivedMail(f: SendingFixture, to: string, from: number): Promise<ParsedMail> {
+  const got = await eventually(async () => f.mx1.received.slice(from).find((g) => g.to.includes(to)), 20_000, `the mail to ${to}`);
+  return simpleParser(got.raw);
+}
+
 /** The first mail to `to` at the first MX since `from`, parsed, with its unsubscribe link pointed at the test server. */
 export async function unsubscribeLinkFor(f: SendingFixture, to: string, from: number): Promise<{ url: string; mail: ParsedMail }> {
-  const got = await eventually(async () => f.mx1.received.slice(from).find((g) => g.to.includes(to)), 20_000, `the mail to ${to}`);
-  const mail = await simpleParser(got.raw);
+  const mail = await receivedMail(f, to, from);
   const url = /<(http[^>]+)>/.exec(rawHeader(mail, 'list-unsubscribe'))?.[1];
   if (!url) throw new Error(`the mail to ${to} has no unsubscribe link`);
   return { url: url.replace(/^http:\/\/[^/]+\//, f.t.url), mail };
