@@ -60,6 +60,8 @@ const EN = {
   created: 'Created', thisSession: 'this session', cannotRevokeCurrent: 'In use by this session', revoke: 'Revoke', revoked: 'Revoked:',
   tracking: 'Tracking', trackingHelp: 'Adds an open pixel and click-through links to the HTML of new mail sent through the API.',
   trackOpensClicks: 'Track opens and clicks', trackingOn: 'Tracking is on for new mail.', trackingOff: 'Tracking is off for new mail.',
+  unsubscribeLink: 'Unsubscribe link', linkByRequest: 'As each request says', linkSaved: 'The unsubscribe setting is saved.',
+  setByOperator: 'Set by the operator', templateReview: 'New templates wait for review', simpleAllowed: 'Mail without a template (Simple) allowed',
   outboxHelp: 'SESAME_DELIVERY=capture: mail is kept here as each recipient would get it, and not sent.',
   captured: 'Captured', size: 'Bytes', message: 'Message', downloadEml: 'Download .eml', renderedHtml: 'Rendered HTML', headers: 'Headers',
 } as const;
@@ -124,6 +126,8 @@ const ZH: Words = {
   created: '创建时间', thisSession: '当前会话', cannotRevokeCurrent: '当前会话正在使用', revoke: '吊销', revoked: '已吊销：',
   tracking: '数据追踪', trackingHelp: '在通过 API 发送的新邮件 HTML 中加入打开像素和点击跳转链接。',
   trackOpensClicks: '追踪打开和点击', trackingOn: '新邮件已开启追踪。', trackingOff: '新邮件已关闭追踪。',
+  unsubscribeLink: '退订链接', linkByRequest: '按每次请求的设置', linkSaved: '退订设置已保存。',
+  setByOperator: '由运维设置', templateReview: '新模板需要审核', simpleAllowed: '允许不使用模板发送（Simple）',
   outboxHelp: 'SESAME_DELIVERY=capture：邮件按每个收件人将收到的样子保存在这里，不会发出。',
   captured: '捕获时间', size: '字节数', message: '邮件', downloadEml: '下载 .eml', renderedHtml: 'HTML 渲染', headers: '邮件头',
 };

@@ -1,14 +1,25 @@
-/** Sender addresses: create (on a domain of the account), set the SMTP password, delete. */
+/**
+ * Sender addresses: create (on a domain of the account), set the SMTP password, choose the
+ * unsubscribe link every mail from the address carries (its language, or none), delete.
+ */
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
 import { errorText, useAction } from './use-action.js';
 
 interface Sender { EmailAddress: string; EmailSenderName: string; CreatedTimestamp: number; SmtpPwdType: number }
+interface Unsubscribe { Address: string; UnsubscribeConfig: string; Status: number }
+/** The unsubscribe link's languages, by UnsubscribeConfig (as the international SDK numbers them; "0" is no link). */
+const LINK_LANGUAGES: readonly [string, string][] = [
+  ['1', 'English'], ['2', '简体中文'], ['3', '繁體中文'], ['4', 'Español'], ['5', 'Français'], ['6', 'Deutsch'],
+  ['7', '日本語'], ['8', '한국어'], ['9', 'العربية'], ['10', 'ไทย'], ['11', 'Bahasa Indonesia'],
+];
 
 export function Senders(props: { session: Session; words: Words }) {
   const { session, words } = props;
   const list = useAction<{ EmailSenders: Sender[] }>(session, 'ListEmailAddress', {});
+  const unsubscribes = useAction<{ AddressUnsubscribeConfigList: Unsubscribe[] }>(session, 'ListAddressUnsubscribeConfig', { Offset: 0, Limit: '100' });
+  const unsubscribeOf = new Map((unsubscribes.data?.AddressUnsubscribeConfigList ?? []).map((u) => [u.Address, u]));
   const domains = useAction<{ EmailIdentities: { IdentityName: string; SendingEnabled: boolean }[] }>(session, 'ListEmailIdentities', {});
   const [prefix, setPrefix] = useState('');
   const [domain, setDomain] = useState('');
@@ -43,9 +54,9 @@ export function Senders(props: { session: Session; words: Words }) {
       {(message ?? list.error) && <p role="alert" class="error">{message ?? list.error}</p>}
       {list.data === null ? <p>{words.loading}</p> : (
         <table>
-          <thead><tr><th scope="col">{words.address}</th><th scope="col">{words.senderName}</th><th scope="col">{words.smtpPassword}</th><th scope="col"><span class="sr-only">{words.actions}</span></th></tr></thead>
+          <thead><tr><th scope="col">{words.address}</th><th scope="col">{words.senderName}</th><th scope="col">{words.smtpPassword}</th><th scope="col">{words.unsubscribeLink}</th><th scope="col"><span class="sr-only">{words.actions}</span></th></tr></thead>
           <tbody>
-            {list.data.EmailSenders.map((s) => <SenderRow key={s.EmailAddress} session={session} words={words} sender={s} onChanged={list.reload} />)}
+            {list.data.EmailSenders.map((s) => <SenderRow key={s.EmailAddress} session={session} words={words} sender={s} unsubscribe={unsubscribeOf.get(s.EmailAddress)} onChanged={() => { list.reload(); unsubscribes.reload(); }} />)}
           </tbody>
         </table>
       )}
@@ -53,7 +64,7 @@ export function Senders(props: { session: Session; words: Words }) {
   );
 }
 
-function SenderRow(props: { session: Session; words: Words; sender: Sender; onChanged: () => void }) {
+function SenderRow(props: { session: Session; words: Words; sender: Sender; unsubscribe?: Unsubscribe; onChanged: () => void }) {
   const { session, words, sender } = props;
   const [password, setPassword] = useState('');
   const [message, setMessage] = useState<string | null>(null);
@@ -64,6 +75,17 @@ function SenderRow(props: { session: Session; words: Words; sender: Sender; onCh
       await action(session, 'UpdateEmailSmtpPassWord', { EmailAddress: sender.EmailAddress, Password: password });
       setPassword('');
       setMessage(words.passwordSet);
+      props.onChanged();
+    } catch (err) { setMessage(errorText(err)); }
+  };
+  // '' is no setting (the request decides); a language is a setting that is on.
+  const link = props.unsubscribe?.Status === 1 ? props.unsubscribe.UnsubscribeConfig : '';
+  const setLink = async (value: string) => {
+    const params = { Address: sender.EmailAddress, UnsubscribeConfig: value, Status: 1 };
+    try {
+      if (value === '') await action(session, 'DeleteAddressUnsubscribeConfig', { Address: sender.EmailAddress });
+      else await action(session, props.unsubscribe ? 'UpdateAddressUnsubscribeConfig' : 'CreateAddressUnsubscribeConfig', params);
+      setMessage(words.linkSaved);
       props.onChanged();
     } catch (err) { setMessage(errorText(err)); }
   };
@@ -86,6 +108,12 @@ function SenderRow(props: { session: Session; words: Words; sender: Sender; onCh
         </form>
         <small>{sender.SmtpPwdType ? words.passwordIsSet : words.passwordRule}</small>
         {message && <p role="status">{message}</p>}
+      </td>
+      <td>
+        <select aria-label={`${words.unsubscribeLink} ${sender.EmailAddress}`} value={link} onChange={(e) => { void setLink((e.target as HTMLSelectElement).value); }}>
+          <option value="">{words.linkByRequest}</option>
+          {LINK_LANGUAGES.map(([v, name]) => <option key={v} value={v}>{name}</option>)}
+        </select>
       </td>
       <td><button type="button" class="danger" aria-label={`${words.delete} ${sender.EmailAddress}`} onClick={remove}>{words.delete}</button></td>
     </tr>

@@ -1,6 +1,7 @@
 /**
  * Settings: the account's API keys (create, with the new SecretKey shown this once; revoke any but
- * the one this session signed in with) and whether new mail is tracked (opens and clicks).
+ * the one this session signed in with), whether new mail is tracked (opens and clicks), and what
+ * the operator decides (template review, mail without a template).
  */
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
@@ -13,7 +14,7 @@ interface ApiKey { SecretId: string; CreatedTimestamp: number; Current: boolean 
 export function Settings(props: { session: Session; words: Words }) {
   const { session, words } = props;
   const keys = useAction<{ ApiKeyList: ApiKey[]; TotalCount: number }>(session, 'ListApiKeys', {});
-  const settings = useAction<{ Tracking: number }>(session, 'GetAccountSettings', {});
+  const settings = useAction<{ Tracking: number; TemplateReview: number; Simple: number }>(session, 'GetAccountSettings', {});
   const [created, setCreated] = useState<{ SecretId: string; SecretKey: string } | null>(null);
   const [message, setMessage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -77,6 +78,15 @@ export function Settings(props: { session: Session; words: Words }) {
         <label>
           <input type="checkbox" checked={settings.data.Tracking === 1} onChange={(e) => { void track((e.target as HTMLInputElement).checked); }} /> {words.trackOpensClicks}
         </label>
+      )}
+      {settings.data && (
+        <>
+          <h3>{words.setByOperator}</h3>
+          <dl>
+            <dt>{words.templateReview}</dt><dd data-setting="review">{settings.data.TemplateReview === 1 ? words.yes : words.no}</dd>
+            <dt>{words.simpleAllowed}</dt><dd data-setting="simple">{settings.data.Simple === 1 ? words.yes : words.no}</dd>
+          </dl>
+        </>
       )}
     </section>
   );
