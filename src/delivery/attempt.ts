@@ -2,7 +2,8 @@
  * One delivery attempt, as named steps: past the maximum age? → load what was accepted → may it
  * still go? → find the route → render and sign → send → the outcome. Every way an attempt ends is
  * an Outcome (delivered, deferred, bounced, dropped); a failure inside Sesame is thrown for the
- * engine to turn into a deferral.
+ * engine to turn into a deferral. In capture mode there is no route and nothing is sent: the
+ * message rendered and signed by the same steps is the outcome's, kept with it.
  */
 import type { Logger } from 'pino';
 import { condemnsRecipient, isSpamRefusal } from '../domain/bounce.js';
@@ -12,6 +13,7 @@ import { ByteBudget } from '../lib/byte-budget.js';
 import type { TokenSigner } from '../lib/tokens.js';
 import { TtlCache } from '../lib/ttl-cache.js';
 import type { MessageContent } from '../mail/content.js';
+import { readOriginal } from '../mail/original-message.js';
 import { personalise } from '../mail/personalise.js';
 import type { RenderKey, UnsubscribeLinks } from '../mail/render.js';
 import type { Renderer } from '../mail/render-pool.js';
@@ -27,7 +29,7 @@ import type { SmtpPool } from './smtp-pool.js';
 
 /** How the worker delivers. */
 export interface AttemptPolicy {
-  /** `mx`: the recipients' MX hosts; `relay`: one relay for everything; `capture`: record as delivered, send nothing. */
+  /** `mx`: the recipients' MX hosts; `relay`: one relay for everything; `capture`: record as delivered and keep the message, send nothing. */
   mode: 'mx' | 'relay' | 'capture';
   /** The relay host (relay mode). */
   relay?: { hostname: string; port: number };
@@ -99,17 +101,15 @@ export class Attempts {
     const content = await this.load(c);
     const refusal = await this.stillAllowed(c, content);
     if (refusal) return refusal;
-    if (this.d.policy.mode === 'capture') {
-      return { kind: 'delivered', reply: '250 2.0.0 Captured (SESAME_DELIVERY=capture): not sent', at: Date.now() };
-    }
-    const hosts = await this.route(c);
-    if (!Array.isArray(hosts)) return hosts;
+    // Capture mode has no route: its mail goes no further than the message.
+    const hosts = this.d.policy.mode === 'capture' ? null : await this.route(c);
+    if (hosts !== null && !Array.isArray(hosts)) return hosts;
     // Large messages take their share of a memory budget while they are rendered and sent.
     const giveBack = await this.bytes.take(content.bytes);
     try {
       const message = await this.render(c, content);
       if (lost()) throw new LeaseLost();
-      return await this.send(c, content, hosts, message);
+      return hosts === null ? await captured(message) : await this.send(c, content, hosts, message);
     } finally {
       giveBack();
     }
@@ -228,6 +228,16 @@ export class Attempts {
     if (!last && refused) return notAllowed(c);
     return this.deferral(c, last || 'no mail host could be reached');
   }
+}
+
+/**
+ * Capture mode's outcome: delivered, with the message as the recipient would have had it. Its
+ * subject is read back from it (the header reader of returned originals), so a batch recipient's
+ * personalised subject and a submitted message's encoded one show as a reader would see them.
+ */
+async function captured(message: Buffer): Promise<Outcome> {
+  const subject = (await readOriginal(message)).subject ?? '';
+  return { kind: 'delivered', reply: '250 2.0.0 Captured (SESAME_DELIVERY=capture): not sent', at: Date.now(), capture: { subject, message } };
 }
 
 /**

@@ -3,8 +3,9 @@
  * go once GetSendEmailStatus no longer shows their day (it refuses RequestDates more than
  * SESAME_STATUS_RETENTION_DAYS back), and with them the messages left without a delivery; expired
  * blocklist entries and old day counters go too, and events with the statuses they are about;
- * the statistics' daily counters stay a year. Unsubscriptions, recipient groups and tasks stay:
- * the first are the recipients' wish, the others the account's own.
+ * mail kept by capture mode goes with the statuses, and past an account's newest
+ * CAPTURED_PER_ACCOUNT; the statistics' daily counters stay a year. Unsubscriptions, recipient
+ * groups and tasks stay: the first are the recipients' wish, the others the account's own.
  */
 import { formatDate, parseDate } from '../lib/time.js';
 import type { RetentionStore, Step } from '../store/retention.js';
@@ -23,6 +24,8 @@ export interface RetentionCounts {
   inboundKept: number;
   webhookLog: number;
   consoleSessions: number;
+  /** Mail kept by capture mode: past retention, or past an account's newest CAPTURED_PER_ACCOUNT. */
+  capturedMail: number;
 }
 
 /**
@@ -30,6 +33,13 @@ export interface RetentionCounts {
  * so a year-on-year look works. A row per account, day and pair of domains costs next to nothing.
  */
 const VOLUME_DAYS = 366;
+
+/**
+ * Captured mails kept per account at most (the newest), so a capture-mode server left running
+ * cannot fill the disk: each round cuts every account back to this (between rounds, ten minutes, an
+ * account may go past it by what it sends meanwhile). Enough for any look a developer takes.
+ */
+export const CAPTURED_PER_ACCOUNT = 10_000;
 
 /**
  * Called after each chunk with how long it took and the counts so far; resolves to false to end the
@@ -56,7 +66,10 @@ export class RetentionService {
   /** One round: each kind in turn, a chunk per transaction, `between` after each chunk. */
   async round(now = Date.now(), between: BetweenChunks = async () => true): Promise<RetentionCounts> {
     const { day, start } = this.horizon(now);
-    const counts: RetentionCounts = { freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0, events: 0, dailyVolumes: 0, inboundKept: 0, webhookLog: 0, consoleSessions: 0 };
+    const counts: RetentionCounts = {
+      freedContents: 0, deliveries: 0, messages: 0, bounceBlocklist: 0, customBlocklist: 0, sendCounts: 0, events: 0, dailyVolumes: 0, inboundKept: 0,
+      webhookLog: 0, consoleSessions: 0, capturedMail: 0,
+    };
     const volumeDay = formatDate(now - Math.max(VOLUME_DAYS, this.opts.retentionDays) * 86_400_000, this.opts.timezone);
     const steps: [keyof RetentionCounts, () => AsyncGenerator<number>][] = [
       ['freedContents', () => walk((from) => this.store.freeContent(from, CHUNK))],
@@ -76,6 +89,9 @@ export class RetentionService {
       ['inboundKept', () => drain(() => this.store.deleteOldInbound(start, CHUNK))],
       ['webhookLog', () => drain(() => this.store.deleteOldWebhookLog(start, CHUNK))],
       ['consoleSessions', () => drain(() => this.store.deleteEndedSessions(now, CHUNK))],
+      // Captured mail goes with the statuses, then each account's past its newest CAPTURED_PER_ACCOUNT.
+      ['capturedMail', () => walk((from) => this.store.deleteCapturedMail(from, start, CHUNK))],
+      ['capturedMail', () => this.trimCaptured()],
     ];
     for (const [kind, chunks] of steps) {
       let t0 = performance.now();
@@ -86,6 +102,15 @@ export class RetentionService {
       }
     }
     return counts;
+  }
+
+  /** Chunks of deletes that cut each account's captured mail back to its newest CAPTURED_PER_ACCOUNT. */
+  private async *trimCaptured(): AsyncGenerator<number> {
+    for (let next = await this.store.nextCapturingAccount(0); next !== null; next = await this.store.nextCapturingAccount(next + 1)) {
+      const account = next;
+      const cut = await this.store.capturedCut(account, CAPTURED_PER_ACCOUNT);
+      if (cut !== null) yield* drain(() => this.store.deleteCapturedUpTo(account, cut, CHUNK));
+    }
   }
 }
 

@@ -466,6 +466,32 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX console_sessions_expiry ON console_sessions (expires_at)',
     ],
   },
+  {
+    version: 13,
+    name: 'mail kept by capture mode',
+    up: (d) => [
+      // What SESAME_DELIVERY=capture would have sent, one row per delivery (written in the
+      // transaction of its delivered outcome): the signed message as base64 (the RFC 5322 bytes,
+      // 8-bit ones included, as GetCapturedEmail answers them), and what the list shows, copied so
+      // a row outlives its delivery and message by the hours between their times. Kept as long as
+      // statuses, and at most CAPTURED_PER_ACCOUNT per account (services/retention.ts).
+      `CREATE TABLE captured_mail (
+        id ${d.idColumn},
+        account_id ${d.bigint} NOT NULL,
+        delivery_id ${d.bigint} NOT NULL UNIQUE,
+        message_id TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        raw TEXT NOT NULL,
+        captured_at ${d.bigint} NOT NULL
+      )`,
+      // The list, newest first, and the retention job's cut of an account's oldest; a recipient's own.
+      'CREATE INDEX captured_mail_account ON captured_mail (account_id, id)',
+      'CREATE INDEX captured_mail_recipient ON captured_mail (account_id, recipient, id)',
+    ],
+  },
 ];
 
 const DOMAIN_COLUMNS_V6 = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';

@@ -9,6 +9,7 @@ import { DeliverStatus } from '../domain/delivery-status.js';
 import { EventKind } from '../domain/events.js';
 import { storableText } from '../lib/text.js';
 import type { Db, Queryable } from './db.js';
+import { keepCaptures, type Capture } from './captured-mail.js';
 import { appendEvents, VolumeTally, type NewEvent } from './events.js';
 import { FREED_CONTENT, freeFinishedContent } from './retention.js';
 
@@ -28,7 +29,11 @@ export interface ClaimedDelivery {
 
 /** What happened to a delivery attempt. */
 export type Outcome =
-  | { kind: 'delivered'; reply: string; at: number }
+  | {
+    kind: 'delivered'; reply: string; at: number;
+    /** Capture mode: the message that would have gone out, kept with this outcome. */
+    capture?: Capture;
+  }
   | { kind: 'deferred'; reply: string; retryAt: number }
   | {
     kind: 'bounced'; reply: string; at: number;
@@ -125,6 +130,8 @@ export class DeliveryQueue {
    * transaction (attachments and raw submissions are most of the store; statuses never show them).
    * On PostgreSQL two transactions recording a message's last two outcomes at once may each still
    * see the other's delivery queued, and neither frees it: the retention job's sweep does.
+   * A capture (capture mode) is kept in the same transaction, so it exists if and only if its
+   * delivery was recorded as delivered.
    */
   recordOutcomes(outcomes: readonly { id: number; outcome: Outcome }[], owner: number, also?: (q: Queryable, recorded: Set<number>) => Promise<void>): Promise<number[]> {
     return this.db.tx(async (q) => {
@@ -132,6 +139,7 @@ export class DeliveryQueue {
       const finished = new Set<number>();
       const events: NewEvent[] = [];
       const tally = new VolumeTally();
+      const captures: { deliveryId: number; capture: Capture; at: number }[] = [];
       for (const { id, outcome: o } of outcomes) {
         // A deferral waits for its next attempt and keeps its time; every other outcome is final.
         const [status, time, next] = o.kind === 'deferred'
@@ -154,10 +162,12 @@ export class DeliveryQueue {
           ...(o.kind === 'bounced' ? { bounceType: o.blocklist ? 'hard_bounce' : 'soft_bounce' } as const : {}),
         });
         tally.add(key, o.kind);
+        if (o.kind === 'delivered' && o.capture) captures.push({ deliveryId: id, capture: o.capture, at: o.at });
         if (o.kind === 'bounced') tally.add(key, 'hard_bounced', o.blocklist ? 1 : 0).add(key, 'spam_bounced', o.spam ? 1 : 0);
       }
       await appendEvents(q, events);
       await tally.write(q);
+      if (captures.length) await keepCaptures(q, captures);
       if (finished.size) await freeFinishedContent(q, [...finished]);
       if (also) await also(q, recorded);
       return outcomes.filter((o) => !recorded.has(o.id)).map((o) => o.id);

@@ -28,6 +28,9 @@ const NOTHING_LEFT = `NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_row
 /** Rows per statement that names ids. */
 const CHUNK = 500;
 
+/** The tables walked in primary-key order (ids grow with this time), and their time column. */
+const TIME_COLUMNS = { deliveries: 'created_at', messages: 'created_at', events: 'created_at', captured_mail: 'captured_at' } as const;
+
 /**
  * Frees the content of those of `rows` (message ids) that have nothing left to send, in the
  * caller's transaction; how many it freed. Each check is one seek in deliveries_message and one in
@@ -101,6 +104,34 @@ export class RetentionStore {
     return this.walk('events', from, before, limit, '1 = 1');
   }
 
+  /** Deletes the mail capture mode kept before `before` among the next `limit` rows from id `from` on (primary-key order, as deleteDeliveries). */
+  async deleteCapturedMail(from: number, before: number, limit = CHUNK): Promise<Step> {
+    return this.walk('captured_mail', from, before, limit, '1 = 1');
+  }
+
+  /** The lowest account id from `from` on that has captured mail, or null (a seek in captured_mail_account each). */
+  async nextCapturingAccount(from: number): Promise<number | null> {
+    const row = await this.db.get<{ a: number | null }>('SELECT MIN(account_id) AS a FROM captured_mail WHERE account_id >= ?', [from]);
+    return row?.a == null ? null : Number(row.a);
+  }
+
+  /**
+   * The id of the newest captured mail of the account past its newest `keep` (what goes, with every
+   * older one), or null when it has no more than `keep`. Reads at most `keep` + 1 index entries.
+   */
+  async capturedCut(accountId: number, keep: number): Promise<number | null> {
+    const row = await this.db.get<{ id: number }>('SELECT id FROM captured_mail WHERE account_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?', [accountId, keep]);
+    return row ? Number(row.id) : null;
+  }
+
+  /** Deletes up to `limit` of the account's captured mail with ids up to `cut`, oldest first; how many. */
+  deleteCapturedUpTo(accountId: number, cut: number, limit = CHUNK): Promise<number> {
+    return this.db.run(
+      `DELETE FROM captured_mail WHERE id IN (SELECT id FROM captured_mail WHERE account_id = ? AND id <= ? ORDER BY id LIMIT ?${this.db.dialect.skipLocked})`,
+      [accountId, cut, limit],
+    );
+  }
+
   /** Deletes up to `limit` console sessions that ended by `now`; how many. */
   deleteEndedSessions(now: number, limit = CHUNK): Promise<number> {
     return this.deleteClaimed('console_sessions', ['id_hash'], 'expires_at <= ? ORDER BY expires_at', now, limit);
@@ -156,14 +187,15 @@ export class RetentionStore {
    * of that id range created before `before` that meet `condition` are deleted in one transaction.
    * The walk ends with the page that holds a row created at or after `before`, or the last page.
    */
-  private async walk(table: 'deliveries' | 'messages' | 'events', from: number, before: number, limit: number, condition: string): Promise<Step> {
+  private async walk(table: keyof typeof TIME_COLUMNS, from: number, before: number, limit: number, condition: string): Promise<Step> {
     const page = await this.db.all<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT ?`, [from, limit]);
     if (page.length === 0) return { changed: 0, next: null };
     const first = Number(page[0].id);
     const last = Number(page[page.length - 1].id);
+    const time = TIME_COLUMNS[table];
     const { changed, newer } = await this.db.tx(async (q) => ({
-      changed: await q.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ? AND created_at < ? AND ${condition}`, [first, last, before]),
-      newer: await q.get(`SELECT 1 AS x FROM ${table} WHERE id >= ? AND id <= ? AND created_at >= ? LIMIT 1`, [first, last, before]),
+      changed: await q.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ? AND ${time} < ? AND ${condition}`, [first, last, before]),
+      newer: await q.get(`SELECT 1 AS x FROM ${table} WHERE id >= ? AND id <= ? AND ${time} >= ? LIMIT 1`, [first, last, before]),
     }));
     return { changed, next: newer || page.length < limit ? null : last + 1 };
   }

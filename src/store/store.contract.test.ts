@@ -21,6 +21,7 @@ import { DeliveryQueue } from './queue.js';
 import { SendCounts } from './send-counts.js';
 import { RetentionStore } from './retention.js';
 import { WebhookOutbox, type OutboxItem } from './outbox.js';
+import { CapturedMailStore, keepCaptures } from './captured-mail.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
 
@@ -537,6 +538,50 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(await contentOf(run)).toBe('');
     // Statuses stay: the message row and its deliveries are all there.
     expect(await idsOf(two)).toEqual([a, b]);
+  });
+
+  it('captured mail: kept with its delivered outcome only, once per delivery, read by its account only, cut back per account', async () => {
+    const acceptance = new AcceptanceStore(db, new SendCounts(db));
+    const queue = new DeliveryQueue(db, dayOfUtc);
+    const captured = new CapturedMailStore(db);
+    const retention = new RetentionStore(db);
+    const r = await acceptance.accept(acc2, { domainId: 1, sender: 'news@cap.test', content: '{}', now: 1000, messageId: 'cap-1', priority: 0, ...message },
+      [{ recipient: 'a@cap.test', recipientDomain: 'cap.test' }, { recipient: 'b@cap.test', recipientDomain: 'cap.test' }, { recipient: 'c@cap.test', recipientDomain: 'cap.test' }],
+      { daily: { day: '2026-03-03', quota: null }, frequency: null });
+    if (r.kind !== 'accepted') throw new Error(r.kind);
+    const [a, b, c] = r.deliveryIds;
+    await db.run(`UPDATE deliveries SET lease_owner = 11 WHERE id IN (?, ?, ?)`, [a, b, c]);
+    const capture = (to: string) => ({ subject: `Hello ${to}`, message: Buffer.from(`To: ${to}\r\nSubject: x\r\n\r\n\xff 8-bit\r\n`, 'latin1') });
+    // A capture goes with a delivered outcome the worker still holds; another worker's, none.
+    expect(await queue.recordOutcomes([
+      { id: a, outcome: { kind: 'delivered', reply: '250 captured', at: 5000, capture: capture('a@cap.test') } },
+      { id: b, outcome: { kind: 'deferred', reply: '451 later', retryAt: 9000 } },
+    ], 11)).toEqual([]);
+    expect(await queue.recordOutcomes([{ id: c, outcome: { kind: 'delivered', reply: '250 captured', at: 5000, capture: capture('c@cap.test') } }], 12)).toEqual([c]);
+    // Kept again for the same delivery (it cannot be: its outcome is recorded once), it stays one row.
+    await db.tx((q) => keepCaptures(q, [{ deliveryId: a, capture: capture('a@cap.test'), at: 6000 }]));
+    const list = await captured.list(acc2, { limit: 10, offset: 0 });
+    expect(list).toEqual({ total: 1, rows: [{ id: expect.any(Number), message_id: 'cap-1', sender: 'news@cap.test', recipient: 'a@cap.test', subject: 'Hello a@cap.test', size: capture('a@cap.test').message.length, captured_at: 5000 }] });
+    const id = list.rows[0].id;
+    expect((await captured.get(acc2, id))?.message).toEqual(capture('a@cap.test').message);
+    expect(await captured.get(acc1, id)).toBeUndefined();
+    expect(await captured.list(acc1, { limit: 10, offset: 0 })).toEqual({ total: 0, rows: [] });
+    expect((await captured.list(acc2, { limit: 10, offset: 0, recipient: 'b@cap.test' })).total).toBe(0);
+
+    // Five more; the account is cut back to its newest two, a chunk of two at a time.
+    await db.tx((q) => keepCaptures(q, [b, c, 101, 102, 103].map((deliveryId) => ({ deliveryId, capture: capture('x@cap.test'), at: 7000 }))));
+    expect((await captured.list(acc2, { limit: 0, offset: 0 })).total).toBe(3);
+    await db.run(`INSERT INTO captured_mail (account_id, delivery_id, message_id, sender, recipient, subject, size, raw, captured_at)
+      VALUES (?, -1, 'm', 's', 'r', 's', 0, '', 1), (?, -2, 'm', 's', 'r', 's', 0, '', 1)`, [acc2, acc2]);
+    expect(await retention.nextCapturingAccount(0)).toBe(acc2);
+    expect(await retention.nextCapturingAccount(acc2 + 1)).toBeNull();
+    const newest = (await captured.list(acc2, { limit: 2, offset: 0 })).rows.map((x) => x.id);
+    const cut = (await retention.capturedCut(acc2, 2))!;
+    expect(cut).toBeLessThan(Math.min(...newest));
+    expect(await retention.capturedCut(acc2, 5)).toBeNull();
+    expect(await retention.deleteCapturedUpTo(acc2, cut, 2)).toBe(2);
+    expect(await retention.deleteCapturedUpTo(acc2, cut, 2)).toBe(1);
+    expect((await captured.list(acc2, { limit: 10, offset: 0 })).rows.map((x) => x.id)).toEqual(newest);
   });
 
   it('survives close and reopen with everything committed, even a transaction queued at close', async () => {
