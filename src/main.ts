@@ -51,6 +51,8 @@ import { ReputationStore } from './store/reputation.js';
 import { ReputationJob } from './scheduler/reputation.js';
 import { CallbackService } from './services/callbacks.js';
 import { CallbackStore } from './store/callbacks.js';
+import { CapturedMailService } from './services/captured-mail.js';
+import { CapturedMailStore } from './store/captured-mail.js';
 import { WebhookOutbox } from './store/outbox.js';
 import { ConsoleApi } from './api/console-api.js';
 import { ConsoleSessions } from './services/console-sessions.js';
@@ -215,6 +217,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       callbacks: new CallbackService({
         store: new CallbackStore(db), domains: domainStore, box, dns: createDnsClient(config.dnsServers), allowPrivateNetworks: config.allowPrivateNetworks, log: outbox,
       }),
+      capturedMail: new CapturedMailService({ store: new CapturedMailStore(db), capturing: config.delivery === 'capture' }),
       outbox,
       reputation: new ReputationService(new ReputationStore(db), statisticsStore, { timezone: config.timezone }, log),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),

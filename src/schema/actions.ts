@@ -120,6 +120,51 @@ export interface UpdateAccountSettingsRequest {
 /** UpdateAccountSettings response: nothing but the RequestId. */
 export type UpdateAccountSettingsResponse = Record<string, never>;
 
+/** ListCapturedEmails request: the mail capture mode kept, newest first. */
+export interface ListCapturedEmailsRequest {
+  Offset: number;
+  /** At most 100. */
+  Limit: number;
+  /** Only mail to this address; absent or empty: all. At most 320 characters. */
+  Recipient?: string;
+}
+/** One captured mail. */
+export interface CapturedEmail {
+  Id: number;
+  /** The MessageId SendEmail (or the batch task's run) answered. */
+  MessageId: string;
+  FromEmailAddress: string;
+  ToEmailAddress: string;
+  Subject: string;
+  /** Bytes of the message. */
+  Size: number;
+  /** When it was captured, Unix seconds. */
+  CapturedTimestamp: number;
+}
+/** ListCapturedEmails response. */
+export interface ListCapturedEmailsResponse {
+  CapturedEmailList: CapturedEmail[];
+  TotalCount: number;
+}
+/** GetCapturedEmail request. */
+export interface GetCapturedEmailRequest {
+  /** As ListCapturedEmails gave it. */
+  Id: number;
+}
+/** A header field of a captured mail. */
+export interface CapturedEmailHeader { Name: string; Value: string }
+/** GetCapturedEmail response: the list's fields and the message. */
+export interface GetCapturedEmailResponse extends CapturedEmail {
+  /** Base64 of the message's exact bytes. */
+  Raw: string;
+  /** Its header fields in order, values unfolded. */
+  Headers: CapturedEmailHeader[];
+  /** The HTML part ('' if none). */
+  Html: string;
+  /** The text part ('' if none). */
+  Text: string;
+}
+
 const EXTENSION_MODELS = {
   UpdateSendTaskRequest: [
     { name: 'TaskId', scalar: 'uint64', model: null, array: false, required: true },
@@ -172,12 +217,39 @@ const EXTENSION_MODELS = {
     { name: 'Tracking', scalar: 'uint64', model: null, array: false, required: true },
   ],
   UpdateAccountSettingsResponse: [],
+  ListCapturedEmailsRequest: [
+    { name: 'Offset', scalar: 'uint64', model: null, array: false, required: true },
+    { name: 'Limit', scalar: 'uint64', model: null, array: false, required: true },
+    { name: 'Recipient', scalar: 'string', model: null, array: false, required: false, maxLength: STRING_LIMITS.address },
+  ],
+  ListCapturedEmailsResponse: [
+    // Items are CapturedEmail (above), encoded by the handler as ListEmailCallbacks' are.
+    { name: 'CapturedEmailList', scalar: null, model: null, array: true, required: true },
+    { name: 'TotalCount', scalar: 'uint64', model: null, array: false, required: true },
+  ],
+  GetCapturedEmailRequest: [
+    { name: 'Id', scalar: 'uint64', model: null, array: false, required: true },
+  ],
+  GetCapturedEmailResponse: [
+    { name: 'Id', scalar: 'uint64', model: null, array: false, required: true },
+    { name: 'MessageId', scalar: 'string', model: null, array: false, required: true },
+    { name: 'FromEmailAddress', scalar: 'string', model: null, array: false, required: true },
+    { name: 'ToEmailAddress', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Subject', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Size', scalar: 'uint64', model: null, array: false, required: true },
+    { name: 'CapturedTimestamp', scalar: 'uint64', model: null, array: false, required: true },
+    { name: 'Raw', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Headers', scalar: null, model: null, array: true, required: true },
+    { name: 'Html', scalar: 'string', model: null, array: false, required: true },
+    { name: 'Text', scalar: 'string', model: null, array: false, required: true },
+  ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 /** Names of Sesame's own actions. */
 export const EXTENSION_ACTION_NAMES = [
   'UpdateSendTask', 'SetEmailCallback', 'ListEmailCallbacks', 'ListEmailCallbackLogs',
   'ListApiKeys', 'CreateApiKey', 'DeleteApiKey', 'GetAccountSettings', 'UpdateAccountSettings',
+  'ListCapturedEmails', 'GetCapturedEmail',
 ] as const;
 export type ExtensionActionName = (typeof EXTENSION_ACTION_NAMES)[number];
 
@@ -199,6 +271,8 @@ export const ACTIONS: Record<ActionName, { readonly request: ModelName; readonly
   DeleteApiKey: { request: 'DeleteApiKeyRequest', response: 'DeleteApiKeyResponse' },
   GetAccountSettings: { request: 'GetAccountSettingsRequest', response: 'GetAccountSettingsResponse' },
   UpdateAccountSettings: { request: 'UpdateAccountSettingsRequest', response: 'UpdateAccountSettingsResponse' },
+  ListCapturedEmails: { request: 'ListCapturedEmailsRequest', response: 'ListCapturedEmailsResponse' },
+  GetCapturedEmail: { request: 'GetCapturedEmailRequest', response: 'GetCapturedEmailResponse' },
 };
 
 /** Every action, Tencent's first. */
@@ -214,6 +288,8 @@ export interface Requests extends ses.Requests {
   DeleteApiKey: DeleteApiKeyRequest;
   GetAccountSettings: GetAccountSettingsRequest;
   UpdateAccountSettings: UpdateAccountSettingsRequest;
+  ListCapturedEmails: ListCapturedEmailsRequest;
+  GetCapturedEmail: GetCapturedEmailRequest;
 }
 export interface Responses extends ses.Responses {
   UpdateSendTask: UpdateSendTaskResponse;
@@ -225,4 +301,6 @@ export interface Responses extends ses.Responses {
   DeleteApiKey: DeleteApiKeyResponse;
   GetAccountSettings: GetAccountSettingsResponse;
   UpdateAccountSettings: UpdateAccountSettingsResponse;
+  ListCapturedEmails: ListCapturedEmailsResponse;
+  GetCapturedEmail: GetCapturedEmailResponse;
 }

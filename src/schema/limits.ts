@@ -115,6 +115,7 @@ export const STRING_FIELDS: Readonly<Record<string, StringKind>> = {
   Emails: 'listedAddress',
   'ReceiverInputData.Email': 'listedAddress',
   'DeleteCustomBlackListRequest.Emails': 'address',
+  'ListCapturedEmailsRequest.Recipient': 'address',
   // Mailboxes: parsed as `Name <address>`.
   FromEmailAddress: 'mailbox',
   HeaderFrom: 'mailbox',

@@ -7,6 +7,7 @@ import type { TaskService } from '../../services/tasks.js';
 import type { StatusService } from '../../services/statuses.js';
 import type { StatisticsService } from '../../services/statistics.js';
 import type { CallbackService } from '../../services/callbacks.js';
+import type { CapturedMailService } from '../../services/captured-mail.js';
 import type { IdentityService } from '../../services/identities.js';
 import type { SenderService } from '../../services/senders.js';
 import type { TemplateService } from '../../services/templates.js';
@@ -21,6 +22,7 @@ import { taskActions } from './tasks.js';
 import { senderActions } from './senders.js';
 import { statisticsActions } from './statistics.js';
 import { callbackActions } from './callbacks.js';
+import { capturedMailActions } from './captured.js';
 import { templateActions } from './templates.js';
 import { unsubscribeActions } from './unsubscribe.js';
 
@@ -38,6 +40,7 @@ export interface ActionServices {
   statistics: StatisticsService;
   callbacks: CallbackService;
   accounts: AccountService;
+  capturedMail: CapturedMailService;
   timezone: string;
 }
 
@@ -55,5 +58,6 @@ export function buildRegistry(s: ActionServices): Registry {
     statisticsActions(s.statistics, s.timezone),
     callbackActions(s.callbacks),
     accountActions(s.accounts),
+    capturedMailActions(s.capturedMail),
   );
 }
