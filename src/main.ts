@@ -369,6 +369,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         }),
         secureCookie: config.publicUrl.protocol === 'https:',
         timeZone: config.timezone,
+        capture: config.delivery === 'capture',
         log,
       });
       const httpServer = createHttpServer({

@@ -93,6 +93,28 @@ describe.each(STORES)('console API on %s', (store) => {
     expect((await c.request('action', { cookie: b.cookie, csrf: a.csrf, body: { Action: 'ListEmailTemplates', Params: { Limit: 1, Offset: 0 } } })).status).toBe(403);
   });
 
+  it('says at sign-in and in the session whether the server keeps mail instead of sending it (SESAME_DELIVERY=capture)', async () => {
+    const s = await c.signIn(t.creds);
+    for (const r of [await c.request('sign-in', { body: { SecretId: t.creds.SecretId, SecretKey: t.creds.SecretKey } }), await c.request('session', { method: 'GET', cookie: s.cookie })]) {
+      expect(r.body.Response.Capture).toBe(false);
+    }
+    // Mail is sent, not kept: nothing to list, and a missing one says why.
+    expect((await c.action(s, 'ListCapturedEmails', { Offset: 0, Limit: 20 })).body.Response).toMatchObject({ CapturedEmailList: [], TotalCount: 0 });
+    const none = (await c.action(s, 'GetCapturedEmail', { Id: 1 })).body.Response.Error;
+    expect(none?.Code).toBe('ResourceNotFound');
+    expect(none?.Message).toContain('SESAME_DELIVERY is not capture');
+    const capturing = await startTestApp(store, { SESAME_DELIVERY: 'capture' });
+    try {
+      const cc = consoleClient(capturing.url);
+      const signedIn = await cc.request('sign-in', { body: { SecretId: capturing.creds.SecretId, SecretKey: capturing.creds.SecretKey } });
+      expect(signedIn.body.Response).toMatchObject({ AppId: capturing.creds.AppId, Capture: true });
+      const cookie = signedIn.cookie!.split(';')[0];
+      expect((await cc.request('session', { method: 'GET', cookie })).body.Response).toMatchObject({ AppId: capturing.creds.AppId, Capture: true });
+    } finally {
+      await capturing.stop();
+    }
+  });
+
   it('throttles failed sign-ins from a network: refused even with the right key once locked', async () => {
     const victim = await t.app.services.accounts.create({ name: 'guessed' });
     let last: ConsoleAnswer | undefined;

@@ -5,8 +5,9 @@
  * same `{"Response": …}` envelope.
  *
  * - `POST sign-in` `{"SecretId", "SecretKey"}` → the cookie (`HttpOnly`, `SameSite=Strict`, `Path=/console`,
- *   `Secure` when SESAME_PUBLIC_URL is https) and `{"AppId", "CsrfToken", "ExpiresAt", "TimeZone"}`
- *   (TimeZone: SESAME_TIMEZONE, the zone of the API's dates and times, which the console shows);
+ *   `Secure` when SESAME_PUBLIC_URL is https) and `{"AppId", "CsrfToken", "ExpiresAt", "TimeZone", "Capture"}`
+ *   (TimeZone: SESAME_TIMEZONE, the zone of the API's dates and times, which the console shows;
+ *   Capture: the server keeps mail instead of sending it, SESAME_DELIVERY=capture);
  * - `GET session` → the same without a new cookie (a page reloaded finds its token again);
  * - `POST action` `{"Action", "Params"}` → the action's response;
  * - `POST sign-out` → the session ends, the cookie is cleared.
@@ -41,6 +42,8 @@ export interface ConsoleApiDeps {
   secureCookie: boolean;
   /** SESAME_TIMEZONE: the zone the API's dates and times are in. */
   timeZone: string;
+  /** Mail is captured, not sent (SESAME_DELIVERY=capture): the console then shows what was kept. */
+  capture: boolean;
   log: Logger;
 }
 
@@ -90,9 +93,12 @@ export class ConsoleApi {
     send(res, 200, responseBody(this.about(s.key.appId, s), requestId));
   }
 
-  /** What the page learns of its session: the account, the CSRF token, the expiry, the server's time zone. */
+  /**
+   * What the page learns of its session: the account, the CSRF token, the expiry, the server's time
+   * zone, and whether mail is captured (the console then shows it).
+   */
   private about(appId: number, s: { csrf: string; expiresAt: number }): Record<string, unknown> {
-    return { AppId: appId, CsrfToken: s.csrf, ExpiresAt: Math.floor(s.expiresAt / 1000), TimeZone: this.d.timeZone };
+    return { AppId: appId, CsrfToken: s.csrf, ExpiresAt: Math.floor(s.expiresAt / 1000), TimeZone: this.d.timeZone, Capture: this.d.capture };
   }
 
   private async action(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<void> {
