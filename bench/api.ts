@@ -4,30 +4,19 @@
  * keep-alive connections with TC3-signed requests. Prints throughput, latency percentiles and the
  * server's peak RSS. Durations: BENCH_SECONDS (default 10) per run.
  */
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { cpus, totalmem } from 'node:os';
 import { Agent } from 'node:http';
-import { freePort } from '../test/helpers/mx.js';
-import { closedLoop, openLoop, send, signCall, type Creds, type RunResult } from './load.js';
-import { peakRss, ROOT, waitForHealth } from './server.js';
+import { closedLoop, openLoop, send, signCall, type RunResult } from './load.js';
+import { peakRss, startApiServer } from './server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 
 /** Runs the API benchmark and prints its figures. */
 export async function apiBenchmark(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
-  const port = await freePort();
-  const env = { ...process.env, SESAME_DATA_DIR: dir, SESAME_HTTP_PORT: String(port), SESAME_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', SESAME_TEMPLATE_LIMIT: '10000000' };
-  const cli = join(ROOT, 'dist/cli/main.js');
-  const server = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []), cli, 'serve', '--roles', 'api'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  let logBytes = 0;
-  server.stdout.on('data', (c: Buffer) => { logBytes += c.length; });
-  await waitForHealth(port, server);
+  const api = await startApiServer({ SESAME_TEMPLATE_LIMIT: '10000000' });
+  const { port, env, creds } = api;
   try {
-    const creds = JSON.parse(execFileSync(process.execPath, [cli, 'account', 'create', '--name', 'bench', '--rate-limit', '0'], { env }).toString()) as Creds;
     const agent = new Agent({ keepAlive: true });
     for (let i = 0; i < 20; i++) {
       await send(port, agent, signCall(port, creds, 'CreateEmailTemplate', { TemplateName: `seed ${i}`, TemplateContent: { Html: b64(`<p>Hello {{name}} ${i}</p>`), Text: b64(`Hello {{name}} ${i}`) } }));
@@ -45,7 +34,7 @@ export async function apiBenchmark(): Promise<void> {
     results['ListEmailTemplates, 1000 req/s'] = await openLoop(port, 1000, SECONDS, list);
     results['CreateEmailTemplate, saturation'] = await closedLoop(port, CONNECTIONS, SECONDS, create);
     results['CreateEmailTemplate, 1000 req/s'] = await openLoop(port, 1000, SECONDS, create);
-    const peakRssMb = peakRss(server.pid!);
+    const peakRssMb = peakRss(api.server.pid!);
 
     console.log(`\nSesame API benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
     console.log(`SQLite store, log level ${env.SESAME_LOG_LEVEL}, ${CONNECTIONS} keep-alive connections for saturation, ${SECONDS} s per run\n`);
@@ -54,12 +43,10 @@ export async function apiBenchmark(): Promise<void> {
     for (const [name, r] of Object.entries(results)) {
       console.log(`| ${name} | ${r.requests} | ${r.errors} | ${r.rps} | ${r.p50} | ${r.p90} | ${r.p99} | ${r.max} |`);
     }
-    console.log(`\nServer peak RSS: ${peakRssMb} MB; log written: ${Math.round(logBytes / 1024)} KB`);
+    console.log(`\nServer peak RSS: ${peakRssMb} MB; log written: ${Math.round(api.logBytes() / 1024)} KB`);
     console.log(JSON.stringify({ date: new Date().toISOString(), results, peakRssMb }));
   } finally {
-    server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
-    rmSync(dir, { recursive: true, force: true });
+    await api.stop();
   }
 }
 

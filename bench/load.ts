@@ -93,7 +93,12 @@ export class RawConnection {
 
   /** Sends one request; resolves true for an API success, false for an API error. */
   request(call: Call): Promise<boolean> {
-    return this.requestBytes(wire(this.port, call), (head, body) => head.startsWith('HTTP/1.1 200') && !body.includes('"Error":{'));
+    return this.requestBytes(wire(this.port, call), apiSucceeded);
+  }
+
+  /** Sends a request already in bytes (postBytes); resolves true for an API success. */
+  requestRaw(bytes: Buffer): Promise<boolean> {
+    return this.requestBytes(bytes, apiSucceeded);
   }
 
   /** Sends `GET path`; resolves whether the answer's status is `status`. */
@@ -127,6 +132,16 @@ export class RawConnection {
   close(): void {
     this.socket.destroy();
   }
+}
+
+/** An answer of 200 whose envelope holds no Error. */
+const apiSucceeded = (head: string, body: Buffer): boolean => head.startsWith('HTTP/1.1 200') && !body.includes('"Error":{');
+
+/** The bytes of `POST path` with `headers` and a JSON `body`, for RawConnection.requestRaw. */
+export function postBytes(port: number, path: string, headers: Record<string, string>, body: unknown): Buffer {
+  const bytes = Buffer.from(JSON.stringify(body));
+  const head = Object.entries({ Host: `127.0.0.1:${port}`, 'Content-Type': 'application/json', 'Content-Length': String(bytes.length), ...headers }).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  return Buffer.concat([Buffer.from(`POST ${path} HTTP/1.1\r\n${head}\r\n`), bytes]);
 }
 
 const wires = new WeakMap<Call, Buffer>();

@@ -35,6 +35,41 @@ export function peakRss(pid: number): number {
   return Math.round(kb / 1024);
 }
 
+/** The built server with the api role only, on SQLite in a temporary folder, and an account without rate limits. */
+export interface ApiServer {
+  port: number;
+  env: Record<string, string | undefined>;
+  server: ChildProcess;
+  creds: Creds;
+  /** Bytes of log the server has written. */
+  logBytes(): number;
+  stop(): Promise<void>;
+}
+
+/** Starts the api role (BENCH_PROF: with a CPU profile into that folder) and creates the account. */
+export async function startApiServer(extraEnv: Record<string, string> = {}): Promise<ApiServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
+  const port = await freePort();
+  const env = { ...process.env, SESAME_DATA_DIR: dir, SESAME_HTTP_PORT: String(port), SESAME_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info', ...extraEnv };
+  const cli = join(ROOT, 'dist/cli/main.js');
+  const server = spawn(process.execPath, [...(process.env.BENCH_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROF] : []), cli, 'serve', '--roles', 'api'], { env, stdio: ['ignore', 'pipe', 'inherit'] });
+  let logBytes = 0;
+  server.stdout!.on('data', (c: Buffer) => { logBytes += c.length; });
+  const stop = async () => {
+    server.kill('SIGTERM');
+    if (server.exitCode === null) await new Promise((r) => server.once('exit', r));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await waitForHealth(port, server);
+    const creds = JSON.parse(execFileSync(process.execPath, [cli, 'account', 'create', '--name', 'bench', '--rate-limit', '0'], { env }).toString()) as Creds;
+    return { port, env, server, creds, logBytes: () => logBytes, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
 /** A built server with a verified sender domain and address, smtp-sink as every recipient's MX. */
 export interface SendingServer {
   env: Record<string, string | undefined>;

@@ -4,6 +4,8 @@
  * handlers as the SDK (same results, same error codes), CSRF and cross-site refusals, sign-out, a
  * stale session, a revoked key, throttled failed sign-ins, and one account never seeing another's data.
  */
+import { get as httpGet, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestApp, type TestApp } from './helpers/app.js';
 import { consoleClient, type ConsoleAnswer, type ConsoleClient } from './helpers/console.js';
@@ -122,5 +124,27 @@ describe.each(STORES)('console API on %s', (store) => {
     expect(last!.status).toBe(429);
     expect(last!.body.Response.Error?.Code).toBe('RequestLimitExceeded');
     expect((await c.request('sign-in', { body: { SecretId: victim.SecretId, SecretKey: victim.SecretKey } })).status).toBe(429);
+  });
+
+  it('serves the built console gzipped to a browser that takes it, and only what was built', async () => {
+    const get = (path: string, encoding: string) => new Promise<{ status: number; headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+      httpGet(`${t.url}${path}`, { headers: { 'Accept-Encoding': encoding } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (x: Buffer) => chunks.push(x));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(chunks) }));
+      }).on('error', reject);
+    });
+    const plain = await get('console/', 'identity');
+    const script = /src="\/console\/(assets\/[^"]+\.js)"/.exec(plain.body.toString())![1];
+    const raw = await get(`console/${script}`, 'identity');
+    const zipped = await get(`console/${script}`, 'gzip, deflate, br');
+    expect(raw.headers['content-encoding']).toBeUndefined();
+    expect(zipped.headers).toMatchObject({ 'content-encoding': 'gzip', vary: 'Accept-Encoding', 'cache-control': 'public, max-age=31536000, immutable' });
+    expect(gunzipSync(zipped.body).equals(raw.body)).toBe(true);
+    expect(zipped.body.length).toBeLessThan(raw.body.length / 2);
+    expect(zipped.headers['content-security-policy']).toContain("script-src 'self'");
+    // A name that was not built is not found; any other path is the page (its screens are in the hash).
+    expect((await get('console/assets/made-up.js', 'gzip')).status).toBe(404);
+    expect((await get('console/anything/else', 'identity')).body.equals(plain.body)).toBe(true);
   });
 });

@@ -4,7 +4,7 @@
  * the Overview's figures from the account's own actions, the language switch, and sign-out, after
  * which the old session cookie no longer works. Screenshots go to docs/console/.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES, startTestApp, startTestAppWithDns, type DnsTestApp, type TestApp } from './helpers/app.js';
 import { zoneFor } from './helpers/dns.js';
 import { startReceiver } from './helpers/receiver.js';
-import { sdkClient } from './helpers/sdk.js';
+import { extensionCall, sdkClient } from './helpers/sdk.js';
 
 const SCREENSHOTS = new URL('../docs/console/', import.meta.url);
 /** The server's time zone in the screens' tests (SESAME_TIMEZONE). */
@@ -56,6 +56,8 @@ describe.each(STORES)('console in Chromium on %s', (store) => {
 
   it('shows every screen in the navigation, and the Overview from the account\'s own figures', async () => {
     for (const name of NAV) expect(await page.getByRole('link', { name, exact: true }).count(), name).toBe(1);
+    // The Outbox is there only when the worker captures mail (SESAME_DELIVERY=capture).
+    expect(await page.getByRole('link', { name: 'Outbox' }).count()).toBe(0);
     await page.getByText('Sent').first().waitFor();
     expect(await page.locator('[data-figure="sent"]').textContent()).toBe('0');
     // The language switch: the navigation in Simplified Chinese, and back.
@@ -172,6 +174,15 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     await page.getByText('The SMTP password is set.').waitFor();
     const senders = await sdkClient('v4:TC3', t.endpoint, t.creds)('ListEmailAddress', {});
     expect(senders.EmailSenders).toEqual([expect.objectContaining({ EmailAddress: 'news@ui.test', EmailSenderName: 'UI News', SmtpPwdType: 1 })]);
+    // The address's unsubscribe link: English on every mail from it, then back to each request's choice.
+    const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+    const link = page.getByLabel('Unsubscribe link news@ui.test');
+    await link.selectOption({ label: 'English' });
+    await page.getByText('The unsubscribe setting is saved.').waitFor();
+    expect((await call('ListAddressUnsubscribeConfig', { Offset: 0, Limit: '10' })).AddressUnsubscribeConfigList).toEqual([{ Address: 'news@ui.test', UnsubscribeConfig: '1', Status: 1 }]);
+    await expect.poll(() => link.inputValue()).toBe('1');
+    await link.selectOption({ label: 'As each request says' });
+    await expect.poll(async () => (await call('ListAddressUnsubscribeConfig', { Offset: 0, Limit: '10' })).AddressUnsubscribeConfigList).toEqual([]);
     if (store === 'sqlite') await page.screenshot({ path: new URL('sender-addresses.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
   });
 
@@ -307,6 +318,7 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     await page.getByRole('button', { name: 'Send now' }).click();
     const status = await expect.poll(() => page.getByRole('status').textContent()).toMatch(/MessageId qcloudses-/).then(() => page.getByRole('status').textContent());
     const messageId = /MessageId (\S+)/.exec(status ?? '')![1];
+    if (store === 'sqlite') await page.screenshot({ path: new URL('send.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.getByRole('status').locator('code')] });
     const call = sdkClient('v4:TC3', t.endpoint, t.creds);
     const list = await call('GetSendEmailStatus', { RequestDate: serverTime().slice(0, 10), Offset: 0, Limit: 10, MessageId: messageId });
     expect(list.EmailStatusList.map((x) => [x.ToEmailAddress, x.FromEmailAddress])).toEqual([['me@dest.example', 'news@ui.test']]);
@@ -420,6 +432,72 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     if (store === 'sqlite') await page.screenshot({ path: new URL('overview.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
   });
 
+
+  it('shows in the Outbox what a recipient would have got: the HTML in a sandboxed frame, the headers, the .eml', async () => {
+    await page.getByRole('link', { name: 'Outbox' }).click();
+    await page.getByLabel('Recipient').fill('me@dest.example');
+    await page.getByRole('button', { name: 'Search' }).click();
+    const rows = page.getByRole('table', { name: 'Outbox' }).locator('tbody tr');
+    await expect.poll(() => rows.allTextContents(), { timeout: 20_000 }).toEqual([expect.stringContaining('me@dest.examplenews@ui.testA test')]);
+    await rows.first().getByRole('button').click();
+    const message = page.getByRole('region', { name: /^Message #\d+$/ });
+    const frame = message.locator('iframe[title="Rendered HTML"]');
+    // The recipient's own values, in a frame where nothing runs.
+    await expect.poll(() => frame.getAttribute('srcdoc')).toContain('<h1>Hello Me</h1><p>Your code: 42</p>');
+    expect(await frame.getAttribute('sandbox')).toBe('');
+    const headers = message.getByRole('table', { name: 'Headers' });
+    expect(await headers.getByRole('rowheader').allTextContents()).toEqual(expect.arrayContaining(['DKIM-Signature', 'Subject', 'From', 'To', 'Message-ID']));
+    if (store === 'sqlite') await page.screenshot({ path: new URL('outbox.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('tbody td:first-child'), headers.getByRole('row', { name: /^(DKIM-Signature|Message-ID|Date|List-Unsubscribe)/ }).locator('td'), frame] });
+    // The .eml is the message's exact bytes, as the API answers them.
+    const [download] = await Promise.all([page.waitForEvent('download'), message.getByRole('link', { name: 'Download .eml' }).click()]);
+    const saved = readFileSync((await download.path())!);
+    const [listed] = (await extensionCall(t.endpoint, t.creds, 'ListCapturedEmails', { Offset: 0, Limit: 1, Recipient: 'me@dest.example' })).CapturedEmailList;
+    const kept = await extensionCall(t.endpoint, t.creds, 'GetCapturedEmail', { Id: listed.Id });
+    expect(saved.equals(Buffer.from(kept.Raw, 'base64'))).toBe(true);
+    expect(saved.toString()).toMatch(/^Subject: A test\r$/m);
+  });
+
+  it('creates and revokes an API key in Settings (the SecretKey shown once), and turns tracking off and on', async () => {
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const keys = page.getByRole('table', { name: 'API keys' });
+    await expect.poll(() => keys.locator('tbody tr').allTextContents()).toEqual([expect.stringContaining(`${t.creds.SecretId} (this session)`)]);
+    // The key this session signed in with cannot be revoked from here.
+    expect(await page.getByRole('button', { name: `Revoke ${t.creds.SecretId}` }).count()).toBe(0);
+    await page.getByRole('button', { name: 'Create API key' }).click();
+    const fresh = page.getByRole('region', { name: 'New API key' });
+    const secretId = (await fresh.locator('[data-new-secret-id]').textContent())!;
+    const secretKey = (await fresh.locator('[data-new-secret-key]').textContent())!;
+    expect(await fresh.textContent()).toContain('it is not shown again');
+    await expect.poll(() => keys.locator('tbody tr').count()).toBe(2);
+    expect(await keys.textContent()).not.toContain(secretKey);
+    const withFresh = sdkClient('v4:TC3', t.endpoint, { SecretId: secretId, SecretKey: secretKey });
+    expect((await withFresh('ListEmailTemplates', { Limit: 1, Offset: 0 })).TotalCount).toBeGreaterThan(0);
+    if (store === 'sqlite') await page.screenshot({ path: new URL('settings.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('code'), keys.locator('td:nth-child(2)')] });
+    await page.getByRole('button', { name: `Revoke ${secretId}` }).click();
+    await page.getByRole('status').getByText(`Revoked: ${secretId}`).waitFor();
+    await expect(withFresh('ListEmailTemplates', { Limit: 1, Offset: 0 })).rejects.toMatchObject({ code: expect.stringMatching(/^AuthFailure/) });
+
+    // Tracking: off, then a mail's HTML has no open pixel; on again, and it has one.
+    const tracking = page.getByRole('checkbox', { name: 'Track opens and clicks' });
+    expect(await tracking.isChecked()).toBe(true);
+    await tracking.uncheck();
+    await page.getByText('Tracking is off for new mail.').waitFor();
+    const htmlOf = async (to: string) => {
+      const call = sdkClient('v4:TC3', t.endpoint, t.creds);
+      const [meta] = (await call('ListEmailTemplates', { Limit: 10, Offset: 0 })).TemplatesMetadata.filter((m) => m.TemplateName === 'welcome v2');
+      await call('SendEmail', { FromEmailAddress: 'news@ui.test', Destination: [to], Subject: 'Tracked?', Template: { TemplateID: meta.TemplateID, TemplateData: '{"name":"T","code":"1"}' } });
+      const captured = async () => (await extensionCall(t.endpoint, t.creds, 'ListCapturedEmails', { Offset: 0, Limit: 1, Recipient: to })).CapturedEmailList;
+      await expect.poll(async () => (await captured()).length, { timeout: 20_000 }).toBe(1);
+      return (await extensionCall(t.endpoint, t.creds, 'GetCapturedEmail', { Id: (await captured())[0].Id })).Html;
+    };
+    // Workers see an account's change within their settings cache's bound (5 s on PostgreSQL): a
+    // new mail each try, until one shows it.
+    let n = 0;
+    await expect.poll(() => htmlOf(`untracked${n++}@dest.example`), { timeout: 20_000, interval: 500 }).not.toContain('/t/o/');
+    await tracking.check();
+    await page.getByText('Tracking is on for new mail.').waitFor();
+    await expect.poll(() => htmlOf(`tracked${n++}@dest.example`), { timeout: 20_000, interval: 500 }).toContain('/t/o/');
+  });
 
   it('shows another account, signed in to the same console, none of this account\'s data', async () => {
     const neighbour = await t.app.services.accounts.create({ name: 'neighbour' });

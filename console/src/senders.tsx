@@ -43,7 +43,7 @@ export function Senders(props: { session: Session; words: Words }) {
         <label for="sender-prefix">{words.prefix}</label>
         <input id="sender-prefix" required value={prefix} onInput={(e) => setPrefix((e.target as HTMLInputElement).value)} />
         <label for="sender-domain">{words.nav.domains}</label>
-        <select id="sender-domain" value={domain} onChange={(e) => setDomain((e.target as HTMLSelectElement).value)}>
+        <select id="sender-domain" value={domain || verified[0]?.IdentityName} onChange={(e) => setDomain((e.target as HTMLSelectElement).value)}>
           {verified.map((d) => <option key={d.IdentityName} value={d.IdentityName}>{d.IdentityName}</option>)}
         </select>
         <label for="sender-name">{words.senderName}</label>

@@ -1,12 +1,14 @@
 /**
  * The console's pages: the files `npm run build` puts in dist/console-ui/ (console/ holds their
  * sources), served at /console/ with a strict Content-Security-Policy: scripts, styles and
- * everything else from this origin only, nothing inline, no framing. Unknown paths under /console/
- * get the page itself (the screens are chosen in the URL's hash).
+ * everything else from this origin only, nothing inline, no framing; gzipped for browsers that
+ * take it. Unknown paths under /console/ get the page itself (the screens are chosen in the URL's
+ * hash); unknown assets 404.
  */
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
 
 /** Where the built console is, from src/console/ (tests) and from dist/console/ (the build) alike. */
 const ROOT = fileURLToPath(new URL('../../dist/console-ui/', import.meta.url));
@@ -22,18 +24,37 @@ const TYPES: Readonly<Record<string, string>> = {
   js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8', svg: 'image/svg+xml', png: 'image/png', woff2: 'font/woff2', json: 'application/json',
 };
 
-/** Files read once (a built console does not change while the process runs). */
-const files = new Map<string, Buffer | null>();
+/** A built file as served: its bytes, gzipped once too when that is smaller. */
+interface Served { body: Buffer; gzip: Buffer | null; type: string }
 
-async function fileOf(name: string): Promise<Buffer | null> {
-  if (!files.has(name)) {
-    try {
-      files.set(name, await readFile(`${ROOT}${name}`));
-    } catch {
-      files.set(name, null);
+/**
+ * The built console, read once (it does not change while the process runs): index.html and every
+ * file in assets/, by name. Only these names are served, so a flood of made-up paths costs nothing
+ * to keep. Not cached while the console is not built (a build may come later).
+ */
+let built: Promise<Map<string, Served> | null> | null = null;
+
+async function load(): Promise<Map<string, Served> | null> {
+  try {
+    const out = new Map<string, Served>();
+    const names = ['index.html', ...(await readdir(`${ROOT}assets`)).map((n) => `assets/${n}`)];
+    for (const name of names) {
+      const body = await readFile(`${ROOT}${name}`);
+      const gzip = gzipSync(body, { level: 9 });
+      const type = name === 'index.html' ? 'text/html; charset=utf-8' : TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
+      out.set(name, { body, gzip: gzip.length < body.length ? gzip : null, type });
     }
+    return out;
+  } catch {
+    return null;
   }
-  return files.get(name) ?? null;
+}
+
+async function builtConsole(): Promise<Map<string, Served> | null> {
+  built ??= load();
+  const files = await built;
+  if (!files) built = null;
+  return files;
 }
 
 /** Answers a request for /console or a path under it (the API, /console/api/, is not here). */
@@ -49,15 +70,23 @@ export async function serveConsole(req: IncomingMessage, res: ServerResponse, pa
     return;
   }
   const asset = /^\/console\/assets\/([A-Za-z0-9_.-]+)$/.exec(path)?.[1];
-  const body = asset ? await fileOf(`assets/${asset}`) : await fileOf('index.html');
-  if (!body) {
-    const built = await fileOf('index.html');
-    res.writeHead(built ? 404 : 503, { 'Content-Type': 'text/plain; charset=utf-8', ...HEADERS });
-    res.end(built ? 'Not found' : 'The console is not built: run npm run build.');
+  const files = await builtConsole();
+  const file = files?.get(asset ? `assets/${asset}` : 'index.html');
+  if (!file) {
+    res.writeHead(files ? 404 : 503, { 'Content-Type': 'text/plain; charset=utf-8', ...HEADERS });
+    res.end(files ? 'Not found' : 'The console is not built: run npm run build.');
     return;
   }
-  const type = asset ? TYPES[asset.slice(asset.lastIndexOf('.') + 1)] ?? 'application/octet-stream' : 'text/html; charset=utf-8';
-  // Asset names carry their content's hash: they never change, and can be kept for good.
-  res.writeHead(200, { 'Content-Type': type, 'Content-Length': body.length, 'Cache-Control': asset ? 'public, max-age=31536000, immutable' : 'no-store', ...HEADERS });
+  const gzip = file.gzip && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? '')) ? file.gzip : null;
+  const body = gzip ?? file.body;
+  res.writeHead(200, {
+    'Content-Type': file.type,
+    'Content-Length': body.length,
+    ...(gzip ? { 'Content-Encoding': 'gzip' } : {}),
+    Vary: 'Accept-Encoding',
+    // Asset names carry their content's hash: they never change, and can be kept for good.
+    'Cache-Control': asset ? 'public, max-age=31536000, immutable' : 'no-store',
+    ...HEADERS,
+  });
   res.end(req.method === 'HEAD' ? undefined : body);
 }
