@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../../test/helpers/pg.js';
 import { eventually } from '../../test/helpers/sending.js';
 import { AccountStore } from './accounts.js';
-import type { Db } from './db.js';
+import type { Db, Param } from './db.js';
 import { migrate, MIGRATIONS, schemaVersion } from './migrations.js';
 import { openPostgres } from './postgres.js';
 import { openSqlite } from './sqlite.js';
@@ -22,6 +22,9 @@ import { SendCounts } from './send-counts.js';
 import { RetentionStore } from './retention.js';
 import { WebhookOutbox, type OutboxItem } from './outbox.js';
 import { CapturedMailStore, keepCaptures } from './captured-mail.js';
+import { DeliveryHistoryStore } from './delivery-history.js';
+import { appendEvents } from './events.js';
+import { EventKind } from '../domain/events.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
 
@@ -582,6 +585,55 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(await retention.deleteCapturedUpTo(acc2, cut, 2)).toBe(2);
     expect(await retention.deleteCapturedUpTo(acc2, cut, 2)).toBe(1);
     expect((await captured.list(acc2, { limit: 10, offset: 0 })).rows.map((x) => x.id)).toEqual(newest);
+  });
+
+  it('delivery history: one delivery of the account, its newest events by time then as written; read by index only', async () => {
+    const acceptance = new AcceptanceStore(db, new SendCounts(db));
+    const r = await acceptance.accept(acc2, { domainId: 1, sender: 'news@hist.test', content: '{}', now: 1000, messageId: 'hist-1', priority: 0, ...message },
+      [{ recipient: 'a@hist.test', recipientDomain: 'hist.test' }, { recipient: 'b@hist.test', recipientDomain: 'hist.test' }],
+      { daily: { day: '2026-03-04', quota: null }, frequency: null });
+    if (r.kind !== 'accepted') throw new Error(r.kind);
+    const [a, b] = r.deliveryIds;
+    const at = (deliveryId: number, kind: EventKind, time: number, more: { link?: string; bounceType?: 'hard_bounce' } = {}) => ({ accountId: acc2, deliveryId, kind, at: time, ...more });
+    // Written out of time order (an open written after the delivery it came after), and two at one time.
+    await db.tx((q) => appendEvents(q, [
+      at(a, EventKind.Deferred, 2000), at(a, EventKind.Delivered, 4000), at(a, EventKind.Open, 3500), at(a, EventKind.Click, 4000, { link: 'https://x.test/' }),
+      at(b, EventKind.Bounce, 2500, { bounceType: 'hard_bounce' }),
+    ]));
+    // Every statement the store runs, to look at its plan below.
+    const statements: { sql: string; params: readonly Param[] }[] = [];
+    const spy = new Proxy(db, {
+      get(target, key) {
+        const v = Reflect.get(target, key) as unknown;
+        if (key !== 'all' && key !== 'get') return typeof v === 'function' ? v.bind(target) : v;
+        return (sql: string, params: readonly Param[] = []) => { statements.push({ sql, params }); return (v as Db['all']).call(target, sql, params); };
+      },
+    });
+    const history = new DeliveryHistoryStore(spy);
+    const kinds = (h: Awaited<ReturnType<DeliveryHistoryStore['history']>>) => h?.events.map((e) => [e.event, e.created_at]);
+    const all = await history.history(acc2, 'hist-1', 'a@hist.test', 200);
+    expect(all?.requestedAt).toBe(1000);
+    expect(kinds(all)).toEqual([[EventKind.Deferred, 2000], [EventKind.Open, 3500], [EventKind.Delivered, 4000], [EventKind.Click, 4000]]);
+    expect(all?.events[3]).toMatchObject({ link: 'https://x.test/', bounce_type: '', reason: '', user_agent: '', prefetch: '' });
+    expect(kinds(await history.history(acc2, 'hist-1', 'a@hist.test', 2))).toEqual([[EventKind.Delivered, 4000], [EventKind.Click, 4000]]);
+    expect((await history.history(acc2, 'hist-1', 'b@hist.test', 200))?.events).toMatchObject([{ event: EventKind.Bounce, bounce_type: 'hard_bounce' }]);
+    expect(await history.history(acc1, 'hist-1', 'a@hist.test', 200)).toBeNull();
+    expect(await history.history(acc2, 'hist-1', 'c@hist.test', 200)).toBeNull();
+    expect(await history.history(acc2, 'hist-2', 'a@hist.test', 200)).toBeNull();
+
+    // The plans: the message by its MessageId, the delivery among the message's, the events by
+    // delivery; never an account-wide index. PostgreSQL is kept off sequential scans, which it would
+    // rightly take of tables this small, so that the indexes it would use on large ones show.
+    const explained = await db.tx(async (q) => {
+      if (db.dialect.name === 'postgres') await q.run('SET LOCAL enable_seqscan = off');
+      const prefix = db.dialect.name === 'sqlite' ? 'EXPLAIN QUERY PLAN ' : 'EXPLAIN ';
+      const unique = [...new Map(statements.map((s) => [s.sql, s])).values()];
+      return Promise.all(unique.map(async (s) => (await q.all<Record<string, unknown>>(prefix + s.sql, s.params)).map((row) => Object.values(row).join(' ')).join('\n')));
+    });
+    expect(explained).toHaveLength(2);
+    expect(explained[0]).toMatch(/deliveries_message/);
+    expect(explained[1]).toMatch(/events_delivery/);
+    for (const plan of explained) expect(plan).not.toMatch(/events_account|deliveries_frequency|deliveries_account_time|SCAN (events|deliveries)\b/);
   });
 
   it('survives close and reopen with everything committed, even a transaction queued at close', async () => {
