@@ -37,6 +37,7 @@ import { AcceptanceStore } from './store/acceptance.js';
 import { DeliveryQueue } from './store/queue.js';
 import { SendCounts } from './store/send-counts.js';
 import { StatusStore } from './store/statuses.js';
+import { DeliveryHistoryStore } from './store/delivery-history.js';
 import { UnsubscriptionStore } from './store/unsubscriptions.js';
 import { TaskRunner } from './scheduler/task-runner.js';
 import { UnsubscribeSettingStore } from './store/unsubscribe-settings.js';
@@ -44,6 +45,7 @@ import { MailService } from './services/mail.js';
 import { RetentionService } from './services/retention.js';
 import { RetentionStore } from './store/retention.js';
 import { StatusService } from './services/statuses.js';
+import { DeliveryHistoryService } from './services/delivery-history.js';
 import { StatisticsService } from './services/statistics.js';
 import { StatisticsStore } from './store/statistics.js';
 import { ReputationService } from './services/reputation.js';
@@ -221,6 +223,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
       outbox,
       reputation: new ReputationService(new ReputationStore(db), statisticsStore, { timezone: config.timezone }, log),
       statuses: new StatusService(new StatusStore(db), { timezone: config.timezone, retentionDays: config.statusRetentionDays }),
+      deliveryHistory: new DeliveryHistoryService(new DeliveryHistoryStore(db)),
       unsubscribes,
       inbound: new InboundService({
         feedback, blocklists, unsubscriptions, unsubscribes, domains: domainStore, bounceTokens: bounceTokens(box),

@@ -2,8 +2,8 @@
  * The actions Sesame answers: the 36 of SES 2020-10-02 (generated into ses.ts) and Sesame's own
  * extensions, declared the same way (request model, fields) so the protocol layer decodes them
  * alike. Extensions fill gaps in Tencent's API (it has no way to pause or stop a batch task) and
- * what Tencent's own console does (callbacks, an account's API keys and settings); docs/API.md
- * lists them.
+ * what Tencent's own console does (callbacks, an account's API keys and settings, a delivery's
+ * events); docs/API.md lists them.
  */
 import * as ses from './ses.js';
 import type { FieldSpec } from './ses.js';
@@ -165,6 +165,37 @@ export interface GetCapturedEmailResponse extends CapturedEmail {
   Text: string;
 }
 
+/** ListEmailEvents request: one delivery, named by its mail and its recipient. */
+export interface ListEmailEventsRequest {
+  /** As SendEmail (or a batch task's run) answered it. At most 256 characters. */
+  MessageId: string;
+  /** The recipient, compared in lower case as GetSendEmailStatus does. At most 320 characters. */
+  ToEmailAddress: string;
+}
+/** One event of a delivery. */
+export interface EmailEvent {
+  /** The callbacks' name: `delivered`, `dropped`, `bounce`, `open`, `click`, `spamreport`, `unsubscribe` or `deferred`. */
+  Event: string;
+  /** When it happened, Unix seconds. */
+  Timestamp: number;
+  /** `hard_bounce` or `soft_bounce` for a bounce, '' otherwise. */
+  BounceType: string;
+  /** The remote's reply or diagnostic (delivered, deferred, bounce), or why Sesame dropped the mail ('' if none). */
+  Reason: string;
+  /** The URL clicked ('' but for clicks). */
+  Link: string;
+  /** The reader's User-Agent ('' but for opens and clicks). */
+  UserAgent: string;
+  /** The prefetcher or scanner that made this open or click ('' for a person). */
+  Prefetch: string;
+}
+/** ListEmailEvents response: the delivery's events, oldest first (its newest 200 when it has more). */
+export interface ListEmailEventsResponse {
+  EventList: EmailEvent[];
+  /** When the mail was accepted, Unix seconds; 0 when there is no such delivery. */
+  RequestTime: number;
+}
+
 const EXTENSION_MODELS = {
   UpdateSendTaskRequest: [
     { name: 'TaskId', scalar: 'uint64', model: null, array: false, required: true },
@@ -243,13 +274,22 @@ const EXTENSION_MODELS = {
     { name: 'Html', scalar: 'string', model: null, array: false, required: true },
     { name: 'Text', scalar: 'string', model: null, array: false, required: true },
   ],
+  ListEmailEventsRequest: [
+    { name: 'MessageId', scalar: 'string', model: null, array: false, required: true, maxLength: STRING_LIMITS.identifier },
+    { name: 'ToEmailAddress', scalar: 'string', model: null, array: false, required: true, maxLength: STRING_LIMITS.address },
+  ],
+  ListEmailEventsResponse: [
+    // Items are EmailEvent (above), encoded by the handler.
+    { name: 'EventList', scalar: null, model: null, array: true, required: true },
+    { name: 'RequestTime', scalar: 'uint64', model: null, array: false, required: true },
+  ],
 } as const satisfies Record<string, readonly FieldSpec[]>;
 
 /** Names of Sesame's own actions. */
 export const EXTENSION_ACTION_NAMES = [
   'UpdateSendTask', 'SetEmailCallback', 'ListEmailCallbacks', 'ListEmailCallbackLogs',
   'ListApiKeys', 'CreateApiKey', 'DeleteApiKey', 'GetAccountSettings', 'UpdateAccountSettings',
-  'ListCapturedEmails', 'GetCapturedEmail',
+  'ListCapturedEmails', 'GetCapturedEmail', 'ListEmailEvents',
 ] as const;
 export type ExtensionActionName = (typeof EXTENSION_ACTION_NAMES)[number];
 
@@ -273,6 +313,7 @@ export const ACTIONS: Record<ActionName, { readonly request: ModelName; readonly
   UpdateAccountSettings: { request: 'UpdateAccountSettingsRequest', response: 'UpdateAccountSettingsResponse' },
   ListCapturedEmails: { request: 'ListCapturedEmailsRequest', response: 'ListCapturedEmailsResponse' },
   GetCapturedEmail: { request: 'GetCapturedEmailRequest', response: 'GetCapturedEmailResponse' },
+  ListEmailEvents: { request: 'ListEmailEventsRequest', response: 'ListEmailEventsResponse' },
 };
 
 /** Every action, Tencent's first. */
@@ -290,6 +331,7 @@ export interface Requests extends ses.Requests {
   UpdateAccountSettings: UpdateAccountSettingsRequest;
   ListCapturedEmails: ListCapturedEmailsRequest;
   GetCapturedEmail: GetCapturedEmailRequest;
+  ListEmailEvents: ListEmailEventsRequest;
 }
 export interface Responses extends ses.Responses {
   UpdateSendTask: UpdateSendTaskResponse;
@@ -303,4 +345,5 @@ export interface Responses extends ses.Responses {
   UpdateAccountSettings: UpdateAccountSettingsResponse;
   ListCapturedEmails: ListCapturedEmailsResponse;
   GetCapturedEmail: GetCapturedEmailResponse;
+  ListEmailEvents: ListEmailEventsResponse;
 }

@@ -8,6 +8,7 @@ import type { StatusService } from '../../services/statuses.js';
 import type { StatisticsService } from '../../services/statistics.js';
 import type { CallbackService } from '../../services/callbacks.js';
 import type { CapturedMailService } from '../../services/captured-mail.js';
+import type { DeliveryHistoryService } from '../../services/delivery-history.js';
 import type { IdentityService } from '../../services/identities.js';
 import type { SenderService } from '../../services/senders.js';
 import type { TemplateService } from '../../services/templates.js';
@@ -23,6 +24,7 @@ import { senderActions } from './senders.js';
 import { statisticsActions } from './statistics.js';
 import { callbackActions } from './callbacks.js';
 import { capturedMailActions } from './captured.js';
+import { eventActions } from './events.js';
 import { templateActions } from './templates.js';
 import { unsubscribeActions } from './unsubscribe.js';
 
@@ -41,6 +43,7 @@ export interface ActionServices {
   callbacks: CallbackService;
   accounts: AccountService;
   capturedMail: CapturedMailService;
+  deliveryHistory: DeliveryHistoryService;
   timezone: string;
 }
 
@@ -59,5 +62,6 @@ export function buildRegistry(s: ActionServices): Registry {
     callbackActions(s.callbacks),
     accountActions(s.accounts),
     capturedMailActions(s.capturedMail),
+    eventActions(s.deliveryHistory),
   );
 }
