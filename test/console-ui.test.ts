@@ -227,6 +227,11 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
       return page.locator('tbody tr').allTextContents();
     }, { timeout: 20_000 }).toEqual([expect.stringMatching(/^reader@dest\.examplenews@ui\.testDelivered.*/)]);
     expect(await page.locator('tbody').textContent()).toContain(MessageId);
+    // Its history: accepted, then the (captured) delivery with the reply, from ListEmailEvents.
+    await page.getByRole('button', { name: 'History reader@dest.example' }).click();
+    const history = page.getByRole('region', { name: 'History: reader@dest.example' });
+    await expect.poll(() => history.locator('li').evaluateAll((items) => items.map((li) => (li as unknown as { dataset: { event: string } }).dataset.event))).toEqual(['accepted', 'delivered']);
+    expect(await history.locator('li[data-event="delivered"]').textContent()).toContain('250 2.0.0 Captured');
   });
 
   it('shows the statistics of what was sent, with the daily chart', async () => {
@@ -287,6 +292,12 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     expect(await row.textContent()).toContain('2099-12-31');
     const call = sdkClient('v4:TC3', t.endpoint, t.creds);
     expect((await call('ListCustomBlacklist', { Offset: 0, Limit: 10, Status: 2 })).Data.map((d) => d.Email)).toEqual(['spamtrap@dest.example']);
+    // A new expiry, by UpdateCustomBlackList.
+    await page.getByRole('button', { name: 'Edit spamtrap@dest.example' }).click();
+    await page.getByLabel('Expires spamtrap@dest.example').fill('2098-01-15');
+    await page.getByRole('button', { name: 'Save spamtrap@dest.example' }).click();
+    await expect.poll(() => row.textContent()).toContain('2098-01-15');
+    expect((await call('ListCustomBlacklist', { Offset: 0, Limit: 10, Status: 2 })).Data.map((d) => [d.Email, d.ExpireDate])).toEqual([['spamtrap@dest.example', '2098-01-15']]);
     if (store === 'sqlite') await page.screenshot({ path: new URL('blocklists.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/)] });
     await page.getByRole('button', { name: 'Remove spamtrap@dest.example' }).click();
     await row.waitFor({ state: 'detached' });
@@ -360,7 +371,9 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     await page.getByLabel('Recipient').fill('r7@dest.example');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.locator('tbody tr').allTextContents()).toEqual([expect.stringMatching(/^r7@dest\.examplenews@ui\.testDelivered/)]);
-    if (store === 'sqlite') await page.screenshot({ path: new URL('sending-status.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('input[type="date"]'), page.locator('tbody td')] });
+    await page.getByRole('button', { name: 'History r7@dest.example' }).click();
+    await page.getByRole('region', { name: 'History: r7@dest.example' }).locator('li[data-event="delivered"]').waitFor();
+    if (store === 'sqlite') await page.screenshot({ path: new URL('sending-status.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('input[type="date"]'), page.locator('tbody td:nth-child(5)'), page.locator('tbody td:nth-child(7)'), page.locator('.history time')] });
   });
 
   it('creates a scheduled task by keyboard alone, at a time in the server\'s zone, then pauses, resumes and ends it', async () => {

@@ -1,20 +1,28 @@
-/** Blocklists: the hard-bounce list (remove), the account's own list (add with expiry, remove), and complaints (GetAbuseReport). */
+/**
+ * Blocklists: the account's own list (add with an expiry, change the expiry, remove), the hard-bounce
+ * list of the last 30 days (remove), and complaints (GetAbuseReport); each a page at a time.
+ */
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
+import { Pager } from './pager.js';
 import { dayFromNow as day } from './text.js';
 import { errorText, useAction } from './use-action.js';
 
 interface Bounce { BounceTime: string; EmailAddress: string; IspDesc: string }
 interface Custom { Id: number; Email: string; CreateTime: string; ExpireDate: string; Status: number }
 interface Complaint { ComplainTime: string; OriginalRcptTo: string; OriginalMailFrom: string; SourceIp: string; Subject: string }
-
+const PAGE = 50;
 
 export function Blocklists(props: { session: Session; words: Words }) {
   const { session, words } = props;
-  const bounces = useAction<{ BlackList: Bounce[]; TotalCount: number }>(session, 'ListBlackEmailAddress', { StartDate: day(session.timeZone, -29), EndDate: day(session.timeZone, 0), Limit: 100, Offset: 0 });
-  const custom = useAction<{ Data: Custom[]; TotalCount: number }>(session, 'ListCustomBlacklist', { Offset: 0, Limit: 100, Status: 2 });
-  const complaints = useAction<{ Data: Complaint[]; TotalCount: number }>(session, 'GetAbuseReport', { StartTime: day(session.timeZone, -29), EndTime: day(session.timeZone, 0), Limit: 100 });
+  const [pages, setPages] = useState({ custom: 0, bounces: 0, complaints: 0 });
+  const turn = (list: keyof typeof pages) => (page: number) => setPages({ ...pages, [list]: page });
+  const [from, to] = [day(session.timeZone, -29), day(session.timeZone, 0)];
+  const bounces = useAction<{ BlackList: Bounce[]; TotalCount: number }>(session, 'ListBlackEmailAddress', { StartDate: from, EndDate: to, Limit: PAGE, Offset: pages.bounces * PAGE }, [pages.bounces]);
+  const custom = useAction<{ Data: Custom[]; TotalCount: number }>(session, 'ListCustomBlacklist', { Offset: pages.custom * PAGE, Limit: PAGE, Status: 2 }, [pages.custom]);
+  const complaints = useAction<{ Data: Complaint[]; TotalCount: number }>(session, 'GetAbuseReport', { StartTime: from, EndTime: to, Offset: pages.complaints * PAGE, Limit: PAGE }, [pages.complaints]);
+  const [editing, setEditing] = useState<{ id: number; date: string } | null>(null);
   const [emails, setEmails] = useState('');
   const [expire, setExpire] = useState('');
   const [message, setMessage] = useState<string | null>(null);
@@ -46,13 +54,26 @@ export function Blocklists(props: { session: Session; words: Words }) {
           <tbody>
             {custom.data.Data.map((c) => (
               <tr key={c.Id}>
-                <td>{c.Email}</td><td>{c.ExpireDate || words.never}</td><td>{c.Status ? words.active : words.expired}</td>
-                <td><button type="button" class="danger" aria-label={`${words.remove} ${c.Email}`} onClick={() => { void run('DeleteCustomBlackList', { Emails: [c.Email] }, custom.reload); }}>{words.remove}</button></td>
+                <td>{c.Email}</td>
+                <td>
+                  {editing?.id === c.Id ? (
+                    <form class="inline" onSubmit={(e) => { e.preventDefault(); void run('UpdateCustomBlackList', { Id: c.Id, Email: c.Email, ...(editing.date ? { ExpireDate: editing.date } : {}) }, () => { setEditing(null); custom.reload(); }); }}>
+                      <input type="date" aria-label={`${words.expireDate} ${c.Email}`} value={editing.date} onInput={(e) => setEditing({ id: c.Id, date: (e.target as HTMLInputElement).value })} />
+                      <button type="submit" aria-label={`${words.save} ${c.Email}`}>{words.save}</button>
+                    </form>
+                  ) : (c.ExpireDate || words.never)}
+                </td>
+                <td>{c.Status ? words.active : words.expired}</td>
+                <td>
+                  <button type="button" aria-label={`${words.edit} ${c.Email}`} onClick={() => setEditing({ id: c.Id, date: c.ExpireDate })}>{words.edit}</button>
+                  <button type="button" class="danger" aria-label={`${words.remove} ${c.Email}`} onClick={() => { void run('DeleteCustomBlackList', { Emails: [c.Email] }, custom.reload); }}>{words.remove}</button>
+                </td>
               </tr>
             ))}
           </tbody>
         </table>
       ))}
+      {custom.data && <Pager words={words} page={pages.custom} size={PAGE} total={custom.data.TotalCount} onPage={turn('custom')} />}
 
       <h3>{words.bounceList}</h3>
       {bounces.data && (bounces.data.BlackList.length === 0 ? <p>{words.none}</p> : (
@@ -68,6 +89,7 @@ export function Blocklists(props: { session: Session; words: Words }) {
           </tbody>
         </table>
       ))}
+      {bounces.data && <Pager words={words} page={pages.bounces} size={PAGE} total={bounces.data.TotalCount} onPage={turn('bounces')} />}
 
       <h3>{words.complaints}</h3>
       {complaints.data && (complaints.data.Data.length === 0 ? <p>{words.none}</p> : (
@@ -80,6 +102,7 @@ export function Blocklists(props: { session: Session; words: Words }) {
           </tbody>
         </table>
       ))}
+      {complaints.data && <Pager words={words} page={pages.complaints} size={PAGE} total={complaints.data.TotalCount} onPage={turn('complaints')} />}
     </section>
   );
 }

@@ -18,7 +18,8 @@ const PAGE = 50;
 
 export function Groups(props: { session: Session; words: Words }) {
   const { session, words } = props;
-  const list = useAction<{ Data: Group[]; TotalCount: number }>(session, 'ListReceivers', { Offset: 0, Limit: 100 });
+  const [listPage, setListPage] = useState(0);
+  const list = useAction<{ Data: Group[]; TotalCount: number }>(session, 'ListReceivers', { Offset: listPage * PAGE, Limit: PAGE }, [listPage]);
   const [name, setName] = useState('');
   const [open, setOpen] = useState<number | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -53,6 +54,7 @@ export function Groups(props: { session: Session; words: Words }) {
           </tbody>
         </table>
       ))}
+      {list.data && <Pager words={words} page={listPage} size={PAGE} total={list.data.TotalCount} onPage={setListPage} />}
       {open !== null && <GroupDetail key={open} session={session} words={words} id={open} onChanged={list.reload} onDeleted={() => { setOpen(null); list.reload(); }} />}
     </section>
   );

@@ -1,9 +1,12 @@
-/** Sending status: what became of each recipient of the mail requested on a day, by recipient or MessageId, page by page. */
+/**
+ * Sending status: what became of each recipient of the mail requested on a day, by recipient or
+ * MessageId, page by page; and one delivery's history, attempt by attempt.
+ */
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
 import { dayFromNow } from './text.js';
-import { errorText } from './use-action.js';
+import { errorText, useAction } from './use-action.js';
 
 interface Status {
   MessageId: string; ToEmailAddress: string; FromEmailAddress: string; SendStatus: number; DeliverStatus: number; DeliverMessage: string;
@@ -19,6 +22,7 @@ export function SendingStatus(props: { session: Session; words: Words }) {
   const [page, setPage] = useState(0);
   const [rows, setRows] = useState<Status[] | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [open, setOpen] = useState<{ messageId: string; to: string } | null>(null);
   const search = async (p: number) => {
     try {
       const r = await action<{ EmailStatusList: Status[] }>(session, 'GetSendEmailStatus', {
@@ -47,7 +51,7 @@ export function SendingStatus(props: { session: Session; words: Words }) {
         <table>
           <thead><tr>
             <th scope="col">{words.recipient}</th><th scope="col">{words.address}</th><th scope="col">{words.status}</th><th scope="col">{words.remoteReply}</th>
-            <th scope="col">{words.requested}</th><th scope="col">{words.signals}</th><th scope="col">MessageId</th>
+            <th scope="col">{words.requested}</th><th scope="col">{words.signals}</th><th scope="col">MessageId</th><th scope="col"><span class="sr-only">{words.actions}</span></th>
           </tr></thead>
           <tbody>
             {rows.map((r) => (
@@ -58,6 +62,7 @@ export function SendingStatus(props: { session: Session; words: Words }) {
                 <td>{new Date(r.RequestTime * 1000).toLocaleString()}</td>
                 <td>{[r.UserOpened && words.opened, r.UserClicked && words.clicked, r.UserUnsubscribed && words.unsubscribed, r.UserComplained && words.complained].filter(Boolean).join(', ')}</td>
                 <td><code>{r.MessageId}</code></td>
+                <td><button type="button" aria-label={`${words.history} ${r.ToEmailAddress}`} onClick={() => setOpen({ messageId: r.MessageId, to: r.ToEmailAddress })}>{words.history}</button></td>
               </tr>
             ))}
           </tbody>
@@ -68,6 +73,36 @@ export function SendingStatus(props: { session: Session; words: Words }) {
           <button type="button" disabled={page === 0} onClick={() => { void search(page - 1); }}>{words.previous}</button>
           <button type="button" disabled={rows.length < PAGE} onClick={() => { void search(page + 1); }}>{words.next}</button>
         </p>
+      )}
+      {open && <History key={`${open.messageId} ${open.to}`} session={session} words={words} {...open} />}
+    </section>
+  );
+}
+
+interface HistoryEvent { Event: string; Timestamp: number; BounceType: string; Reason: string; Link: string; UserAgent: string; Prefetch: string }
+
+/** One delivery's history (ListEmailEvents): accepted, each attempt's reply, then what the recipient did. */
+function History(props: { session: Session; words: Words; messageId: string; to: string }) {
+  const { session, words } = props;
+  const history = useAction<{ EventList: HistoryEvent[]; RequestTime: number }>(session, 'ListEmailEvents', { MessageId: props.messageId, ToEmailAddress: props.to });
+  const when = (t: number) => new Date(t * 1000).toLocaleString();
+  return (
+    <section class="detail" aria-label={`${words.history}: ${props.to}`}>
+      <h3>{words.history}: {props.to}</h3>
+      {history.error && <p role="alert" class="error">{history.error}</p>}
+      {history.data && (
+        <ol class="history">
+          <li data-event="accepted"><time>{when(history.data.RequestTime)}</time> · {words.acceptedEvent}</li>
+          {history.data.EventList.map((e, i) => (
+            <li key={i} data-event={e.Event}>
+              <time>{when(e.Timestamp)}</time> · <strong>{words.eventNames[e.Event as keyof Words['eventNames']] ?? e.Event}</strong>
+              {e.BounceType && ` (${e.BounceType})`}
+              {e.Reason && <> · <code class="value">{e.Reason}</code></>}
+              {e.Link && <> · <code class="value">{e.Link}</code></>}
+              {e.Prefetch ? ` · ${words.prefetchedBy} ${e.Prefetch}` : e.UserAgent && ` · ${e.UserAgent}`}
+            </li>
+          ))}
+        </ol>
       )}
     </section>
   );
