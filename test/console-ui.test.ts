@@ -67,6 +67,24 @@ describe.each(STORES)('console in Chromium on %s', (store) => {
     await page.getByRole('link', { name: 'Overview' }).waitFor();
   });
 
+  it('speaks Simplified Chinese to a browser that asks for it, until the switch says otherwise', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' });
+    try {
+      const zh = await context.newPage();
+      await zh.goto(`${t.url}console/`);
+      await zh.getByRole('button', { name: '登录' }).waitFor();
+      // The fields keep the names of Tencent's API keys in every language.
+      expect(await zh.getByLabel('SecretId').count()).toBe(1);
+      expect(await zh.evaluate(() => (globalThis as unknown as { document: { documentElement: { lang: string } } }).document.documentElement.lang)).toBe('zh-CN');
+      await zh.getByLabel('语言').selectOption('en');
+      await zh.getByRole('button', { name: 'Sign in' }).waitFor();
+      await zh.reload();
+      await zh.getByRole('button', { name: 'Sign in' }).waitFor();
+    } finally {
+      await context.close();
+    }
+  });
+
   it('refuses what another site makes the browser post, signed in or not', async () => {
     // Another site (localhost is not 127.0.0.1's site) whose page posts a form to the console's
     // API as soon as it loads: text/plain, shaped so its body reads as JSON, no CSRF header.
