@@ -10,6 +10,7 @@ import type { ComposedContent, RenderableContent } from './content.js';
 import { LineGuard } from '../lib/line-guard.js';
 import type { TrackingTokens } from '../lib/tracking-tokens.js';
 import { dkimSignatures, type DkimKey } from './dkim.js';
+import { buildSync } from './mime-build.js';
 import { applyTracking, planTracking } from './tracking.js';
 
 /** A DKIM key to sign with. */
@@ -74,8 +75,12 @@ function compose(c: ComposedContent, unsubscribe: UnsubscribeLinks | null, track
     disableFileAccess: true,
     disableUrlAccess: true,
   });
+  // Every part is in memory: written at once (mime-build.ts), the same bytes as nodemailer's streams.
+  const root = composer.compile();
+  const message = buildSync(root);
+  if (message) return Promise.resolve(message);
   return new Promise((resolve, reject) => {
-    composer.compile().build((err, message) => (err ? reject(err) : resolve(message)));
+    root.build((err, built) => (err ? reject(err) : resolve(built)));
   });
 }
 
