@@ -42,18 +42,40 @@ describe('SMTP connection pool', () => {
     expect(mx.received).toHaveLength(0);
   });
 
+  it('sends the next message on the same connection right after a delivered one, and after an RSET once one was refused', async () => {
+    const { mx, pool, target } = await setup({ noStartTls: true });
+    for (let i = 0; i < 5; i++) expect((await pool.send(target, envelope, message(i))).kind).toBe('sent');
+    // A completed transaction leaves the session clean (RFC 5321 §4.1.1.4): no RSET, one connection.
+    expect([mx.connections, mx.resets]).toEqual([1, 0]);
+    mx.mode = { kind: 'reject', at: 'rcpt' };
+    expect(await pool.send(target, envelope, message(5))).toMatchObject({ kind: 'failed', permanent: true });
+    mx.mode = { kind: 'accept' };
+    expect((await pool.send(target, envelope, message(6))).kind).toBe('sent');
+    // The refused transaction was left open at the server: that connection was reset before it
+    // carried another (the next message may go on the second slot while the RSET is answered).
+    expect(mx.resets).toBe(1);
+    expect(mx.connections).toBeLessThanOrEqual(2);
+    expect(mx.received).toHaveLength(6);
+  });
+
   it('a server that hangs up on RSET costs no connection slot: every message still goes out', async () => {
     const { mx, pool, target } = await setup({ noStartTls: true, dropOnRset: true });
-    // Two slots; six messages one after another: each RSET kills its connection, and the slot comes back.
+    // Two slots; refused and accepted messages by turns, one after another: each refusal is followed
+    // by an RSET that kills its connection, and the slot comes back.
     for (let i = 0; i < 6; i++) {
+      mx.mode = i % 2 === 0 ? { kind: 'reject', at: 'rcpt' } : { kind: 'accept' };
       const r = await pool.send(target, envelope, message(i));
-      expect(r.kind, `message ${i}`).toBe('sent');
+      expect(r.kind, `message ${i}`).toBe(i % 2 === 0 ? 'failed' : 'sent');
     }
-    expect(mx.received).toHaveLength(6);
-    // And in parallel, more messages than slots.
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.send(target, envelope, message(10 + i))));
+    expect(mx.received).toHaveLength(3);
+    expect(mx.resets).toBe(3);
+    // And in parallel, more messages than slots, after refusals on every connection.
+    mx.mode = { kind: 'reject', at: 'rcpt' };
+    await Promise.all(Array.from({ length: 2 }, (_, i) => pool.send(target, envelope, message(10 + i))));
+    mx.mode = { kind: 'accept' };
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => pool.send(target, envelope, message(20 + i))));
     expect(results.every((r) => r.kind === 'sent')).toBe(true);
-    expect(mx.received).toHaveLength(12);
+    expect(mx.received).toHaveLength(9);
   });
 
   it('a server that closes right after accepting each message: the next one goes on a fresh connection', async () => {

@@ -159,7 +159,9 @@ export class SmtpPool {
     pooled.sent++;
     // A connection that answered (even a refusal) is in a known state and can carry the next message.
     const reusable = result.kind === 'sent' || (!result.connection && !result.afterData);
-    this.release(target, pooled, reusable && !pooled.broken);
+    // A transaction that ended with the reply to the final dot leaves the session clean (RFC 5321
+    // §4.1.1.4): the next MAIL FROM may follow at once. Only a refused one needs an RSET first.
+    this.release(target, pooled, reusable && !pooled.broken, result.kind !== 'sent');
     const staleReuse = reused && !fresh && result.kind === 'failed' && result.connection && result.code === null && !result.afterData;
     return { result, staleReuse };
   }
@@ -299,12 +301,14 @@ export class SmtpPool {
   }
 
   /**
-   * After a message: back to the idle list once RSET is answered, or retired. Whatever happens to
-   * the RSET (no answer, the server closing) the connection ends up in exactly one of the two.
+   * After a message: back to the idle list (after an RSET is answered, when `reset`), or retired.
+   * Whatever happens to the RSET (no answer, the server closing) the connection ends up in exactly
+   * one of the two.
    */
-  private release(t: Target, c: PooledConnection, reusable: boolean): void {
+  private release(t: Target, c: PooledConnection, reusable: boolean, reset: boolean): void {
     const p = this.pool(t);
     if (!reusable || this.closed || c.broken || c.sent >= this.opts.messagesPerConnection) { this.retire(p, c); return; }
+    if (!reset) { this.park(p, c); return; }
     let done = false;
     const finish = (ok: boolean): void => {
       if (done) return;

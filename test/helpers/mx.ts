@@ -30,6 +30,8 @@ export interface TestMx {
   attempts: number;
   /** Every connection accepted, whatever followed (to prove nothing connected at all). */
   connections: number;
+  /** RSET commands clients sent. */
+  resets: number;
   /** AUTH attempts (to prove credentials were or were not offered). */
   auths: { user: string; secure: boolean }[];
   /** Transactions waiting for their reply (mode `hold`). */
@@ -73,7 +75,7 @@ export interface MxOptions {
 export async function startMx(host: string, port: number, mode: MxMode = { kind: 'accept' }, opts: MxOptions = {}): Promise<TestMx> {
   const received: Received[] = [];
   const waiters: { n: number; resolve: () => void }[] = [];
-  const state = { mode, attempts: 0, holding: 0, connections: 0 };
+  const state = { mode, attempts: 0, holding: 0, connections: 0, resets: 0 };
   const auths: { user: string; secure: boolean }[] = [];
   const sockets = new Map<string, { destroy(): void }>();
   const auth = opts.auth;
@@ -140,9 +142,11 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
   server.on('error', () => {});
   // smtp-server keeps its connections; the raw socket is what "drop" needs to cut.
   server.server.on('connection', (socket) => {
-    if (opts.dropOnRset) {
-      socket.on('data', (chunk: Buffer) => { if (/^RSET\r?$/im.test(chunk.toString('latin1'))) socket.destroy(); });
-    }
+    socket.on('data', (chunk: Buffer) => {
+      if (!/^RSET\r?$/im.test(chunk.toString('latin1'))) return;
+      state.resets++;
+      if (opts.dropOnRset) socket.destroy();
+    });
     const track = (): void => {
       for (const c of (server as unknown as { connections: Set<{ id: string; _socket: { destroy(): void } }> }).connections) {
         sockets.set(c.id, c._socket);
@@ -163,6 +167,7 @@ export async function startMx(host: string, port: number, mode: MxMode = { kind:
     set mode(m: MxMode) { state.mode = m; },
     get attempts() { return state.attempts; },
     get connections() { return state.connections; },
+    get resets() { return state.resets; },
     get holding() { return state.holding; },
     auths,
     waitFor(n, timeoutMs = 30_000) {
