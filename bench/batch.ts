@@ -7,10 +7,9 @@
  * size per recipient. BENCH_RECIPIENTS (default 1,000,000) sets the group's size.
  */
 import Database from 'better-sqlite3';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { NEWS_HTML } from './send.js';
-import { peakRss, startSendingServer, storeBytes } from './server.js';
+import { machine, peakRss, startSendingServer, storeBytes } from './server.js';
 
 const RECIPIENTS = Number(process.env.BENCH_RECIPIENTS ?? 1_000_000);
 const PER_CALL = 20_000;
@@ -81,7 +80,7 @@ export async function batchBenchmark(): Promise<{ uploadPerSecond: number; deliv
     const sorted = [...callMs].sort((a, b) => a - b);
     const pct = (p: number): number => Math.round(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]);
     const peakRssMb = peakRss(s.server.pid!);
-    console.log(`\nSesame batch benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    console.log(`\nSesame batch benchmark — ${new Date().toISOString()} — ${machine()}`);
     console.log(`SQLite store, api and worker roles in one process, a group of ${RECIPIENTS} recipients with template data, uploaded in calls of ${PER_CALL}, then one immediate task to all of them (5 KB HTML, DKIM RSA-2048) into smtp-sink\n`);
     console.log('| figure | value |');
     console.log('|---|---|');

@@ -7,12 +7,11 @@
  * which Sesame's submission ports require. BENCH_MESSAGES (default 20000) sets the volume.
  */
 import { join } from 'node:path';
-import { cpus, totalmem } from 'node:os';
 import Database from 'better-sqlite3';
 import nodemailer from 'nodemailer';
 import { freePort } from '../test/helpers/mx.js';
 import { summarise, type RunResult } from './load.js';
-import { cpuSeconds, peakRss, startSendingServer } from './server.js';
+import { cpuSeconds, machine, peakRss, startSendingServer } from './server.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const SESSIONS = 20;
@@ -56,7 +55,7 @@ export async function smtpBenchmark(): Promise<{ results: Record<string, RunResu
     const intake = summarise(latencies, errors, seconds);
     const peakRssMb = peakRss(s.server.pid!);
     if (process.env.BENCH_CPU) console.log(`cpu seconds: server ${cpuSeconds(s.server.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
-    console.log(`\nSesame SMTP intake benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    console.log(`\nSesame SMTP intake benchmark — ${new Date().toISOString()} — ${machine()}`);
     console.log(`SQLite store, api and smtp roles in one process, ${SESSIONS} SMTP sessions (implicit TLS, AUTH PLAIN), ${MESSAGES} messages of ${Buffer.byteLength(body) + 150} bytes\n`);
     console.log('| figure | value |');
     console.log('|---|---|');
