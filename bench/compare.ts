@@ -20,7 +20,7 @@ import { runTask, uploadGroup } from './batch.js';
 import type { RunResult } from './load.js';
 import { RELAY_TUNING, requirePostfix, startPostfix } from './postfix.js';
 import { NEWS_HTML, newsTemplate, sendBatch } from './send.js';
-import { cpuSeconds, machine, peakRss, startSendingServer } from './server.js';
+import { cpuSeconds, endedChildrenCpuSeconds, machine, peakRss, startSendingServer, type SendingServer } from './server.js';
 import { startSink } from './sink.js';
 import { startSubmissionServer, submitBatch, SUBMITTED_BYTES } from './smtp.js';
 
@@ -53,6 +53,9 @@ interface RelayRun {
   received: number;
   /** CPU of every Postfix process per relayed message (ms). */
   cpuMsPerMessage: number;
+  /** CPU of smtp-source, and of the sink, per message (ms). */
+  generatorCpuMsPerMessage: number;
+  sinkCpuMsPerMessage: number;
   messageBytes: number;
 }
 
@@ -77,6 +80,8 @@ async function postfixRelay(count: number): Promise<RelayRun> {
       // smtp-source -F sends the file line by line, ending each with CRLF itself.
       writeFileSync(file, message.toString('latin1').replaceAll('\r\n', '\n'), 'latin1');
       const cpu0 = postfix.cpuSeconds();
+      const sinkCpu = cpuMeter(sink.process.pid!);
+      const sourceCpu0 = endedChildrenCpuSeconds();
       const start = performance.now();
       // -d: one connection per session for all its messages; -N: each message its own recipient.
       const source = spawn('smtp-source', ['-d', '-s', String(SESSIONS), '-m', String(count), '-N', '-F', file,
@@ -84,6 +89,9 @@ async function postfixRelay(count: number): Promise<RelayRun> {
       const intakeEnd = new Promise<number>((resolve, reject) => source.once('exit', (code) => (code === 0 ? resolve(performance.now()) : reject(new Error(`smtp-source exited with ${code}`)))));
       const [intakeAt, lastAt] = await Promise.all([intakeEnd, sink.waitFor(count)]);
       const cpu = postfix.cpuSeconds() - cpu0;
+      // smtp-source has ended (and been waited for): its CPU is among this process's ended children's.
+      const sourceCpu = endedChildrenCpuSeconds() - sourceCpu0;
+      const sinkCpuMsPerMessage = sinkCpu(count);
       for (let i = 0; postfix.queued() > 0; i++) {
         if (i === 100) throw new Error(`Postfix still holds ${postfix.queued()} messages after the sink received ${sink.received()}`);
         await new Promise((r) => setTimeout(r, 100));
@@ -93,6 +101,7 @@ async function postfixRelay(count: number): Promise<RelayRun> {
       return {
         deliveredPerSecond: Math.round(count / seconds), intakePerSecond: Math.round(count / intakeSeconds), seconds, intakeSeconds,
         received: sink.received(), cpuMsPerMessage: round2((cpu * 1000) / count), messageBytes: message.length,
+        generatorCpuMsPerMessage: round2((sourceCpu * 1000) / count), sinkCpuMsPerMessage,
       };
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${postfix.logTail()}`);
@@ -104,19 +113,32 @@ async function postfixRelay(count: number): Promise<RelayRun> {
   }
 }
 
+/** A meter started now: the CPU `pid` has used since, in ms per message of `messages`. */
+function cpuMeter(pid: number): (messages: number) => number {
+  const cpu0 = cpuSeconds(pid);
+  return (messages) => round2(((cpuSeconds(pid) - cpu0) * 1000) / messages);
+}
+
+/** The meters of a Sesame run: the server (every thread: main, rendering, GC), the load generator (this process) and the sink. */
+function sesameMeters(s: SendingServer): (messages: number) => { cpuMsPerMessage: number; generatorCpuMsPerMessage: number; sinkCpuMsPerMessage: number } {
+  const server = cpuMeter(s.server.pid!);
+  const generator = cpuMeter(process.pid);
+  const sink = cpuMeter(s.sink.process.pid!);
+  return (messages) => ({ cpuMsPerMessage: server(messages), generatorCpuMsPerMessage: generator(messages), sinkCpuMsPerMessage: sink(messages) });
+}
+
 /** Sesame's SendEmail run, with the server's CPU per delivered message. */
 async function sesameSend(count: number) {
   const s = await startSendingServer('api,worker', { SESAME_TRACKING: 'on' });
   try {
     const templateId = await newsTemplate(s);
-    const cpu0 = cpuSeconds(s.server.pid!);
+    const cpu = sesameMeters(s);
     const run = await sendBatch(s, templateId, 0, count);
-    const cpu = cpuSeconds(s.server.pid!) - cpu0;
     const delivered = count - run.errors;
     await s.sink.waitFor(delivered);
     return {
       deliveredPerSecond: run.deliveredPerSecond, seconds: run.seconds, errors: run.errors, accept: run.accept,
-      received: s.sink.received(), cpuSeconds: cpu, cpuMsPerMessage: round2((cpu * 1000) / delivered), peakRssMb: peakRss(s.server.pid!),
+      received: s.sink.received(), ...cpu(delivered), peakRssMb: peakRss(s.server.pid!),
     };
   } finally {
     await s.stop();
@@ -128,8 +150,9 @@ async function sesameBatch(count: number) {
   const s = await startSendingServer('api,worker', { SESAME_RECEIVER_MAX_RECIPIENTS: String(Math.max(count, 1)) });
   try {
     const { ReceiverId, uploadPerSecond } = await uploadGroup(s, count);
+    const cpu = sesameMeters(s);
     const task = await runTask(s, ReceiverId, count, 100);
-    return { ...task, uploadPerSecond, received: s.sink.received(), peakRssMb: peakRss(s.server.pid!) };
+    return { ...task, uploadPerSecond, received: s.sink.received(), ...cpu(task.delivered), peakRssMb: peakRss(s.server.pid!) };
   } finally {
     await s.stop();
   }
@@ -140,10 +163,14 @@ async function sesameSmtp(count: number) {
   const submission = await startSubmissionServer('api,smtp,worker');
   const { s } = submission;
   try {
+    const cpu = sesameMeters(s);
     const start = performance.now();
     const intake: RunResult = await submitBatch(submission, 0, count);
     const lastAt = await s.sink.waitFor(intake.requests);
-    return { intake, deliveredPerSecond: Math.round(intake.requests / ((lastAt - start) / 1000)), received: s.sink.received(), peakRssMb: peakRss(s.server.pid!) };
+    return {
+      intake, deliveredPerSecond: Math.round(intake.requests / ((lastAt - start) / 1000)), received: s.sink.received(),
+      ...cpu(intake.requests), peakRssMb: peakRss(s.server.pid!),
+    };
   } finally {
     await s.stop();
   }
@@ -187,6 +214,8 @@ async function main(): Promise<void> {
   console.log(`| server CPU per delivered SendEmail message (ms) | ${send.cpuMsPerMessage} | every Postfix process per relayed message: ${postfix.cpuMsPerMessage} | ${ratio(send.cpuMsPerMessage, postfix.cpuMsPerMessage)} | ≤ ${TARGETS.cpuMsPerMessage} ms | ${met(send.cpuMsPerMessage <= TARGETS.cpuMsPerMessage)} |`);
   console.log(`| server peak RSS, BatchSendEmail run (MB) | ${batch.peakRssMb} | | | < ${TARGETS.batchRssMb} MB | ${met(batch.peakRssMb < TARGETS.batchRssMb)} |`);
   console.log(`\nPostfix: ${round2(postfix.intakeSeconds)} s of intake, ${round2(postfix.seconds)} s to the last message at the sink. Sesame: SendEmail accepted ${send.accept.rps} per second (p99 ${send.accept.p99} ms), ${send.errors} errors, peak RSS ${send.peakRssMb} MB; BatchSendEmail uploaded ${batch.uploadPerSecond} recipients per second, TaskStatus 10 after ${round2(batch.statusSeconds)} s; SMTP submissions delivered ${smtp.deliveredPerSecond} per second end to end (p99 of a submission ${smtp.intake.p99} ms), ${smtp.intake.errors} refused, peak RSS ${smtp.peakRssMb} MB.`);
+  const cpuOf = (r: { cpuMsPerMessage: number; generatorCpuMsPerMessage: number; sinkCpuMsPerMessage: number }): string => `${r.cpuMsPerMessage} / ${r.generatorCpuMsPerMessage} / ${r.sinkCpuMsPerMessage}`;
+  console.log(`CPU per message, server / load generator / smtp-sink (ms): Postfix relay ${cpuOf(postfix)} (smtp-source); SendEmail ${cpuOf(send)} (${SESSIONS} API clients); BatchSendEmail ${cpuOf(batch)} (the task's run); SMTP submission ${cpuOf(smtp)} (nodemailer, TLS; submission and delivery).`);
   console.log(`Load average (1 min) at the start ${loadStart.toFixed(2)}, at the end ${loadEnd.toFixed(2)}.`);
   console.log(`Received at the sink: Postfix ${postfix.received}, SendEmail ${send.received}, BatchSendEmail ${batch.received}, SMTP ${smtp.received}.`);
   console.log(JSON.stringify({ date, machine: machine(), messages: MESSAGES, load: { start: loadStart, end: loadEnd }, postfix, sesame: { send, batch, smtp }, ratios, targets: TARGETS }));

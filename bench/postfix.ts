@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/mx.js';
+import { procStat } from './server.js';
 
 /** The programs the comparison needs, all from Debian's `postfix` package. */
 const PROGRAMS = ['postfix', 'postconf', 'smtp-source', 'smtp-sink'];
@@ -173,23 +174,17 @@ function masterCf(port: number): string {
 
 /** Whether `pid` runs (a zombie has ended). */
 function alive(pid: number): boolean {
-  try { return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
-}
-
-/** Fields of /proc/<pid>/stat after the command's name: [0] is the state, [1] the parent, [11…14] utime, stime, cutime, cstime. */
-function statFields(pid: number | string): string[] {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+  try { return procStat(pid)[0] !== 'Z'; } catch { return false; }
 }
 
 /** CPU seconds of `pid`, its live children and its children that ended (which it waited for). */
 function treeCpuSeconds(pid: number): number {
-  const f = statFields(pid);
+  const f = procStat(pid);
   let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let c: string[];
-    try { c = statFields(entry); } catch { continue; }
+    try { c = procStat(Number(entry)); } catch { continue; }
     if (Number(c[1]) === pid) ticks += Number(c[11]) + Number(c[12]);
   }
   return ticks / 100;

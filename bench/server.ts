@@ -186,8 +186,24 @@ export function storeBytes(dir: string): number {
   return size('sesame.db') + size('sesame.db-wal');
 }
 
+/**
+ * The fields of /proc/<pid>/stat (or of one of its threads) after the command's name: [0] is the
+ * state, [1] the parent, [11] and [12] its user and system time, [13] and [14] those of the children
+ * it has waited for, all in clock ticks (100 a second).
+ */
+export function procStat(pid: number | 'self', task?: string): string[] {
+  const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+}
+
 /** Seconds of CPU a process has used (user and system), from /proc. */
 export function cpuSeconds(pid: number, task?: string): number {
-  const f = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const f = procStat(pid, task);
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Seconds of CPU (user and system) of this process's children that have ended. */
+export function endedChildrenCpuSeconds(): number {
+  const f = procStat('self');
+  return (Number(f[13]) + Number(f[14])) / 100;
 }
