@@ -13,10 +13,10 @@
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { runTask, uploadGroup } from './batch.js';
+import { cpuMeters, type CpuUse } from './cpu-meter.js';
 import type { RunResult } from './load.js';
 import { RELAY_TUNING, requirePostfix, startPostfix } from './postfix.js';
 import { NEWS_HTML, newsTemplate, sendBatch } from './send.js';
@@ -27,6 +27,9 @@ import { startSubmissionServer, submitBatch, SUBMITTED_BYTES } from './smtp.js';
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 10_000);
 /** Client sessions of smtp-source, as the Sesame runs have API clients and SMTP sessions. */
 const SESSIONS = 20;
+
+/** The share of the cores taken by other work beyond which a run is called disturbed. */
+const DISTURBED = 0.25;
 
 /** Issue 14's targets. */
 const TARGETS = {
@@ -51,11 +54,8 @@ interface RelayRun {
   seconds: number;
   intakeSeconds: number;
   received: number;
-  /** CPU of every Postfix process per relayed message (ms). */
-  cpuMsPerMessage: number;
-  /** CPU of smtp-source, and of the sink, per message (ms). */
-  generatorCpuMsPerMessage: number;
-  sinkCpuMsPerMessage: number;
+  /** cpuMsPerMessage: of every Postfix process; generatorCpuMsPerMessage: of smtp-source. */
+  cpu: CpuUse;
   messageBytes: number;
 }
 
@@ -79,19 +79,16 @@ async function postfixRelay(count: number): Promise<RelayRun> {
       const file = join(postfix.dir, 'message.eml');
       // smtp-source -F sends the file line by line, ending each with CRLF itself.
       writeFileSync(file, message.toString('latin1').replaceAll('\r\n', '\n'), 'latin1');
-      const cpu0 = postfix.cpuSeconds();
-      const sinkCpu = cpuMeter(sink.process.pid!);
-      const sourceCpu0 = endedChildrenCpuSeconds();
+      // The load generator: smtp-source (counted once it has ended and been waited for, among this
+      // process's ended children) and this process (which reads the sink's count), as in Sesame's runs.
+      const cpu = cpuMeters(() => postfix.cpuSeconds(), () => endedChildrenCpuSeconds() + cpuSeconds(process.pid), () => cpuSeconds(sink.process.pid!));
       const start = performance.now();
       // -d: one connection per session for all its messages; -N: each message its own recipient.
       const source = spawn('smtp-source', ['-d', '-s', String(SESSIONS), '-m', String(count), '-N', '-F', file,
         '-f', 'news@mail.bench.test', '-t', 'reader@sink.test', `127.0.0.1:${postfix.port}`], { stdio: ['ignore', 'inherit', 'inherit'] });
       const intakeEnd = new Promise<number>((resolve, reject) => source.once('exit', (code) => (code === 0 ? resolve(performance.now()) : reject(new Error(`smtp-source exited with ${code}`)))));
       const [intakeAt, lastAt] = await Promise.all([intakeEnd, sink.waitFor(count)]);
-      const cpu = postfix.cpuSeconds() - cpu0;
-      // smtp-source has ended (and been waited for): its CPU is among this process's ended children's.
-      const sourceCpu = endedChildrenCpuSeconds() - sourceCpu0;
-      const sinkCpuMsPerMessage = sinkCpu(count);
+      const cpuUse = cpu(count);
       for (let i = 0; postfix.queued() > 0; i++) {
         if (i === 100) throw new Error(`Postfix still holds ${postfix.queued()} messages after the sink received ${sink.received()}`);
         await new Promise((r) => setTimeout(r, 100));
@@ -100,8 +97,7 @@ async function postfixRelay(count: number): Promise<RelayRun> {
       const intakeSeconds = (intakeAt - start) / 1000;
       return {
         deliveredPerSecond: Math.round(count / seconds), intakePerSecond: Math.round(count / intakeSeconds), seconds, intakeSeconds,
-        received: sink.received(), cpuMsPerMessage: round2((cpu * 1000) / count), messageBytes: message.length,
-        generatorCpuMsPerMessage: round2((sourceCpu * 1000) / count), sinkCpuMsPerMessage,
+        received: sink.received(), cpu: cpuUse, messageBytes: message.length,
       };
     } catch (e) {
       throw new Error(`${(e as Error).message}\n${postfix.logTail()}`);
@@ -113,18 +109,9 @@ async function postfixRelay(count: number): Promise<RelayRun> {
   }
 }
 
-/** A meter started now: the CPU `pid` has used since, in ms per message of `messages`. */
-function cpuMeter(pid: number): (messages: number) => number {
-  const cpu0 = cpuSeconds(pid);
-  return (messages) => round2(((cpuSeconds(pid) - cpu0) * 1000) / messages);
-}
-
 /** The meters of a Sesame run: the server (every thread: main, rendering, GC), the load generator (this process) and the sink. */
-function sesameMeters(s: SendingServer): (messages: number) => { cpuMsPerMessage: number; generatorCpuMsPerMessage: number; sinkCpuMsPerMessage: number } {
-  const server = cpuMeter(s.server.pid!);
-  const generator = cpuMeter(process.pid);
-  const sink = cpuMeter(s.sink.process.pid!);
-  return (messages) => ({ cpuMsPerMessage: server(messages), generatorCpuMsPerMessage: generator(messages), sinkCpuMsPerMessage: sink(messages) });
+function sesameMeters(s: SendingServer): (messages: number) => CpuUse {
+  return cpuMeters(() => cpuSeconds(s.server.pid!), () => cpuSeconds(process.pid), () => cpuSeconds(s.sink.process.pid!));
 }
 
 /** Sesame's SendEmail run, with the server's CPU per delivered message. */
@@ -138,7 +125,7 @@ async function sesameSend(count: number) {
     await s.sink.waitFor(delivered);
     return {
       deliveredPerSecond: run.deliveredPerSecond, seconds: run.seconds, errors: run.errors, accept: run.accept,
-      received: s.sink.received(), ...cpu(delivered), peakRssMb: peakRss(s.server.pid!),
+      received: s.sink.received(), cpu: cpu(delivered), peakRssMb: peakRss(s.server.pid!),
     };
   } finally {
     await s.stop();
@@ -152,7 +139,7 @@ async function sesameBatch(count: number) {
     const { ReceiverId, uploadPerSecond } = await uploadGroup(s, count);
     const cpu = sesameMeters(s);
     const task = await runTask(s, ReceiverId, count, 100);
-    return { ...task, uploadPerSecond, received: s.sink.received(), ...cpu(task.delivered), peakRssMb: peakRss(s.server.pid!) };
+    return { ...task, uploadPerSecond, received: s.sink.received(), cpu: cpu(task.delivered), peakRssMb: peakRss(s.server.pid!) };
   } finally {
     await s.stop();
   }
@@ -169,7 +156,7 @@ async function sesameSmtp(count: number) {
     const lastAt = await s.sink.waitFor(intake.requests);
     return {
       intake, deliveredPerSecond: Math.round(intake.requests / ((lastAt - start) / 1000)), received: s.sink.received(),
-      ...cpu(intake.requests), peakRssMb: peakRss(s.server.pid!),
+      cpu: cpu(intake.requests), peakRssMb: peakRss(s.server.pid!),
     };
   } finally {
     await s.stop();
@@ -186,8 +173,6 @@ async function main(): Promise<void> {
   // Ctrl-C or a kill still stops the private Postfix ('exit' handlers run).
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
   const date = new Date().toISOString();
-  // Other work on the machine shows here: a run that starts or ends busy is not to be recorded.
-  const loadStart = loadavg()[0];
   console.log(`Postfix relay: ${MESSAGES} messages`);
   const postfix = await postfixRelay(MESSAGES);
   console.log(`Sesame SendEmail: ${MESSAGES} messages`);
@@ -197,7 +182,6 @@ async function main(): Promise<void> {
   console.log(`Sesame SMTP submission: ${MESSAGES} messages`);
   const smtp = await sesameSmtp(MESSAGES);
 
-  const loadEnd = loadavg()[0];
   const ratio = (x: number, of: number): number => round2(x / of);
   const ratios = {
     send: ratio(send.deliveredPerSecond, postfix.deliveredPerSecond),
@@ -211,14 +195,16 @@ async function main(): Promise<void> {
   console.log(`| SendEmail (${SESSIONS} API clients, 5 KB template, DKIM, tracking on): delivered per second | ${send.deliveredPerSecond} | relay, end to end: ${postfix.deliveredPerSecond} | ${ratios.send} | ≥ ${TARGETS.send} | ${met(ratios.send >= TARGETS.send)} |`);
   console.log(`| BatchSendEmail to a group of ${MESSAGES}: delivered per second | ${batch.deliveredPerSecond} | relay, end to end: ${postfix.deliveredPerSecond} | ${ratios.batch} | ≥ ${TARGETS.batch} | ${met(ratios.batch >= TARGETS.batch)} |`);
   console.log(`| SMTP submission (${SESSIONS} sessions, TLS, AUTH, ${SUBMITTED_BYTES} bytes, the worker delivering): accepted per second | ${smtp.intake.rps} | smtpd intake (no TLS, no AUTH, while relaying): ${postfix.intakePerSecond} | ${ratios.smtp} | ≥ ${TARGETS.smtp} | ${met(ratios.smtp >= TARGETS.smtp)} |`);
-  console.log(`| server CPU per delivered SendEmail message (ms) | ${send.cpuMsPerMessage} | every Postfix process per relayed message: ${postfix.cpuMsPerMessage} | ${ratio(send.cpuMsPerMessage, postfix.cpuMsPerMessage)} | ≤ ${TARGETS.cpuMsPerMessage} ms | ${met(send.cpuMsPerMessage <= TARGETS.cpuMsPerMessage)} |`);
+  console.log(`| server CPU per delivered SendEmail message (ms) | ${send.cpu.cpuMsPerMessage} | every Postfix process per relayed message: ${postfix.cpu.cpuMsPerMessage} | ${ratio(send.cpu.cpuMsPerMessage, postfix.cpu.cpuMsPerMessage)} | ≤ ${TARGETS.cpuMsPerMessage} ms | ${met(send.cpu.cpuMsPerMessage <= TARGETS.cpuMsPerMessage)} |`);
   console.log(`| server peak RSS, BatchSendEmail run (MB) | ${batch.peakRssMb} | | | < ${TARGETS.batchRssMb} MB | ${met(batch.peakRssMb < TARGETS.batchRssMb)} |`);
   console.log(`\nPostfix: ${round2(postfix.intakeSeconds)} s of intake, ${round2(postfix.seconds)} s to the last message at the sink. Sesame: SendEmail accepted ${send.accept.rps} per second (p99 ${send.accept.p99} ms), ${send.errors} errors, peak RSS ${send.peakRssMb} MB; BatchSendEmail uploaded ${batch.uploadPerSecond} recipients per second, TaskStatus 10 after ${round2(batch.statusSeconds)} s; SMTP submissions delivered ${smtp.deliveredPerSecond} per second end to end (p99 of a submission ${smtp.intake.p99} ms), ${smtp.intake.errors} refused, peak RSS ${smtp.peakRssMb} MB.`);
-  const cpuOf = (r: { cpuMsPerMessage: number; generatorCpuMsPerMessage: number; sinkCpuMsPerMessage: number }): string => `${r.cpuMsPerMessage} / ${r.generatorCpuMsPerMessage} / ${r.sinkCpuMsPerMessage}`;
-  console.log(`CPU per message, server / load generator / smtp-sink (ms): Postfix relay ${cpuOf(postfix)} (smtp-source); SendEmail ${cpuOf(send)} (${SESSIONS} API clients); BatchSendEmail ${cpuOf(batch)} (the task's run); SMTP submission ${cpuOf(smtp)} (nodemailer, TLS; submission and delivery).`);
-  console.log(`Load average (1 min) at the start ${loadStart.toFixed(2)}, at the end ${loadEnd.toFixed(2)}.`);
+  const cpuOf = ({ cpu: c }: { cpu: CpuUse }): string => `${c.cpuMsPerMessage} / ${c.generatorCpuMsPerMessage} / ${c.sinkCpuMsPerMessage} / ${c.kernelCpuMsPerMessage} (${Math.round(c.othersShare * 100)}%)`;
+  console.log(`CPU per message, server / load generator / smtp-sink / kernel threads in ms (and other work's share of the cores meanwhile): Postfix relay ${cpuOf(postfix)} (smtp-source); SendEmail ${cpuOf(send)} (${SESSIONS} API clients); BatchSendEmail ${cpuOf(batch)} (the task's run); SMTP submission ${cpuOf(smtp)} (nodemailer, TLS; submission and delivery).`);
+  const disturbed = Object.entries({ 'Postfix relay': postfix, SendEmail: send, BatchSendEmail: batch, 'SMTP submission': smtp })
+    .filter(([, r]) => r.cpu.othersShare > DISTURBED).map(([name, r]) => `${name} (${Math.round(r.cpu.othersShare * 100)}%)`);
+  if (disturbed.length) console.log(`**Disturbed**: other work took more than ${DISTURBED * 100}% of the cores during ${disturbed.join(', ')}; run again on a quiet machine.`);
   console.log(`Received at the sink: Postfix ${postfix.received}, SendEmail ${send.received}, BatchSendEmail ${batch.received}, SMTP ${smtp.received}.`);
-  console.log(JSON.stringify({ date, machine: machine(), messages: MESSAGES, load: { start: loadStart, end: loadEnd }, postfix, sesame: { send, batch, smtp }, ratios, targets: TARGETS }));
+  console.log(JSON.stringify({ date, machine: machine(), messages: MESSAGES, postfix, sesame: { send, batch, smtp }, ratios, targets: TARGETS }));
 }
 
 main().catch((e: unknown) => {

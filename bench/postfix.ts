@@ -10,7 +10,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../test/helpers/mx.js';
-import { procStat } from './server.js';
+import { childrenCpuSeconds, procStat } from './server.js';
 
 /** The programs the comparison needs, all from Debian's `postfix` package. */
 const PROGRAMS = ['postfix', 'postconf', 'smtp-source', 'smtp-sink'];
@@ -186,14 +186,7 @@ function alive(pid: number): boolean {
 /** CPU seconds of `pid`, its live children and its children that ended (which it waited for). */
 function treeCpuSeconds(pid: number): number {
   const f = procStat(pid);
-  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let c: string[];
-    try { c = procStat(Number(entry)); } catch { continue; }
-    if (Number(c[1]) === pid) ticks += Number(c[11]) + Number(c[12]);
-  }
-  return ticks / 100;
+  return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100 + childrenCpuSeconds(pid);
 }
 
 /** Resolves once something accepts connections at 127.0.0.1:`port`. */

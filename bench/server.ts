@@ -1,6 +1,6 @@
 /** Helpers of the benchmarks: where the build is, when a server is up, how much memory it took, a sending setup. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -200,6 +200,18 @@ export function procStat(pid: number | 'self', task?: string): string[] {
 export function cpuSeconds(pid: number, task?: string): number {
   const f = procStat(pid, task);
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Seconds of CPU (user and system) of the live processes whose parent is `ppid`. */
+export function childrenCpuSeconds(ppid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let f: string[];
+    try { f = procStat(Number(entry)); } catch { continue; }
+    if (Number(f[1]) === ppid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
 }
 
 /** Seconds of CPU (user and system) of this process's children that have ended. */
