@@ -25,9 +25,10 @@ const kernelThreadsCpuSeconds = (): number => cpuSeconds(2) + childrenCpuSeconds
 /**
  * Meters started now over a run's server, load generator and sink (each reads its CPU seconds so
  * far) and the kernel threads. What the machine was busy with beyond them is other work (another
- * session's tests or profiler), plus what per-process accounting misses: about a tenth of the
- * cores in Postfix's runs on a quiet machine here, nothing in Sesame's. A run where it takes more
- * than a quarter (compare.ts's DISTURBED) was shared with other work: its figures are not to be recorded.
+ * session's tests or profiler), plus what per-process accounting misses: on a quiet machine here
+ * 4% of the cores in Postfix's runs of 10,000 (a tenth in short ones), none in Sesame's. A run
+ * where it takes more than a quarter (compare.ts's DISTURBED) was shared with other work: its
+ * figures are not to be recorded.
  */
 export function cpuMeters(server: () => number, generator: () => number, sink: () => number): (messages: number) => CpuUse {
   const read = (): number[] => [server(), generator(), sink(), kernelThreadsCpuSeconds(), machineBusySeconds()];
