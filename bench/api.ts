@@ -4,10 +4,9 @@
  * keep-alive connections with TC3-signed requests. Prints throughput, latency percentiles and the
  * server's peak RSS. Durations: BENCH_SECONDS (default 10) per run.
  */
-import { cpus, totalmem } from 'node:os';
 import { Agent } from 'node:http';
 import { closedLoop, openLoop, send, signCall, type RunResult } from './load.js';
-import { peakRss, startApiServer } from './server.js';
+import { machine, peakRss, startApiServer } from './server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -36,7 +35,7 @@ export async function apiBenchmark(): Promise<void> {
     results['CreateEmailTemplate, 1000 req/s'] = await openLoop(port, 1000, SECONDS, create);
     const peakRssMb = peakRss(api.server.pid!);
 
-    console.log(`\nSesame API benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    console.log(`\nSesame API benchmark — ${new Date().toISOString()} — ${machine()}`);
     console.log(`SQLite store, log level ${env.SESAME_LOG_LEVEL}, ${CONNECTIONS} keep-alive connections for saturation, ${SECONDS} s per run\n`);
     console.log('| run | requests | errors | req/s | p50 ms | p90 ms | p99 ms | max ms |');
     console.log('|---|---|---|---|---|---|---|---|');

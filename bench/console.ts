@@ -5,11 +5,10 @@
  * The built server, api role, SQLite. BENCH_SECONDS (default 10) per run.
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { closedLoop, closedLoopWith, postBytes, signCall, type RunResult } from './load.js';
-import { peakRss, ROOT, startApiServer } from './server.js';
+import { machine, peakRss, ROOT, startApiServer } from './server.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -41,7 +40,7 @@ export async function consoleBenchmark(): Promise<void> {
     results[`GET /console/${script} (gzip)`] = await closedLoopWith(port, CONNECTIONS, SECONDS, (c) => c.get(`/console/${script}`, { 'Accept-Encoding': 'gzip' }, 200));
     const peakRssMb = peakRss(api.server.pid!);
 
-    console.log(`\nSesame console benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    console.log(`\nSesame console benchmark — ${new Date().toISOString()} — ${machine()}`);
     console.log(`SQLite store, api role, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run\n`);
     console.log('| file | bytes | gzipped |');
     console.log('|---|---|---|');

@@ -6,7 +6,6 @@
  * - DSN intake: asynchronous bounces (RFC 3464 reports) accepted per second on the inbound port.
  * BENCH_SECONDS (default 10) per run.
  */
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import nodemailer from 'nodemailer';
@@ -14,7 +13,7 @@ import { loadMasterKey } from '../src/services/master-key.js';
 import { TrackingTokens } from '../src/lib/tracking-tokens.js';
 import { bounceTokens, trackingKey } from '../src/main.js';
 import { closedLoop, closedLoopWith, openLoop, signCall, summarise, type RunResult } from './load.js';
-import { peakRss, startSendingServer, type SendingServer } from './server.js';
+import { machine, peakRss, startSendingServer, type SendingServer } from './server.js';
 import { newsTemplate, sendBatch } from './send.js';
 import { freePort } from '../test/helpers/mx.js';
 
@@ -148,7 +147,7 @@ export async function feedbackBenchmark(): Promise<void> {
   const mxPort = await freePort();
   const s = await startSendingServer('api,worker,smtp', { SESAME_TRACKING: 'on', SESAME_MX_PORT: String(mxPort), SESAME_SMTP_PORT: String(await freePort()), SESAME_SMTPS_PORT: String(await freePort()) });
   try {
-    console.log(`\nSesame feedback benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    console.log(`\nSesame feedback benchmark — ${new Date().toISOString()} — ${machine()}`);
     const tracking = await trackingRun(s);
     const runs = Object.fromEntries(Object.entries(tracking).filter(([, v]) => typeof v !== 'number')) as Record<string, RunResult>;
     print(`Tracking: SQLite store, all roles in one process, ${CONNECTIONS} keep-alive connections, ${SECONDS} s per run`, runs);

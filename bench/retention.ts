@@ -9,11 +9,10 @@
  * overlapped the batch, and the store's size after it: bytes in use ((page_count − freelist_count)
  * × page_size: SQLite keeps freed pages in the file for reuse) and the files' size.
  */
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { newsTemplate, sendBatch, NEWS_HTML, type BatchResult } from './send.js';
-import { peakRss, startSendingServer, storeBytes } from './server.js';
+import { machine, peakRss, startSendingServer, storeBytes } from './server.js';
 
 const MESSAGES = Number(process.env.BENCH_RETENTION_MESSAGES ?? 100_000);
 const BATCH = Number(process.env.BENCH_RETENTION_BATCH ?? 20_000);
@@ -121,7 +120,7 @@ export async function retentionBenchmark(): Promise<{ without: BatchResult; duri
     const after = storeSize(s.dir);
     const peakRssMb = peakRss(s.server.pid!);
 
-    console.log(`\nSesame retention benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+    console.log(`\nSesame retention benchmark — ${new Date().toISOString()} — ${machine()}`);
     console.log(`SQLite store, api and worker in one process, ${MESSAGES} messages of ${Buffer.byteLength(NEWS_HTML)} bytes of HTML sent as in the sending benchmark, then batches of ${BATCH}, to smtp-sink on 127.0.0.2\n`);
     console.log('| figure | value |');
     console.log('|---|---|');

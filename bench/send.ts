@@ -5,11 +5,10 @@
  * accept latency, and the server's peak RSS. BENCH_MESSAGES (default 20000) sets the volume.
  */
 import { readdirSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { RawConnection, signCall, summarise, type RunResult } from './load.js';
-import { cpuSeconds, peakRss, startSendingServer, type SendingServer } from './server.js';
+import { cpuSeconds, machine, peakRss, startSendingServer, type SendingServer } from './server.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const CLIENTS = 20;
@@ -88,7 +87,7 @@ export async function sendBenchmark(): Promise<{ results: Record<string, Record<
       peakRssMb[tracking] = peakRss(server.pid!);
       if (process.env.BENCH_CPU) {
         const threads = readdirSync(`/proc/${server.pid}/task`).map((tid) => cpuSeconds(server.pid!, tid));
-        console.log(`cpu seconds: server ${cpuSeconds(server.pid!)} [threads ${threads.join(' ')}], sink ${cpuSeconds(sink.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
+        console.log(`cpu seconds: server ${cpuSeconds(server.pid!)} [threads ${threads.join(' ')}], sink ${cpuSeconds(sink.process.pid!)}, bench ${(process.cpuUsage().user + process.cpuUsage().system) / 1e6}`);
       }
       results[tracking] = { deliveredPerSecond, accept, seconds, errors };
     } finally {
@@ -97,7 +96,7 @@ export async function sendBenchmark(): Promise<{ results: Record<string, Record<
   }
   const on = results.on as { deliveredPerSecond: number; accept: RunResult; seconds: number; errors: number };
   const off = results.off as typeof on;
-  console.log(`\nSesame sending benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  console.log(`\nSesame sending benchmark — ${new Date().toISOString()} — ${machine()}`);
   console.log(`SQLite store, api and worker in one process, ${CLIENTS} API clients, ${MESSAGES} messages of ${Buffer.byteLength(NEWS_HTML)} bytes of HTML with ${NEWS_LINKS} links, DKIM RSA-2048, to smtp-sink on 127.0.0.2; open and click tracking off, then on\n`);
   console.log('| figure | tracking off | tracking on |');
   console.log('|---|---|---|');

@@ -1,8 +1,8 @@
 /** Helpers of the benchmarks: where the build is, when a server is up, how much memory it took, a sending setup. */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { get } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -10,8 +10,14 @@ import { DomainPublisher, startDns } from '../test/helpers/dns.js';
 import { freePort } from '../test/helpers/mx.js';
 import { sdkClient, type Caller } from '../test/helpers/sdk.js';
 import type { Creds } from './load.js';
+import { startSink, type Sink } from './sink.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** The machine, as each benchmark's heading names it: cores, CPU model, memory, Node's version. */
+export function machine(): string {
+  return `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+}
 
 /** Resolves once /healthz answers 200 (polling, since the log level may hide the start line). */
 export async function waitForHealth(port: number, server: ChildProcess): Promise<void> {
@@ -76,7 +82,8 @@ export interface SendingServer {
   dir: string;
   httpPort: number;
   server: ChildProcess;
-  sink: ChildProcess;
+  /** smtp-sink on 127.0.0.2, every recipient's MX; it counts what it receives. */
+  sink: Sink;
   creds: Creds & { AppId: number };
   call: Caller;
   sender: string;
@@ -96,9 +103,7 @@ export interface SendingServerOptions {
 /** Starts dnsmasq, smtp-sink on 127.0.0.2 and the built server with `roles`; sets up `sender`. */
 export async function startSendingServer(roles: string, extraEnv: Record<string, string> = {}, opts: SendingServerOptions = {}): Promise<SendingServer> {
   const dns = await startDns();
-  const sinkPort = await freePort();
-  // smtp-sink: Postfix's test server, accepting everything as fast as it can.
-  const sink = spawn('smtp-sink', ['-u', 'root', `127.0.0.2:${sinkPort}`, '2048'], { stdio: 'ignore' });
+  const sink = await startSink();
   const dir = mkdtempSync(join(tmpdir(), 'sesame-bench-'));
   const httpPort = await freePort();
   const env = {
@@ -108,7 +113,7 @@ export async function startSendingServer(roles: string, extraEnv: Record<string,
     SESAME_LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info',
     SESAME_DNS_SERVERS: dns.address,
     SESAME_HOSTNAME: 'mta.sesame.test',
-    SESAME_OUTBOUND_PORT: String(sinkPort),
+    SESAME_OUTBOUND_PORT: String(sink.port),
     // smtp-sink listens on loopback.
     SESAME_ALLOW_PRIVATE_NETWORKS: 'true',
     SESAME_FREQUENCY_LIMIT: '0',
@@ -143,7 +148,7 @@ export async function startSendingServer(roles: string, extraEnv: Record<string,
   const s = { server: spawnServer() } as SendingServer;
   const stop = async (): Promise<void> => {
     await stopServer(s.server);
-    sink.kill('SIGTERM');
+    await sink.stop();
     await dns.stop();
     rmSync(dir, { recursive: true, force: true });
   };
@@ -181,8 +186,36 @@ export function storeBytes(dir: string): number {
   return size('sesame.db') + size('sesame.db-wal');
 }
 
+/**
+ * The fields of /proc/<pid>/stat (or of one of its threads) after the command's name: [0] is the
+ * state, [1] the parent, [11] and [12] its user and system time, [13] and [14] those of the children
+ * it has waited for, all in clock ticks (100 a second).
+ */
+export function procStat(pid: number | 'self', task?: string): string[] {
+  const stat = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8');
+  return stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+}
+
 /** Seconds of CPU a process has used (user and system), from /proc. */
 export function cpuSeconds(pid: number, task?: string): number {
-  const f = readFileSync(task ? `/proc/${pid}/task/${task}/stat` : `/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const f = procStat(pid, task);
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Seconds of CPU (user and system) of the live processes whose parent is `ppid`. */
+export function childrenCpuSeconds(ppid: number): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let f: string[];
+    try { f = procStat(Number(entry)); } catch { continue; }
+    if (Number(f[1]) === ppid) ticks += Number(f[11]) + Number(f[12]);
+  }
+  return ticks / 100;
+}
+
+/** Seconds of CPU (user and system) of this process's children that have ended. */
+export function endedChildrenCpuSeconds(): number {
+  const f = procStat('self');
+  return (Number(f[13]) + Number(f[14])) / 100;
 }

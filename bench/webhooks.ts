@@ -7,10 +7,9 @@
  * BENCH_MESSAGES (default 20000).
  */
 import { createServer } from 'node:http';
-import { cpus, totalmem } from 'node:os';
 import { sdkClient } from '../test/helpers/sdk.js';
 import { newsTemplate, sendBatch, type BatchResult } from './send.js';
-import { peakRss, startSendingServer } from './server.js';
+import { machine, peakRss, startSendingServer } from './server.js';
 
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 
@@ -69,7 +68,7 @@ export async function webhookBenchmark(): Promise<void> {
     }
   }
   const { none, callback } = results;
-  console.log(`\nSesame webhook benchmark — ${new Date().toISOString()} — ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  console.log(`\nSesame webhook benchmark — ${new Date().toISOString()} — ${machine()}`);
   console.log(`SQLite store, api and worker in one process, ${MESSAGES} messages to smtp-sink; an account-level callback to a local receiver (200), or none\n`);
   console.log('| figure | no callback | callback |');
   console.log('|---|---|---|');
