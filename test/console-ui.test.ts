@@ -425,6 +425,19 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
       await expect.poll(() => status.getAttribute('data-status')).toBe(after);
     }
     expect((await call('ListSendTasks', { Offset: 0, Limit: 1, TaskType: 2 })).Data[0]).toMatchObject({ TaskId: task.TaskId, TaskStatus: 10, SendCount: 0 });
+
+    // A recurring task: every 48 hours from the offered start, this run only.
+    await page.getByRole('button', { name: 'New batch task' }).click();
+    await page.getByLabel('Subject').fill('Every other day');
+    await page.getByRole('radio', { name: 'Recurring' }).check();
+    await page.getByLabel('Every (hours)').fill('48');
+    await page.getByRole('checkbox', { name: 'Run once only' }).check();
+    const start = await page.getByLabel('Starts').inputValue();
+    await page.getByRole('button', { name: 'Create task' }).click();
+    await page.getByRole('button', { name: 'Create task' }).waitFor({ state: 'detached' });
+    const [recurring] = (await call('ListSendTasks', { Offset: 0, Limit: 1, TaskType: 3 })).Data;
+    expect(recurring.CycleParam).toMatchObject({ BeginTime: `${start.replace('T', ' ')}:00`, IntervalTime: 48, TermCycle: 1 });
+    await expect.poll(() => page.locator(`tr[data-task="${recurring.TaskId}"]`).textContent()).toContain('Recurring');
   });
 
   it('creates a template by keyboard alone, with its preview', async () => {

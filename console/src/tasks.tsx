@@ -89,7 +89,7 @@ function NewTask(props: { session: Session; words: Words; onDone: (created: bool
   const [group, setGroup] = useState('');
   const [taskType, setTaskType] = useState(1);
   const [begin, setBegin] = useState(() => zonedNow(session.timeZone, 10 * 60_000));
-  const [interval, setInterval_] = useState('24');
+  const [hours, setHours] = useState('24');
   const [once, setOnce] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const chosenGroup = group || String(groups.data?.Data[0]?.ReceiverId ?? '');
@@ -100,7 +100,7 @@ function NewTask(props: { session: Session; words: Words; onDone: (created: bool
       await action(session, 'BatchSendEmail', {
         ...content.request(), ReceiverId: Number(chosenGroup), TaskType: taskType,
         ...(taskType === 2 ? { TimedParam: { BeginTime: beginTime } } : {}),
-        ...(taskType === 3 ? { CycleParam: { BeginTime: beginTime, IntervalTime: Number(interval), ...(once ? { TermCycle: 1 } : {}) } } : {}),
+        ...(taskType === 3 ? { CycleParam: { BeginTime: beginTime, IntervalTime: Number(hours), ...(once ? { TermCycle: 1 } : {}) } } : {}),
       });
       props.onDone(true);
     } catch (err) { setError(errorText(err)); }
@@ -129,7 +129,7 @@ function NewTask(props: { session: Session; words: Words; onDone: (created: bool
       {taskType === 3 && (
         <>
           <label for="task-interval">{words.intervalHours}</label>
-          <input id="task-interval" type="number" min={1} required value={interval} onInput={(e) => setInterval_((e.target as HTMLInputElement).value)} />
+          <input id="task-interval" type="number" min={1} required value={hours} onInput={(e) => setHours((e.target as HTMLInputElement).value)} />
           <label><input type="checkbox" checked={once} onChange={(e) => setOnce((e.target as HTMLInputElement).checked)} /> {words.runOnce}</label>
         </>
       )}
