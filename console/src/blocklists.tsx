@@ -7,7 +7,7 @@ import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
 import { Pager } from './pager.js';
 import { dayFromNow as day } from './text.js';
-import { errorText, useAction } from './use-action.js';
+import { useAction, useAttempt } from './use-action.js';
 
 interface Bounce { BounceTime: string; EmailAddress: string; IspDesc: string }
 interface Custom { Id: number; Email: string; CreateTime: string; ExpireDate: string; Status: number }
@@ -25,10 +25,11 @@ export function Blocklists(props: { session: Session; words: Words }) {
   const [editing, setEditing] = useState<{ id: number; date: string } | null>(null);
   const [emails, setEmails] = useState('');
   const [expire, setExpire] = useState('');
-  const [message, setMessage] = useState<string | null>(null);
-  const run = async (name: string, params: Record<string, unknown>, after: () => void) => {
-    try { await action(session, name, params); setMessage(null); after(); } catch (err) { setMessage(errorText(err)); }
-  };
+  const { notice: message, attempt } = useAttempt();
+  const run = (name: string, params: Record<string, unknown>, after: () => void) => attempt(async () => {
+    await action(session, name, params);
+    after();
+  });
   const add = (e: Event) => {
     e.preventDefault();
     const list = emails.split(/[\s,;]+/).filter(Boolean);

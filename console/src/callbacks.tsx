@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import { CopyButton } from './copy.js';
 import type { Words } from './i18n.js';
-import { errorText, useAction } from './use-action.js';
+import { useAction, useAttempt } from './use-action.js';
 
 interface Callback { Address: string; CallbackUrl: string; Secret: string; Status: number; CreatedTimestamp: number }
 interface LogEntry { EventId: string; Timestamp: number; HttpStatus: number; LatencyMs: number; Error: string }
@@ -14,10 +14,11 @@ export function Callbacks(props: { session: Session; words: Words }) {
   const senders = useAction<{ EmailSenders: { EmailAddress: string }[] }>(session, 'ListEmailAddress', {});
   const [url, setUrl] = useState('');
   const [address, setAddress] = useState('');
-  const [message, setMessage] = useState<string | null>(null);
-  const set = async (u: string, a: string) => {
-    try { await action(session, 'SetEmailCallback', { CallbackUrl: u, Address: a }); setMessage(null); list.reload(); } catch (err) { setMessage(errorText(err)); }
-  };
+  const { notice: message, attempt } = useAttempt();
+  const set = (u: string, a: string) => attempt(async () => {
+    await action(session, 'SetEmailCallback', { CallbackUrl: u, Address: a });
+    list.reload();
+  });
   return (
     <section aria-labelledby="callbacks-heading">
       <h2 id="callbacks-heading">{words.nav.callbacks}</h2>

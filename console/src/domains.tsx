@@ -3,7 +3,7 @@ import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import { CopyButton } from './copy.js';
 import type { Words } from './i18n.js';
-import { errorText, useAction } from './use-action.js';
+import { useAction, useAttempt } from './use-action.js';
 
 interface Identity { IdentityName: string; SendingEnabled: boolean; CurrentReputationLevel: number; DailyQuota: number }
 interface Record_ { Type: string; SendDomain: string; ExpectedValue: string; CurrentValue: string; Status: boolean }
@@ -14,17 +14,16 @@ export function Domains(props: { session: Session; words: Words }) {
   const list = useAction<{ EmailIdentities: Identity[] }>(session, 'ListEmailIdentities', {});
   const [name, setName] = useState('');
   const [dkim, setDkim] = useState('1');
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const [open, setOpen] = useState<string | null>(null);
   const create = async (e: Event) => {
     e.preventDefault();
-    try {
+    await attempt(async () => {
       await action(session, 'CreateEmailIdentity', { EmailIdentity: name.trim(), DKIMOption: Number(dkim) });
       setOpen(name.trim().toLowerCase());
       setName('');
-      setMessage(null);
       list.reload();
-    } catch (err) { setMessage(errorText(err)); }
+    });
   };
   return (
     <section aria-labelledby="domains-heading">
@@ -64,21 +63,19 @@ export function Domains(props: { session: Session; words: Words }) {
 function DomainDetail(props: { session: Session; words: Words; name: string; onChanged: () => void; onDeleted: () => void }) {
   const { session, words, name } = props;
   const detail = useAction<Detail>(session, 'GetEmailIdentity', { EmailIdentity: name }, [name]);
-  const [message, setMessage] = useState<string | null>(null);
-  const verify = async () => {
-    try {
-      const r = await action<Detail>(session, 'UpdateEmailIdentity', { EmailIdentity: name });
-      setMessage(r.VerifiedForSendingStatus ? words.verifiedNow : words.notVerifiedYet);
-      detail.reload();
-      props.onChanged();
-    } catch (err) { setMessage(errorText(err)); }
-  };
+  const { notice: message, attempt } = useAttempt();
+  const verify = () => attempt(async () => {
+    const r = await action<Detail>(session, 'UpdateEmailIdentity', { EmailIdentity: name });
+    detail.reload();
+    props.onChanged();
+    return r.VerifiedForSendingStatus ? words.verifiedNow : words.notVerifiedYet;
+  });
   const remove = async () => {
     if (!confirm(`${words.delete} ${name}?`)) return;
-    try {
+    await attempt(async () => {
       await action(session, 'DeleteEmailIdentity', { EmailIdentity: name });
       props.onDeleted();
-    } catch (err) { setMessage(errorText(err)); }
+    });
   };
   return (
     <section aria-labelledby="domain-detail-heading" class="detail">

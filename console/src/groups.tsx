@@ -8,7 +8,7 @@ import { action, type Session } from './api.js';
 import { parseCsv } from './csv.js';
 import type { Words } from './i18n.js';
 import { Pager } from './pager.js';
-import { errorText, useAction } from './use-action.js';
+import { useAction, useAttempt } from './use-action.js';
 
 interface Group { ReceiverId: number; ReceiversName: string; Count: number; InvalidCount: number; Desc: string; ReceiversStatus: number; CreateTime: string }
 interface Detail { Email: string; CreateTime: string; TemplateData: string; Reason: string; Status: number }
@@ -22,15 +22,15 @@ export function Groups(props: { session: Session; words: Words }) {
   const list = useAction<{ Data: Group[]; TotalCount: number }>(session, 'ListReceivers', { Offset: listPage * PAGE, Limit: PAGE }, [listPage]);
   const [name, setName] = useState('');
   const [open, setOpen] = useState<number | null>(null);
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const create = async (e: Event) => {
     e.preventDefault();
-    try {
+    await attempt(async () => {
       const r = await action<{ ReceiverId: number }>(session, 'CreateReceiver', { ReceiversName: name.trim() });
       setName('');
       setOpen(r.ReceiverId);
       list.reload();
-    } catch (err) { setMessage(errorText(err)); }
+    });
   };
   return (
     <section aria-labelledby="groups-heading">
@@ -65,7 +65,7 @@ function GroupDetail(props: { session: Session; words: Words; id: number; onChan
   const [page, setPage] = useState(0);
   const details = useAction<{ Data: Detail[]; TotalCount: number; ValidCount: number; InvalidCount: number }>(session, 'ListReceiverDetails', { ReceiverId: id, Offset: page * PAGE, Limit: PAGE }, [id, page]);
   const [progress, setProgress] = useState<{ done: number; total: number } | null>(null);
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const importCsv = async (e: Event) => {
     const input = e.target as HTMLInputElement;
     const file = input.files?.[0];
@@ -77,8 +77,7 @@ function GroupDetail(props: { session: Session; words: Words; id: number; onChan
     const columns = named ? header.slice(1) : header.slice(1).map((_, i) => `column${i + 2}`);
     const body = named ? rows.slice(1) : rows;
     setProgress({ done: 0, total: body.length });
-    setMessage(null);
-    try {
+    await attempt(async () => {
       for (let i = 0; i < body.length; i += PER_CALL) {
         const datas = body.slice(i, i + PER_CALL).map((r) => ({
           Email: (r[0] ?? '').trim(),
@@ -89,12 +88,12 @@ function GroupDetail(props: { session: Session; words: Words; id: number; onChan
       }
       details.reload();
       props.onChanged();
-    } catch (err) { setMessage(errorText(err)); }
+    });
     input.value = '';
   };
   const remove = async () => {
     if (!confirm(`${words.delete} #${id}?`)) return;
-    try { await action(session, 'DeleteReceiver', { ReceiverId: id }); props.onDeleted(); } catch (err) { setMessage(errorText(err)); }
+    await attempt(async () => { await action(session, 'DeleteReceiver', { ReceiverId: id }); props.onDeleted(); });
   };
   const d = details.data;
   return (

@@ -5,7 +5,7 @@
 import { useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
-import { errorText, useAction } from './use-action.js';
+import { useAction, useAttempt } from './use-action.js';
 
 interface Sender { EmailAddress: string; EmailSenderName: string; CreatedTimestamp: number; SmtpPwdType: number }
 interface Unsubscribe { Address: string; UnsubscribeConfig: string; Status: number }
@@ -24,17 +24,16 @@ export function Senders(props: { session: Session; words: Words }) {
   const [prefix, setPrefix] = useState('');
   const [domain, setDomain] = useState('');
   const [senderName, setSenderName] = useState('');
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const verified = domains.data?.EmailIdentities.filter((d) => d.SendingEnabled) ?? [];
   const create = async (e: Event) => {
     e.preventDefault();
-    try {
+    await attempt(async () => {
       await action(session, 'CreateEmailAddress', { EmailAddress: `${prefix.trim()}@${domain || verified[0]?.IdentityName}`, EmailSenderName: senderName });
       setPrefix('');
       setSenderName('');
-      setMessage(null);
       list.reload();
-    } catch (err) { setMessage(errorText(err)); }
+    });
   };
   return (
     <section aria-labelledby="senders-heading">
@@ -67,34 +66,32 @@ export function Senders(props: { session: Session; words: Words }) {
 function SenderRow(props: { session: Session; words: Words; sender: Sender; unsubscribe?: Unsubscribe; onChanged: () => void }) {
   const { session, words, sender } = props;
   const [password, setPassword] = useState('');
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const id = `smtp-${sender.EmailAddress.replace(/[^a-z0-9]/gi, '-')}`;
   const setIt = async (e: Event) => {
     e.preventDefault();
-    try {
+    await attempt(async () => {
       await action(session, 'UpdateEmailSmtpPassWord', { EmailAddress: sender.EmailAddress, Password: password });
       setPassword('');
-      setMessage(words.passwordSet);
       props.onChanged();
-    } catch (err) { setMessage(errorText(err)); }
+      return words.passwordSet;
+    });
   };
   // '' is no setting (the request decides); a language is a setting that is on.
   const link = props.unsubscribe?.Status === 1 ? props.unsubscribe.UnsubscribeConfig : '';
-  const setLink = async (value: string) => {
+  const setLink = (value: string) => attempt(async () => {
     const params = { Address: sender.EmailAddress, UnsubscribeConfig: value, Status: 1 };
-    try {
-      if (value === '') await action(session, 'DeleteAddressUnsubscribeConfig', { Address: sender.EmailAddress });
-      else await action(session, props.unsubscribe ? 'UpdateAddressUnsubscribeConfig' : 'CreateAddressUnsubscribeConfig', params);
-      setMessage(words.linkSaved);
-      props.onChanged();
-    } catch (err) { setMessage(errorText(err)); }
-  };
+    if (value === '') await action(session, 'DeleteAddressUnsubscribeConfig', { Address: sender.EmailAddress });
+    else await action(session, props.unsubscribe ? 'UpdateAddressUnsubscribeConfig' : 'CreateAddressUnsubscribeConfig', params);
+    props.onChanged();
+    return words.linkSaved;
+  });
   const remove = async () => {
     if (!confirm(`${words.delete} ${sender.EmailAddress}?`)) return;
-    try {
+    await attempt(async () => {
       await action(session, 'DeleteEmailAddress', { EmailAddress: sender.EmailAddress });
       props.onChanged();
-    } catch (err) { setMessage(errorText(err)); }
+    });
   };
   return (
     <tr>

@@ -10,7 +10,7 @@ import { useContentFields } from './content-fields.js';
 import type { Words } from './i18n.js';
 import { Pager } from './pager.js';
 import { zonedNow } from './text.js';
-import { errorText, useAction } from './use-action.js';
+import { useAction, useAttempt } from './use-action.js';
 
 interface Task {
   TaskId: number; FromEmailAddress: string; ReceiverId: number; ReceiversName: string; TaskStatus: number; TaskType: number;
@@ -30,7 +30,7 @@ export function Tasks(props: { session: Session; words: Words }) {
   const [page, setPage] = useState(0);
   const list = useAction<{ Data: Task[]; TotalCount: number }>(session, 'ListSendTasks', { Offset: page * PAGE, Limit: PAGE }, [page]);
   const [creating, setCreating] = useState(false);
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const live = list.data?.Data.some((t) => LIVE.has(t.TaskStatus)) ?? false;
   useEffect(() => {
     if (!live) return;
@@ -39,7 +39,7 @@ export function Tasks(props: { session: Session; words: Words }) {
   }, [live]);
   const operate = async (t: Task, op: 'pause' | 'resume' | 'end') => {
     if (op === 'end' && !confirm(`${words.taskOps.end} #${t.TaskId}?`)) return;
-    try { await action(session, 'UpdateSendTask', { TaskId: t.TaskId, Operation: op }); setMessage(null); list.reload(); } catch (err) { setMessage(errorText(err)); }
+    await attempt(async () => { await action(session, 'UpdateSendTask', { TaskId: t.TaskId, Operation: op }); list.reload(); });
   };
   const type = (n: number) => (n === 2 ? words.scheduled : n === 3 ? words.recurring : words.immediate);
   const begins = (t: Task) => t.TimedParam?.BeginTime ?? (t.CycleParam ? `${t.CycleParam.BeginTime} · ${words.every} ${t.CycleParam.IntervalTime} h` : '');
@@ -91,19 +91,19 @@ function NewTask(props: { session: Session; words: Words; onDone: (created: bool
   const [begin, setBegin] = useState(() => zonedNow(session.timeZone, 10 * 60_000));
   const [hours, setHours] = useState('24');
   const [once, setOnce] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { notice: error, attempt } = useAttempt();
   const chosenGroup = group || String(groups.data?.Data[0]?.ReceiverId ?? '');
   const create = async (e: Event) => {
     e.preventDefault();
     const beginTime = `${begin.replace('T', ' ')}:00`.slice(0, 19);
-    try {
+    await attempt(async () => {
       await action(session, 'BatchSendEmail', {
         ...content.request(), ReceiverId: Number(chosenGroup), TaskType: taskType,
         ...(taskType === 2 ? { TimedParam: { BeginTime: beginTime } } : {}),
         ...(taskType === 3 ? { CycleParam: { BeginTime: beginTime, IntervalTime: Number(hours), ...(once ? { TermCycle: 1 } : {}) } } : {}),
       });
       props.onDone(true);
-    } catch (err) { setError(errorText(err)); }
+    });
   };
   const shown = error ?? content.error ?? groups.error;
   return (

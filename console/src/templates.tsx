@@ -8,7 +8,7 @@ import { action, type Session } from './api.js';
 import type { Words } from './i18n.js';
 import { Pager } from './pager.js';
 import { fromBase64, toBase64, VARIABLE, variablesOf } from './text.js';
-import { errorText, useAction } from './use-action.js';
+import { useAction, useAttempt } from './use-action.js';
 
 interface Meta { TemplateID: number; TemplateName: string; TemplateStatus: number; CreatedTimestamp: number; ReviewReason: string }
 const PAGE = 20;
@@ -18,17 +18,17 @@ export function Templates(props: { session: Session; words: Words }) {
   const [page, setPage] = useState(0);
   const list = useAction<{ TemplatesMetadata: Meta[]; TotalCount: number }>(session, 'ListEmailTemplates', { Limit: PAGE, Offset: page * PAGE }, [page]);
   const [editing, setEditing] = useState<{ id: number | null; name: string; html: string; text: string } | null>(null);
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const status = (s: number) => (s === 0 ? words.approved : s === 1 ? words.pending : words.rejected);
   const open = async (id: number) => {
-    try {
+    await attempt(async () => {
       const t = await action<{ TemplateName: string; TemplateContent: { Html?: string; Text?: string } }>(session, 'GetEmailTemplate', { TemplateID: id });
       setEditing({ id, name: t.TemplateName, html: t.TemplateContent.Html ? fromBase64(t.TemplateContent.Html) : '', text: t.TemplateContent.Text ? fromBase64(t.TemplateContent.Text) : '' });
-    } catch (err) { setMessage(errorText(err)); }
+    });
   };
   const remove = async (id: number) => {
     if (!confirm(`${words.delete} #${id}?`)) return;
-    try { await action(session, 'DeleteEmailTemplate', { TemplateID: id }); list.reload(); } catch (err) { setMessage(errorText(err)); }
+    await attempt(async () => { await action(session, 'DeleteEmailTemplate', { TemplateID: id }); list.reload(); });
   };
   const total = list.data?.TotalCount ?? 0;
   return (
@@ -64,7 +64,7 @@ function Editor(props: { session: Session; words: Words; start: { id: number | n
   const [html, setHtml] = useState(start.html);
   const [text, setText] = useState(start.text);
   const [samples, setSamples] = useState<Record<string, string>>({});
-  const [message, setMessage] = useState<string | null>(null);
+  const { notice: message, attempt } = useAttempt();
   const variables = useMemo(() => variablesOf(`${html}\n${text}`), [html, text]);
   const preview = useMemo(() => html.replace(VARIABLE, (_, v: string) => escapeHtml(samples[v] ?? `{{${v}}}`)), [html, samples]);
   const upload = async (e: Event) => {
@@ -76,11 +76,11 @@ function Editor(props: { session: Session; words: Words; start: { id: number | n
     const content: Record<string, string> = {};
     if (html) content.Html = toBase64(html);
     if (text) content.Text = toBase64(text);
-    try {
+    await attempt(async () => {
       if (start.id === null) await action(session, 'CreateEmailTemplate', { TemplateName: name, TemplateContent: content });
       else await action(session, 'UpdateEmailTemplate', { TemplateID: start.id, TemplateName: name, TemplateContent: content });
       props.onDone();
-    } catch (err) { setMessage(errorText(err)); }
+    });
   };
   return (
     <form class="detail editor" onSubmit={save} aria-label={words.templateEditor}>

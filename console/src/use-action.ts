@@ -1,4 +1,4 @@
-/** Running an action from a screen: its result, its error (Tencent's code and message), and a way to run it again. */
+/** Running actions from a screen: a loaded result with its error (Tencent's code and message) and a way to load it again; work whose outcome the screen shows. */
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { action, ApiError, type Session } from './api.js';
 
@@ -18,4 +18,20 @@ export function useAction<T>(session: Session, name: string, params: Record<stri
     return () => { live = false; };
   }, [session, name, tick, ...deps]);
   return { data, error, reload: useCallback(() => setTick((n) => n + 1), []) };
+}
+
+/**
+ * A screen's notice and the way to run what sets it: `attempt(work)` shows what `work` answers (a
+ * sentence of success, or nothing) once it succeeds, and the error's code and message when it fails.
+ */
+export function useAttempt(): { notice: string | null; attempt: (work: () => Promise<string | void>) => Promise<void> } {
+  const [notice, setNotice] = useState<string | null>(null);
+  const attempt = useCallback(async (work: () => Promise<string | void>) => {
+    try {
+      setNotice((await work()) ?? null);
+    } catch (e) {
+      setNotice(errorText(e));
+    }
+  }, []);
+  return { notice, attempt };
 }
