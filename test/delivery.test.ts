@@ -89,6 +89,62 @@ describe.each(STORES)('delivery on %s', (store) => {
     expect(f.mx1.received.slice(before).some((r) => r.to.includes('busy@dest.test'))).toBe(true);
   });
 
+
+  it('drops mail whose recipient was unsubscribed by another process, or blocklisted, after acceptance', async () => {
+    // A first delivery, so the worker has already looked at the lists before the next acceptances
+    // (it reads them at delivery only when they may have changed since a message was accepted).
+    f.mx1.mode = { kind: 'accept' };
+    await statusesOf(f, await send('warm@dest.test'), (l) => l[0].DeliverStatus === 1);
+    const deferAll = () => {
+      f.mx1.mode = { kind: 'defer', code: 451, message: '4.2.1 Try later' };
+      f.mx2.mode = { kind: 'defer', code: 451, message: '4.2.1 Try later' };
+    };
+    const acceptAll = () => {
+      f.mx1.mode = { kind: 'accept' };
+      f.mx2.mode = { kind: 'accept' };
+    };
+    const receivedSince = (n: number) => [...f.mx1.received, ...f.mx2.received].slice(n).flatMap((r) => r.to);
+    const deferred = async (...to: string[]) => {
+      const ids = [];
+      for (const who of to) ids.push(await send(who));
+      for (const id of ids) await statusesOf(f, id, (l) => l[0].DeliverStatus === 8);
+      return ids;
+    };
+
+    // Unsubscribed through a connection of its own, as another process would.
+    deferAll();
+    const [gone, kept] = await deferred('gone-late@dest.test', 'kept@dest.test');
+    const account = (await f.t.app.services.accounts.byAppId(f.t.creds.AppId))!;
+    const other = await openStore(f.t.config);
+    try {
+      await other.run('INSERT INTO unsubscriptions (account_id, domain, email, created_at) VALUES (?, ?, ?, ?)',
+        [account.id, f.sender.split('@')[1]!, 'gone-late@dest.test', Date.now()]);
+    } finally {
+      await other.close();
+    }
+    acceptAll();
+    let before = f.mx1.received.length + f.mx2.received.length;
+    await retryNow(f);
+    const [g] = await statusesOf(f, gone, (s) => s[0].DeliverStatus === 2);
+    expect(g).toMatchObject({ SendStatus: 1013 });
+    expect(g.DeliverMessage).toContain('unsubscribed from');
+    await statusesOf(f, kept, (s) => s[0].DeliverStatus === 1);
+    expect(receivedSince(before)).toEqual(['kept@dest.test']);
+
+    // Blocklisted through the API, by this process.
+    deferAll();
+    const [listed, kept2] = await deferred('listed-late@dest.test', 'kept2@dest.test');
+    await f.call('CreateCustomBlacklist', { Emails: ['listed-late@dest.test'] });
+    acceptAll();
+    before = f.mx1.received.length + f.mx2.received.length;
+    await retryNow(f);
+    const [l] = await statusesOf(f, listed, (s) => s[0].DeliverStatus === 2);
+    expect(l).toMatchObject({ SendStatus: 3020 });
+    expect(l.DeliverMessage).toContain('blocklisted after the mail was accepted');
+    await statusesOf(f, kept2, (s) => s[0].DeliverStatus === 1);
+    expect(receivedSince(before)).toEqual(['kept2@dest.test']);
+  });
+
   it('gives up at the maximum age (DeliverStatus 2)', async () => {
     f.mx1.mode = { kind: 'defer' };
     f.mx2.mode = { kind: 'defer' };

@@ -10,6 +10,7 @@ import { condemnsRecipient, isSpamRefusal } from '../domain/bounce.js';
 import { SendStatus } from '../domain/delivery-status.js';
 import { retryDelayMs } from '../domain/retry.js';
 import { ByteBudget } from '../lib/byte-budget.js';
+import { ChangeWatch } from '../lib/change-watch.js';
 import type { TokenSigner } from '../lib/tokens.js';
 import { TtlCache } from '../lib/ttl-cache.js';
 import type { MessageContent } from '../mail/content.js';
@@ -88,9 +89,16 @@ export class Attempts {
   private readonly bytes = new ByteBudget(IN_FLIGHT_BYTES);
   /** Where tracking URLs start: `<SESAME_PUBLIC_URL>/t/`. */
   private readonly trackingBase: string;
+  /** Whether the blocklists and unsubscriptions have changed since a delivery was accepted. */
+  private readonly lists: ChangeWatch;
 
   constructor(private readonly d: AttemptDeps) {
     this.trackingBase = new URL('t/', withSlash(d.policy.publicUrl)).href;
+    this.lists = new ChangeWatch(() => {
+      const blocklists = d.blocklists.changeMark();
+      const unsubscriptions = d.unsubscriptions.changeMark();
+      return blocklists === null || unsubscriptions === null ? null : `${blocklists}|${unsubscriptions}`;
+    });
   }
 
   /** The steps of one attempt; `lost` says whether the lease was lost meanwhile (then nothing is sent). */
@@ -137,7 +145,10 @@ export class Attempts {
   /**
    * The account must not be suspended (its mail then waits, retried on the schedule, until it is
    * enabled or the mail is too old); the domain must still verify; the recipient must not have been
-   * blocklisted or unsubscribed since acceptance.
+   * blocklisted or unsubscribed since acceptance. Acceptance checked both lists after the time its
+   * deliveries carry (SendEmail, a batch task's chunk), so while neither list has changed since,
+   * they are not read again; a submitted message's recipients were checked at RCPT TO, before that
+   * time, so its deliveries always read them.
    */
   private async stillAllowed(c: ClaimedDelivery, content: Loaded): Promise<Outcome | null> {
     const now = Date.now();
@@ -147,6 +158,7 @@ export class Attempts {
     if (!(await this.keysOf(content.domainId)).maySend) {
       return { kind: 'dropped', reply: `${content.domain} no longer verifies (DKIM/SPF records); the mail was not sent`, at: now, sendStatus: SendStatus.DomainNotVerified };
     }
+    if (this.lists.unchangedSince(c.created_at) && content.kind !== 'submitted') return null;
     if ((await this.d.blocklists.blocked(c.account_id, [c.recipient], now)).size) {
       return { kind: 'dropped', reply: `${c.recipient} was blocklisted after the mail was accepted`, at: now, sendStatus: SendStatus.Blocklisted };
     }

@@ -11,7 +11,13 @@ export class MarkedCache<K, V> {
   /** Loads under way: a caller that would accept what one reads shares it. */
   private readonly loading = new Map<K, { mark: string | null; value: Promise<V> }>();
 
-  constructor(opts: TtlCacheOptions, private readonly markOf: () => string | null, private readonly now: () => number = Date.now) {
+  constructor(
+    opts: TtlCacheOptions,
+    private readonly markOf: () => string | null,
+    private readonly now: () => number = Date.now,
+    /** What a value weighs against opts.maxWeight (its bytes, say). */
+    private readonly weigh: (v: V) => number = () => 0,
+  ) {
     this.kept = new TtlCache(opts, now);
   }
 
@@ -27,7 +33,7 @@ export class MarkedCache<K, V> {
     if (pending && acceptable(pending)) return pending.value;
     const value = load().then((v) => {
       if (v === undefined) this.kept.delete(key);
-      else if (mark !== null || staleMs > 0) this.kept.set(key, { value: v, mark, at });
+      else if (mark !== null || staleMs > 0) this.kept.set(key, { value: v, mark, at }, this.weigh(v));
       return v;
     }).finally(() => {
       if (this.loading.get(key)?.value === value) this.loading.delete(key);

@@ -33,6 +33,11 @@ export class BlocklistService {
     await this.store.recordBounce(accountId, normalizeAddress(email), reason, at, at + this.opts.bounceDays * 86_400_000, q);
   }
 
+  /** Moves whenever either list may have changed (Db.changeMark). */
+  changeMark(): string | null {
+    return this.store.changeMark();
+  }
+
   /** Which of these (normalised) addresses may not be sent to now, by either list. */
   blocked(accountId: number, emails: readonly string[], now = Date.now()): Promise<Set<string>> {
     return this.store.blocked(accountId, emails, now, formatDate(now, this.opts.timezone));

@@ -45,26 +45,45 @@ export function maySend(domain: DomainRow | undefined): domain is DomainRow {
   return domain !== undefined && domain.verified === 1;
 }
 
-/** The rules, over the stores they read. */
+/** How long, and how many, of each kind of row the rules keep while their tables are unchanged. */
+const KEPT = { ttlMs: 10 * 60_000, maxEntries: 10_000 };
+/** Template text kept at most, in UTF-16 code units. */
+const TEMPLATE_TEXT_KEPT = 32 * 1024 * 1024;
+
+/**
+ * The rules, over the stores they read. What they read for every message (the account's
+ * standing, the sender address and its domain, the template) is kept while the store's change
+ * mark for those tables holds (Db.changeMark), so a change made anywhere applies from the next
+ * message on; where the store has no mark (PostgreSQL) it is read afresh each time.
+ */
 export class SendingRules {
   private readonly standings: MarkedCache<number, Standing>;
+  private readonly senders: MarkedCache<string, SenderCheck>;
+  private readonly domains: MarkedCache<string, DomainRow | null>;
+  private readonly templates: MarkedCache<string, { row: TemplateRow; variables: readonly string[] } | null>;
 
   constructor(private readonly d: { accounts: AccountStore; domains: DomainStore; templates: TemplateStore }) {
-    this.standings = new MarkedCache({ ttlMs: 10 * 60_000, maxEntries: 10_000 }, () => d.accounts.changeMark());
+    this.standings = new MarkedCache(KEPT, () => d.accounts.changeMark());
+    this.senders = new MarkedCache(KEPT, () => d.domains.changeMark());
+    this.domains = new MarkedCache(KEPT, () => d.domains.changeMark());
+    this.templates = new MarkedCache({ ...KEPT, maxWeight: TEMPLATE_TEXT_KEPT }, () => d.templates.changeMark(), Date.now,
+      (t) => (t ? (t.row.html?.length ?? 0) + (t.row.text?.length ?? 0) : 0));
   }
 
   /** The account's sender address, on a domain of the account that verifies. */
-  async sender(accountId: number, address: Address): Promise<SenderCheck> {
-    const sender = await this.d.domains.getSender(accountId, address.address);
-    if (!sender) return { ok: false, problem: 'no-sender' };
-    const domain = await this.d.domains.get(accountId, address.domain);
-    return maySend(domain) ? { ok: true, sender, domain } : { ok: false, problem: 'not-verified' };
+  sender(accountId: number, address: Address): Promise<SenderCheck> {
+    return this.senders.get(`${accountId} ${address.address}`, async () => {
+      const sender = await this.d.domains.getSender(accountId, address.address);
+      if (!sender) return { ok: false, problem: 'no-sender' };
+      const domain = await this.d.domains.get(accountId, address.domain);
+      return maySend(domain) ? { ok: true, sender, domain } : { ok: false, problem: 'not-verified' };
+    });
   }
 
   /** The account's domain of this name, if it may send. */
   async domain(accountId: number, name: string): Promise<DomainRow | undefined> {
-    const domain = await this.d.domains.get(accountId, name);
-    return maySend(domain) ? domain : undefined;
+    const domain = await this.domains.get(`${accountId} ${name}`, async () => (await this.d.domains.get(accountId, name)) ?? null);
+    return maySend(domain ?? undefined) ? domain! : undefined;
   }
 
   /**
@@ -73,11 +92,14 @@ export class SendingRules {
    * those found when the template was saved.
    */
   async template(accountId: number, id: number, subject: string, given: ReadonlySet<string>): Promise<TemplateCheck> {
-    const template = await this.d.templates.get(accountId, id);
-    if (!template || template.status !== TemplateStatus.Approved) return { ok: false, problem: 'not-approved' };
-    const used = new Set([...findVariables(subject), ...(JSON.parse(template.variables) as string[])]);
+    const t = await this.templates.get(`${accountId} ${id}`, async () => {
+      const row = await this.d.templates.get(accountId, id);
+      return row ? { row, variables: JSON.parse(row.variables) as string[] } : null;
+    });
+    if (!t || t.row.status !== TemplateStatus.Approved) return { ok: false, problem: 'not-approved' };
+    const used = new Set([...findVariables(subject), ...t.variables]);
     const names = [...used].filter((v) => !given.has(v));
-    return names.length ? { ok: false, problem: 'missing', names } : { ok: true, template };
+    return names.length ? { ok: false, problem: 'missing', names } : { ok: true, template: t.row };
   }
 
   /** Whether the account's template is still approved (a run under way sends the text it began with). */

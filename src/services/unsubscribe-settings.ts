@@ -6,8 +6,9 @@
 import { fail } from '../errors/coded-error.js';
 import { normalizeAddress } from '../domain/address.js';
 import { noSuchSender, type SenderService } from './senders.js';
-import type { UnsubscribeSettingStore } from '../store/unsubscribe-settings.js';
+import type { UnsubscribeSettingRow, UnsubscribeSettingStore } from '../store/unsubscribe-settings.js';
 import { checkPageLimit } from '../domain/paging.js';
+import { MarkedCache } from '../lib/marked-cache.js';
 
 /** Link languages: "0" no link, "1" English … "11" Indonesian (the intl SDK's list). */
 export const UNSUBSCRIBE_LANGUAGES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11'] as const;
@@ -18,7 +19,12 @@ export interface UnsubscribeSettingView { address: string; language: string; ena
 
 /** Unsubscribe setting rules. */
 export class UnsubscribeSettingService {
-  constructor(private readonly store: UnsubscribeSettingStore, private readonly senders: SenderService) {}
+  /** Each sender's setting (or none), asked for every message: kept while the table is unchanged (Db.changeMark). */
+  private readonly kept: MarkedCache<string, UnsubscribeSettingRow | null>;
+
+  constructor(private readonly store: UnsubscribeSettingStore, private readonly senders: SenderService) {
+    this.kept = new MarkedCache({ ttlMs: 10 * 60_000, maxEntries: 10_000 }, () => store.changeMark());
+  }
 
   /** Creates the setting of one of the account's sender addresses. */
   async create(accountId: number, address: string, language: string, status: number): Promise<void> {
@@ -59,7 +65,7 @@ export class UnsubscribeSettingService {
   /** The link language for a message: the request's when it asks for one, else the sender's enabled setting, else none ("0"). */
   async linkLanguage(accountId: number, sender: string, requested: string | undefined): Promise<string> {
     if (requested !== undefined && requested !== '' && requested !== '0') return checkLanguage(requested, 'Unsubscribe');
-    const s = await this.store.get(accountId, sender);
+    const s = await this.kept.get(`${accountId} ${sender}`, async () => (await this.store.get(accountId, sender)) ?? null);
     return s && s.enabled === 1 ? s.language : '0';
   }
 

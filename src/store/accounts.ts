@@ -46,9 +46,6 @@ export interface KeySummary { secret_id: string; created_at: number }
 
 /** Reads and writes accounts, API keys and the store's own metadata. */
 export class AccountStore {
-  /** Writes of this store to accounts and keys (see changeMark). */
-  private ownChanges = 0;
-
   constructor(private readonly db: Db) {}
 
   /** Creates the account and its key in one transaction. */
@@ -67,24 +64,12 @@ export class AccountStore {
   }
 
   /**
-   * A mark that changes whenever an account's settings or state, or its keys, may have changed:
-   * another process committed (Db.externalChanges), or this store changed them itself (counted
-   * before and after each such write, so a read that overlaps one is not kept). Null where the
-   * store cannot say (PostgreSQL): then what depends on them must be read afresh.
+   * A mark that changes whenever an account's settings or state, or its keys, may have changed (in
+   * this process or another; Db.changeMark). Null where the store cannot say (PostgreSQL): then
+   * what depends on them must be read afresh.
    */
   changeMark(): string | null {
-    const external = this.db.externalChanges();
-    return external === null ? null : `${external}:${this.ownChanges}`;
-  }
-
-  /** Runs a write of accounts or keys, counted for changeMark. */
-  private async changing<T>(write: Promise<T>): Promise<T> {
-    this.ownChanges++;
-    try {
-      return await write;
-    } finally {
-      this.ownChanges++;
-    }
+    return this.db.changeMark(['accounts', 'api_keys']);
   }
 
   /**
@@ -120,7 +105,7 @@ export class AccountStore {
 
   /** Deletes one of the account's keys (its sealed secret with it); false when the account has no such key. */
   async revokeKey(accountId: number, secretId: string): Promise<boolean> {
-    return (await this.changing(this.db.run('DELETE FROM api_keys WHERE account_id = ? AND secret_id = ?', [accountId, secretId]))) > 0;
+    return (await this.db.run('DELETE FROM api_keys WHERE account_id = ? AND secret_id = ?', [accountId, secretId])) > 0;
   }
 
   /** The account's keys, oldest first, without their secrets. */
@@ -130,10 +115,10 @@ export class AccountStore {
 
   /** Suspends the account (keeping when it first was) or makes it active again; false when there is no such account. */
   async setDisabled(appId: number, disabled: boolean, now: number): Promise<boolean> {
-    return (await this.changing(this.db.run(
+    return (await this.db.run(
       'UPDATE accounts SET disabled_at = CASE WHEN ? = 1 THEN COALESCE(disabled_at, ?) ELSE NULL END WHERE app_id = ?',
       [disabled ? 1 : 0, now, appId],
-    ))) > 0;
+    )) > 0;
   }
 
   /** The account with this id. */
@@ -171,7 +156,7 @@ export class AccountStore {
     if (patch.templateReview !== undefined) { sets.push('template_review = ?'); params.push(patch.templateReview ? 1 : 0); }
     if (patch.apiRateLimit !== undefined) { sets.push('api_rate_limit = ?'); params.push(patch.apiRateLimit); }
     if (!sets.length) return (await this.byAppId(appId)) !== undefined;
-    return (await this.changing(this.db.run(`UPDATE accounts SET ${sets.join(', ')} WHERE app_id = ?`, [...params, appId]))) > 0;
+    return (await this.db.run(`UPDATE accounts SET ${sets.join(', ')} WHERE app_id = ?`, [...params, appId])) > 0;
   }
 
   /** A metadata value, or undefined. */

@@ -31,6 +31,11 @@ const INSERT_CHUNK = 500;
 export class BlocklistStore {
   constructor(private readonly db: Db) {}
 
+  /** Moves whenever these rows may have changed (Db.changeMark). */
+  changeMark(): string | null {
+    return this.db.changeMark(['bounce_blocklist', 'custom_blocklist']);
+  }
+
   /**
    * Lists (or re-lists) an address after a hard bounce; in the caller's transaction `q` if given.
    * The reason is a remote server's reply: cleaned of what the stores cannot hold (NUL) and bounded.

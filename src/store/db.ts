@@ -58,6 +58,13 @@ export interface Db extends Queryable {
    * from the next request on.
    */
   externalChanges(): number | null;
+  /**
+   * A mark that changes whenever the rows of these tables may have changed: another process
+   * committed (externalChanges), or this one wrote one of them (counted as each statement runs and
+   * again when its transaction ends, so a value read while a write was in flight is not kept). Null
+   * where the engine cannot say (PostgreSQL): what depends on them must then be read afresh.
+   */
+  changeMark(tables: readonly string[]): string | null;
   /** Waits for transactions in flight, then closes every connection. */
   close(): Promise<void>;
 }

@@ -79,6 +79,11 @@ export type RecordedCheck =
 export class DomainStore {
   constructor(private readonly db: Db, private readonly accounts: AccountStore) {}
 
+  /** Moves whenever these rows may have changed (Db.changeMark). */
+  changeMark(): string | null {
+    return this.db.changeMark(['domains', 'sender_addresses']);
+  }
+
   /** Creates the domain unless this account has it, another holds it verified, or the account is at `limit`. */
   async create(accountId: number, d: NewDomain, limit: number): Promise<CreateDomainResult> {
     try {

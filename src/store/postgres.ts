@@ -147,6 +147,10 @@ class PostgresDb extends PgQueryable implements Db {
     return null;
   }
 
+  changeMark(): string | null {
+    return null;
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

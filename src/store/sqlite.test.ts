@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Db } from './db.js';
-import { openSqlite } from './sqlite.js';
+import { openSqlite, tablesWritten } from './sqlite.js';
 
 interface Flush { fd: number; done: (error: Error | null) => void }
 
@@ -91,5 +91,61 @@ describe('sqlite adapter: flushing the log', () => {
     // No flush is even tried: one that followed a failure could claim pages the kernel dropped.
     await expect(db.run("INSERT INTO t VALUES ('b')")).rejects.toThrow(/could not be flushed/);
     expect(flushes).toHaveLength(0);
+  });
+});
+
+describe('sqlite adapter: change marks', () => {
+  let dir: string;
+  let db: Db;
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sesame-sqlite-'));
+    db = openSqlite({ file: join(dir, 'test.db'), allowWeakDurability: false });
+    await db.run('CREATE TABLE a (k TEXT PRIMARY KEY)');
+    await db.run('CREATE TABLE b (k TEXT PRIMARY KEY)');
+  });
+  afterEach(async () => {
+    await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads the tables a statement writes from its text', () => {
+    expect(tablesWritten('SELECT * FROM a JOIN b')).toEqual([]);
+    expect(tablesWritten('INSERT INTO a (k) VALUES (?) ON CONFLICT (k) DO UPDATE SET k = excluded.k')).toContain('a');
+    expect(tablesWritten('INSERT OR IGNORE INTO "b" (k) VALUES (?)')).toEqual(['b']);
+    expect(tablesWritten('  update a SET k = ? WHERE k IN (SELECT k FROM b)')).toEqual(['a']);
+    expect(tablesWritten('DELETE FROM b WHERE k = ?')).toEqual(['b']);
+    expect(tablesWritten('WITH x AS (SELECT k FROM a) UPDATE b SET k = 1 WHERE k IN x')).toEqual(['b']);
+    // Anything else may change anything.
+    expect(tablesWritten('CREATE TABLE c (k TEXT)')).toBeNull();
+    expect(tablesWritten('ALTER TABLE a ADD COLUMN v TEXT')).toBeNull();
+  });
+
+  it("moves on this process's writes of the tables named (as they run and once they end), and on another connection's commits", async () => {
+    const markA = () => db.changeMark(['a']);
+    const first = markA();
+    expect(markA()).toBe(first);
+    // Another table leaves it alone.
+    await db.run('INSERT INTO b (k) VALUES (?)', ['x']);
+    expect(markA()).toBe(first);
+    // Read while a write of `a` has run but not committed: the mark moves again at the commit, so
+    // a value read then (still the old one, on the reader) is not taken as current afterwards.
+    let during = '';
+    await db.tx(async (q) => {
+      await q.run('INSERT INTO a (k) VALUES (?)', ['x']);
+      during = markA()!;
+    });
+    expect(during).not.toBe(first);
+    expect(markA()).not.toBe(during);
+    // A rolled-back write moves it too (its statement ran).
+    const beforeFailure = markA();
+    await expect(db.tx(async (q) => { await q.run('DELETE FROM a'); throw new Error('undone'); })).rejects.toThrow('undone');
+    expect(markA()).not.toBe(beforeFailure);
+    // Another connection (another process): seen from the next turn of the event loop.
+    const settled = markA();
+    const other = new Database(join(dir, 'test.db'));
+    other.prepare('INSERT INTO b (k) VALUES (?)').run('y');
+    other.close();
+    await new Promise((r) => setImmediate(r));
+    expect(markA()).not.toBe(settled);
   });
 });

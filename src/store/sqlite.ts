@@ -45,19 +45,75 @@ interface Pending {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-/** A connection with a cache of prepared statements. */
+/**
+ * The tables a statement may write, read from its text: each one after INSERT INTO, UPDATE or
+ * DELETE FROM (a plain query writes none). Null for anything else (DDL, PRAGMA): it may change
+ * anything. A word that is not a table (the SET of an upsert's DO UPDATE) only moves a mark nobody
+ * reads; a table missed would keep a stale value, so the patterns take every form the code writes.
+ */
+export function tablesWritten(sql: string): readonly string[] | null {
+  const head = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase();
+  if (head === 'SELECT') return [];
+  if (head !== 'INSERT' && head !== 'UPDATE' && head !== 'DELETE' && head !== 'REPLACE' && head !== 'WITH') return null;
+  const tables = [...sql.matchAll(/\b(?:INTO|UPDATE|DELETE\s+FROM)\s+(?:OR\s+\w+\s+)?"?(\w+)/gi)].map((m) => m[1]!.toLowerCase());
+  return tables.length ? tables : null;
+}
+
+/**
+ * Counts the writer's writes by table, for Db.changeMark: once as each statement runs, and again
+ * when its group commits or rolls back, so a value read while a write was neither committed nor
+ * undone is never taken as current afterwards.
+ */
+class WriteMarks {
+  private readonly counts = new Map<string, number>();
+  /** Writes of statements that could have changed any table. */
+  private any = 0;
+  private readonly touched = new Set<string>();
+  private touchedAny = false;
+
+  wrote(tables: readonly string[] | null): void {
+    if (tables === null) {
+      this.any++;
+      this.touchedAny = true;
+      return;
+    }
+    for (const t of tables) {
+      this.counts.set(t, (this.counts.get(t) ?? 0) + 1);
+      this.touched.add(t);
+    }
+  }
+
+  /** The group's writes are committed or undone. */
+  settled(): void {
+    this.wrote(this.touchedAny ? null : [...this.touched]);
+    this.touched.clear();
+    this.touchedAny = false;
+  }
+
+  /** Grows with every write of these tables. */
+  sum(tables: readonly string[]): number {
+    let n = this.any;
+    for (const t of tables) n += this.counts.get(t) ?? 0;
+    return n;
+  }
+}
+
+interface Prepared { statement: Database.Statement; writes: readonly string[] | null }
+
+/** A connection with a cache of prepared statements; the writer's counts what it writes. */
 class Connection implements Queryable {
-  private readonly statements = new Map<string, Database.Statement>();
-  constructor(readonly raw: Database.Database) {}
+  private readonly statements = new Map<string, Prepared>();
+  constructor(readonly raw: Database.Database, private readonly marks: WriteMarks | null = null) {}
 
   private prepare(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.raw.prepare(sql);
+    let p = this.statements.get(sql);
+    if (!p) {
+      p = { statement: this.raw.prepare(sql), writes: this.marks ? tablesWritten(sql) : [] };
       if (this.statements.size > 1000) this.statements.clear();
-      this.statements.set(sql, s);
+      this.statements.set(sql, p);
     }
-    return s;
+    if (this.marks && p.writes?.length !== 0) this.marks.wrote(p.writes);
+    return p.statement;
   }
   all<T>(sql: string, params: readonly Param[] = []): Promise<T[]> {
     return Promise.resolve(this.prepare(sql).all(...params) as T[]);
@@ -85,7 +141,8 @@ export interface SqliteOptions {
 /** Opens (creating if needed) the SQLite database file and checks its durability settings. */
 export function openSqlite(opts: SqliteOptions): Db {
   mkdirSync(dirname(opts.file), { recursive: true });
-  const writer = new Connection(new Database(opts.file));
+  const marks = new WriteMarks();
+  const writer = new Connection(new Database(opts.file), marks);
   configure(writer.raw);
   const wal = String(writer.raw.pragma('journal_mode', { simple: true })).toLowerCase() === 'wal';
   // Some file systems (network mounts) cannot do WAL; we refuse rather than degrade.
@@ -95,7 +152,7 @@ export function openSqlite(opts: SqliteOptions): Db {
   const reader = new Connection(new Database(opts.file));
   configure(reader.raw);
   const log = wal ? new LogFlusher(`${opts.file}-wal`, opts.flush ?? fsync) : null;
-  return new SqliteDb(writer, reader, log);
+  return new SqliteDb(writer, reader, log, marks);
 }
 
 function configure(db: Database.Database): void {
@@ -183,7 +240,10 @@ class SqliteDb implements Db {
   private closed = false;
   private dataVersion: Database.Statement | null = null;
 
-  constructor(private readonly writer: Connection, private readonly reader: Connection, private readonly log: LogFlusher | null) {}
+  /** data_version as read in this turn of the event loop (see externalChanges). */
+  private version: number | null = null;
+
+  constructor(private readonly writer: Connection, private readonly reader: Connection, private readonly log: LogFlusher | null, private readonly marks: WriteMarks) {}
 
   all<T>(sql: string, params?: readonly Param[]): Promise<T[]> {
     return this.reader.all<T>(sql, params);
@@ -194,11 +254,19 @@ class SqliteDb implements Db {
   /**
    * The writer connection's data_version: SQLite changes it when any other connection (in practice,
    * another process: this one's reader never writes) commits, and leaves it alone for the writer's
-   * own commits.
+   * own commits. Read once per turn of the event loop: several lookups of one request share it, and
+   * a commit of another process is seen from the next turn on.
    */
   externalChanges(): number | null {
-    this.dataVersion ??= this.writer.raw.prepare('PRAGMA data_version').pluck();
-    return this.dataVersion.get() as number;
+    if (this.version === null) {
+      this.dataVersion ??= this.writer.raw.prepare('PRAGMA data_version').pluck();
+      this.version = this.dataVersion.get() as number;
+      setImmediate(() => { this.version = null; });
+    }
+    return this.version;
+  }
+  changeMark(tables: readonly string[]): string | null {
+    return `${this.externalChanges()}:${this.marks.sum(tables)}`;
   }
   run(sql: string, params?: readonly Param[]): Promise<number> {
     return this.tx((q) => q.run(sql, params));
@@ -263,6 +331,8 @@ class SqliteDb implements Db {
       if (this.writer.raw.inTransaction) {
         try { this.writer.exec('ROLLBACK'); } catch { /* the connection is gone; nothing more to undo */ }
       }
+    } finally {
+      this.marks.settled();
     }
     const answer = (): void => group.forEach((p, i) => {
       const o = outcomes[i];

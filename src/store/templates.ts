@@ -39,6 +39,11 @@ export type TemplateMetaRow = Omit<TemplateRow, 'html' | 'text' | 'variables'>;
 export class TemplateStore {
   constructor(private readonly db: Db, private readonly accounts: AccountStore) {}
 
+  /** Moves whenever these rows may have changed (Db.changeMark). */
+  changeMark(): string | null {
+    return this.db.changeMark(['templates']);
+  }
+
   /** Inserts the template unless the account already has `limit`; returns its id, or null at the limit. */
   create(accountId: number, t: TemplateContentRow, limit: number): Promise<number | null> {
     return this.db.tx(async (q) => {

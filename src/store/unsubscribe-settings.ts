@@ -15,6 +15,11 @@ const COLUMNS = 'address, language, enabled';
 export class UnsubscribeSettingStore {
   constructor(private readonly db: Db) {}
 
+  /** Moves whenever these rows may have changed (Db.changeMark). */
+  changeMark(): string | null {
+    return this.db.changeMark(['unsubscribe_settings']);
+  }
+
   /**
    * Creates the setting of one of the account's sender addresses. The address row is locked first,
    * so a sender deleted meanwhile (which deletes its setting too) cannot leave one behind.

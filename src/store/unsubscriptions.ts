@@ -18,6 +18,11 @@ export class UnsubscriptionStore {
   /** `dayOf`: the day (YYYY-MM-DD in SESAME_TIMEZONE) a time falls on, for the daily counters. */
   constructor(private readonly db: Db, private readonly dayOf: (ms: number) => string) {}
 
+  /** Moves whenever these rows may have changed (Db.changeMark). */
+  changeMark(): string | null {
+    return this.db.changeMark(['unsubscriptions']);
+  }
+
   /** The delivery an unsubscribe token names, with its sender. */
   async deliveryFor(id: number): Promise<{ account_id: number; recipient: string; sender: string } | undefined> {
     return this.db.get('SELECT account_id, recipient, sender FROM deliveries WHERE id = ?', [id]);
