@@ -40,17 +40,18 @@ export class TtlCache<K, V> {
   }
 
   /**
-   * The cached value, or the one `load` gives (stored with the weight and life `keep` says);
-   * concurrent misses of one key share a single load. A failed load is not kept.
+   * The cached value, or the one `load` gives (stored with the weight and life `keep` says, or not
+   * at all when it says `false`); concurrent misses of one key share a single load. A failed load is
+   * not kept.
    */
-  load(key: K, load: () => Promise<V>, keep: (v: V) => { weight?: number; ttlMs?: number } = () => ({})): Promise<V> {
+  load(key: K, load: () => Promise<V>, keep: (v: V) => { weight?: number; ttlMs?: number } | false = () => ({})): Promise<V> {
     const hit = this.get(key);
     if (hit !== undefined) return Promise.resolve(hit);
     let pending = this.loading.get(key);
     if (!pending) {
       pending = load().then((v) => {
         const k = keep(v);
-        this.set(key, v, k.weight, k.ttlMs);
+        if (k !== false) this.set(key, v, k.weight, k.ttlMs);
         return v;
       }).finally(() => this.loading.delete(key));
       this.loading.set(key, pending);
