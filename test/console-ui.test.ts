@@ -238,7 +238,8 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
       Template: { TemplateID: meta.TemplateID, TemplateData: '{"name":"Ann","code":"7"}' },
     });
     await page.getByRole('link', { name: 'Sending status' }).click();
-    await page.getByLabel('Recipient').fill('reader@dest.example');
+    await page.getByRole('heading', { name: 'Sending status', exact: true }).waitFor();
+    await page.getByLabel('Recipient', { exact: true }).fill('reader@dest.example');
     // Delivery (capture) takes a moment: search until it shows.
     await expect.poll(async () => {
       await page.getByRole('button', { name: 'Search' }).click();
@@ -386,7 +387,8 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
     if (store === 'sqlite') await page.screenshot({ path: new URL('statistics.png', SCREENSHOTS).pathname, fullPage: true, mask: [page.getByText(/^Account \d+$/), page.locator('input[type="date"]'), page.getByRole('img', { name: 'Mail per day' })] });
     // One recipient of the task in Sending status, with its own subject.
     await page.getByRole('link', { name: 'Sending status' }).click();
-    await page.getByLabel('Recipient').fill('r7@dest.example');
+    await page.getByRole('heading', { name: 'Sending status', exact: true }).waitFor();
+    await page.getByLabel('Recipient', { exact: true }).fill('r7@dest.example');
     await page.getByRole('button', { name: 'Search' }).click();
     await expect.poll(() => page.locator('tbody tr').allTextContents()).toEqual([expect.stringMatching(/^r7@dest\.examplenews@ui\.testDelivered/)]);
     await page.getByRole('button', { name: 'History r7@dest.example' }).click();
@@ -480,7 +482,7 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
 
   it('shows in the Outbox what a recipient would have got: the HTML in a sandboxed frame, the headers, the .eml', async () => {
     await page.getByRole('link', { name: 'Outbox' }).click();
-    await page.getByLabel('Recipient').fill('me@dest.example');
+    await page.getByLabel('Recipient', { exact: true }).fill('me@dest.example');
     await page.getByRole('button', { name: 'Search' }).click();
     const rows = page.getByRole('table', { name: 'Outbox' }).locator('tbody tr');
     await expect.poll(() => rows.allTextContents(), { timeout: 20_000 }).toEqual([expect.stringContaining('me@dest.examplenews@ui.testA test')]);
@@ -561,7 +563,8 @@ describe.each(STORES)('console screens in Chromium on %s', { timeout: 60_000 }, 
         await other.getByText('None', { exact: true }).waitFor();
       }
       await other.getByRole('link', { name: 'Sending status' }).click();
-      await other.getByLabel('Recipient').fill('r7@dest.example');
+      await other.getByRole('heading', { name: 'Sending status', exact: true }).waitFor();
+      await other.getByLabel('Recipient', { exact: true }).fill('r7@dest.example');
       await other.getByRole('button', { name: 'Search' }).click();
       await other.getByText('None', { exact: true }).waitFor();
       expect(await other.locator('tbody tr').count()).toBe(0);

@@ -3,7 +3,7 @@
  * the one this session signed in with), whether new mail is tracked (opens and clicks), and what
  * the operator decides (template review, mail without a template).
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { action, type Session } from './api.js';
 import { CopyButton } from './copy.js';
 import type { Words } from './i18n.js';
@@ -33,11 +33,23 @@ export function Settings(props: { session: Session; words: Words }) {
     setMessage(`${words.revoked} ${secretId}`);
     keys.reload();
   });
-  const track = (on: boolean) => run(async () => {
-    await action(session, 'UpdateAccountSettings', { Tracking: on ? 1 : 0 });
-    setMessage(on ? words.trackingOn : words.trackingOff);
-    settings.reload();
-  });
+  // The box shows what was asked while the change is on its way (a controlled box would otherwise
+  // be set back to the old value by any render before the answer), and what the server says after.
+  const [trackingAsked, setTrackingAsked] = useState<boolean | null>(null);
+  useEffect(() => { setTrackingAsked(null); }, [settings.data]);
+  const track = (on: boolean) => {
+    setTrackingAsked(on);
+    return run(async () => {
+      try {
+        await action(session, 'UpdateAccountSettings', { Tracking: on ? 1 : 0 });
+      } catch (err) {
+        setTrackingAsked(null);
+        throw err;
+      }
+      setMessage(on ? words.trackingOn : words.trackingOff);
+      settings.reload();
+    });
+  };
   const shown = error ?? keys.error ?? settings.error;
   return (
     <section aria-labelledby="settings-heading">
@@ -76,7 +88,7 @@ export function Settings(props: { session: Session; words: Words }) {
       <p>{words.trackingHelp}</p>
       {settings.data && (
         <label>
-          <input type="checkbox" checked={settings.data.Tracking === 1} onChange={(e) => { void track((e.target as HTMLInputElement).checked); }} /> {words.trackOpensClicks}
+          <input type="checkbox" checked={trackingAsked ?? settings.data.Tracking === 1} onChange={(e) => { void track((e.target as HTMLInputElement).checked); }} /> {words.trackOpensClicks}
         </label>
       )}
       {settings.data && (

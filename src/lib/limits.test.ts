@@ -52,7 +52,7 @@ describe('TtlCache', () => {
     expect(c.get('brief')).toBeUndefined();
     expect(c.get('g')).toBe('g');
   });
-  it('load: concurrent misses share one load; a failed load is not kept; keep sets the life', async () => {
+  it('load: concurrent misses share one load; a failed load is not kept; keep sets the life, or keeps nothing', async () => {
     let now = 0;
     const c = new TtlCache<string, number>({ ttlMs: 1000, maxEntries: 10 }, () => now);
     let calls = 0;
@@ -70,6 +70,10 @@ describe('TtlCache', () => {
     now = 10;
     expect(c.get('bad')).toBeUndefined();
     expect(c.get('k')).toBe(7);
+    // `false`: what the load gave is returned, and not kept.
+    expect(await c.load('once', async () => 5, () => false)).toBe(5);
+    expect(c.get('once')).toBeUndefined();
+    expect(c.size.entries).toBe(1);
   });
 });
 
