@@ -16,7 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer/index.js';
 import { runTask, uploadGroup } from './batch.js';
-import { cpuMeters, type CpuUse } from './cpu-meter.js';
+import { cpuMeters, round2, type CpuUse } from './cpu-meter.js';
 import type { RunResult } from './load.js';
 import { RELAY_TUNING, requirePostfix, startPostfix } from './postfix.js';
 import { NEWS_HTML, newsTemplate, sendBatch } from './send.js';
@@ -162,8 +162,6 @@ async function sesameSmtp(count: number) {
     await s.stop();
   }
 }
-
-const round2 = (x: number): number => Math.round(x * 100) / 100;
 
 /** A row's verdict. */
 const met = (ok: boolean): string => (ok ? 'met' : '**not met**');

@@ -44,4 +44,5 @@ export function cpuMeters(server: () => number, generator: () => number, sink: (
   };
 }
 
-const round2 = (x: number): number => Math.round(x * 100) / 100;
+/** `x` to two decimals, as the benchmarks print their figures. */
+export const round2 = (x: number): number => Math.round(x * 100) / 100;

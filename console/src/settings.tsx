@@ -39,16 +39,11 @@ export function Settings(props: { session: Session; words: Words }) {
   useEffect(() => { setTrackingAsked(null); }, [settings.data]);
   const track = (on: boolean) => {
     setTrackingAsked(on);
+    // Read again whatever the answer: the new settings.data clears what was asked.
     return run(async () => {
-      try {
-        await action(session, 'UpdateAccountSettings', { Tracking: on ? 1 : 0 });
-      } catch (err) {
-        setTrackingAsked(null);
-        throw err;
-      }
+      await action(session, 'UpdateAccountSettings', { Tracking: on ? 1 : 0 });
       setMessage(on ? words.trackingOn : words.trackingOff);
-      settings.reload();
-    });
+    }).then(settings.reload);
   };
   const shown = error ?? keys.error ?? settings.error;
   return (

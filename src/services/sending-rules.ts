@@ -82,8 +82,8 @@ export class SendingRules {
 
   /** The account's domain of this name, if it may send. */
   async domain(accountId: number, name: string): Promise<DomainRow | undefined> {
-    const domain = await this.domains.get(`${accountId} ${name}`, async () => (await this.d.domains.get(accountId, name)) ?? null);
-    return maySend(domain ?? undefined) ? domain! : undefined;
+    const domain = (await this.domains.get(`${accountId} ${name}`, async () => (await this.d.domains.get(accountId, name)) ?? null)) ?? undefined;
+    return maySend(domain) ? domain : undefined;
   }
 
   /**

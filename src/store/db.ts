@@ -51,18 +51,12 @@ export interface Db extends Queryable {
   /** Resolves when the database answers a trivial query. */
   ping(): Promise<void>;
   /**
-   * A number that changes whenever another process has committed to the store since it was last
-   * read (what this process commits leaves it alone), or null where the engine cannot say so cheaply
-   * (PostgreSQL, shared by many processes that all commit). It lets a process keep what only other
-   * processes' commands change (an API key revoked, an account suspended) and still see a change
-   * from the next request on.
-   */
-  externalChanges(): number | null;
-  /**
    * A mark that changes whenever the rows of these tables may have changed: another process
-   * committed (externalChanges), or this one wrote one of them (counted as each statement runs and
-   * again when its transaction ends, so a value read while a write was in flight is not kept). Null
-   * where the engine cannot say (PostgreSQL): what depends on them must then be read afresh.
+   * committed (SQLite's data_version), or this one wrote one of them (counted as each statement runs
+   * and again when its transaction ends, so a value read while a write was in flight is not kept).
+   * It lets a process keep what it reads for every request and still see a change made anywhere from
+   * the next request on. Null where the engine cannot say cheaply (PostgreSQL, shared by many
+   * processes that all commit): what depends on them must then be read afresh.
    */
   changeMark(tables: readonly string[]): string | null;
   /** Waits for transactions in flight, then closes every connection. */

@@ -143,10 +143,6 @@ class PostgresDb extends PgQueryable implements Db {
   }
 
   /** Unknown: every process commits all the time, so whatever another changed must be read afresh. */
-  externalChanges(): number | null {
-    return null;
-  }
-
   changeMark(): string | null {
     return null;
   }

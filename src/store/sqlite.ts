@@ -257,7 +257,7 @@ class SqliteDb implements Db {
    * own commits. Read once per turn of the event loop: several lookups of one request share it, and
    * a commit of another process is seen from the next turn on.
    */
-  externalChanges(): number | null {
+  private externalChanges(): number {
     if (this.version === null) {
       this.dataVersion ??= this.writer.raw.prepare('PRAGMA data_version').pluck();
       this.version = this.dataVersion.get() as number;
