@@ -4,9 +4,12 @@
  */
 import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { buildRegistry, type ActionServices } from './api/actions/index.js';
 import { ApiEndpoint } from './api/endpoint.js';
-import { createHttpServer, listen, stopServer } from './http/server.js';
+import { createHttpServer, listen, stopServer, type Readiness } from './http/server.js';
+import { AddressAllowList } from './lib/address-allow.js';
+import { Metrics } from './lib/metrics.js';
 import type { Config } from './config/schema.js';
 import { createDnsClient, type DnsClient } from './net/dns.js';
 import type { SecretBox } from './lib/secret-box.js';
@@ -24,7 +27,7 @@ import { AccountStore } from './store/accounts.js';
 import { BlocklistStore } from './store/blocklists.js';
 import type { Db } from './store/db.js';
 import { DomainStore } from './store/domains.js';
-import { migrate } from './store/migrations.js';
+import { MIGRATIONS, migrate, schemaVersion } from './store/migrations.js';
 import { openPostgres } from './store/postgres.js';
 import { openSqlite } from './store/sqlite.js';
 import { TemplateStore } from './store/templates.js';
@@ -94,20 +97,28 @@ const ROUTE_CACHE = { maxAddresses: 10, cacheMs: 60_000, failureCacheMs: 5_000 }
 /** An idle outbound SMTP connection is closed after this long. */
 const POOL_IDLE_MS = 30_000;
 
+/** Channels of the store's wake-ups (PostgreSQL's NOTIFY): mail accepted, a batch task created or changed. */
+const WAKE_ACCEPTED = 'sesame_accepted';
+const WAKE_TASKS = 'sesame_tasks';
+/** Of the drain limit, what is kept back for giving work back and closing the store, at most. */
+const DRAIN_FINISH_MS = 2_000;
+
 /** File name of the embedded database inside the data folder. */
 export const SQLITE_FILE = 'sesame.db';
 
 /** Opens the configured store: PostgreSQL when SESAME_DATABASE_URL is set, else the SQLite file. */
-export async function openStore(config: Config): Promise<Db> {
+export async function openStore(config: Config, onCommit?: (seconds: number) => void): Promise<Db> {
   if (config.databaseUrl) {
-    return openPostgres({ url: config.databaseUrl.href, allowWeakDurability: config.allowWeakDurability });
+    return openPostgres({ url: config.databaseUrl.href, allowWeakDurability: config.allowWeakDurability, onCommit });
   }
-  return openSqlite({ file: join(config.dataDir, SQLITE_FILE), allowWeakDurability: config.allowWeakDurability });
+  return openSqlite({ file: join(config.dataDir, SQLITE_FILE), allowWeakDurability: config.allowWeakDurability, onCommit });
 }
 
 /** Every service, over one store: those the API's actions call, and the rest. */
 export interface Services extends Omit<ActionServices, 'timezone'> {
   db: Db;
+  /** The process's Prometheus metrics (the store's commit times among them). */
+  metrics: Metrics;
   unsubscribes: UnsubscribeService;
   /** The runs of batch tasks (the worker's task runner steps through them). */
   taskRuns: TaskRuns;
@@ -135,8 +146,8 @@ export interface Services extends Omit<ActionServices, 'timezone'> {
 }
 
 /** Opens the store, applies migrations, checks the master key, and builds the services. */
-export async function openServices(config: Config, log: Logger = pino({ level: 'silent' })): Promise<Services> {
-  const db = await openStore(config);
+export async function openServices(config: Config, log: Logger = pino({ level: 'silent' }), metrics = new Metrics()): Promise<Services> {
+  const db = await openStore(config, (seconds) => metrics.commit(seconds));
   try {
     await migrate(db);
     const box = loadMasterKey(config.masterKey, config.dataDir);
@@ -169,6 +180,7 @@ export async function openServices(config: Config, log: Logger = pino({ level: '
     const taskPolicy = { timezone: config.timezone, dailyQuota: config.dailyQuota, bounceSubdomain: config.bounceSubdomain, chunk: TASK_CHUNK, maxPending: config.taskMaxPending };
     return {
       db,
+      metrics,
       box,
       accepted,
       taskChanged,
@@ -279,7 +291,10 @@ export function deliveryEngine(config: Config, s: Services, log: Logger): Delive
     blocklists: s.blocklists,
     router: new Router(dns, { ...ROUTE_CACHE, allowAddress }),
     pool,
-    renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads, { trackingKey: trackingKey(s.box) }),
+    renderer: createRenderer(config.renderThreads < 0 ? defaultRenderThreads() : config.renderThreads, {
+      trackingKey: trackingKey(s.box), onBusy: (seconds) => s.metrics.renderBusy(seconds),
+    }),
+    onOutcome: (kind, domain) => s.metrics.delivery(kind, domain),
     unsubscribes: s.unsubscribes,
     bounceTokens: bounceTokens(s.box),
     log,
@@ -326,7 +341,12 @@ export interface App {
   readonly smtpPorts: { smtp: number; smtps: number } | undefined;
   /** Credentials of the first account when this start created it (print once). */
   readonly firstAccount: NewCredentials | null;
-  /** Stops accepting, finishes what is in flight, closes the store. */
+  /** Whether it is ready for traffic (what /readyz answers). */
+  readiness(): Promise<Readiness>;
+  /**
+   * Drains: stops accepting at once, lets work in flight finish within SESAME_DRAIN_SECONDS (less
+   * a moment to give the rest back), then closes the store.
+   */
   close(): Promise<void>;
 }
 
@@ -345,6 +365,25 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
   if (opts.roles.length === 0) throw new StartError('Nothing to run: name at least one role (api, smtp, worker).');
   const services = await openServices(config, log);
   const stops: (() => Promise<void>)[] = [];
+  const metrics = services.metrics.withProcessMetrics();
+  metrics.setProbe(async () => ({ deliveries: await services.stores.queue.depth(Date.now()), webhooks: await services.outbox.backlog() }));
+  let started = false;
+  let draining = false;
+  /** While draining, when the work in flight must be done (the rest is given back). */
+  let drainDeadline = Infinity;
+  const drainLeft = (): number => Math.max(0, drainDeadline - Date.now());
+  const beginDrain = (): void => {
+    draining = true;
+    const drainMs = config.drainSeconds * 1000;
+    drainDeadline = Date.now() + drainMs - Math.min(DRAIN_FINISH_MS, drainMs / 4);
+  };
+  const readiness = (): Promise<Readiness> => checkReadiness(services.db, { started, draining });
+  // Work accepted here wakes the workers of every process on the store, not only this one's (until
+  // the very end of a drain: the last requests' mail too).
+  const wakeups = services.db.wakeups;
+  const unhookAccepted = wakeups ? services.accepted.on(() => wakeups.notify(WAKE_ACCEPTED)) : null;
+  const unhookTasks = wakeups ? services.taskChanged.on(() => wakeups.notify(WAKE_TASKS)) : null;
+  const unhook = (): void => { unhookAccepted?.(); unhookTasks?.(); };
   try {
     const firstAccount = await services.accounts.ensureFirst({ secretId: config.secretId, secretKey: config.secretKey });
     if (firstAccount) log.info({ appId: firstAccount.AppId, secretId: firstAccount.SecretId }, 'first account created');
@@ -360,6 +399,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         rateLimits: config.apiRateLimits,
         preauthBytesPerClient: config.httpPreauthBytesPerIp,
         log,
+        onAnswer: (action, code, seconds) => metrics.apiRequest(action, code, seconds),
       });
       const consoleApi = new ConsoleApi({
         endpoint: api,
@@ -377,6 +417,8 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       });
       const httpServer = createHttpServer({
         api, console: consoleApi, unsubscribes: services.unsubscribes, tracking: services.tracking, health: () => services.db.ping(), log,
+        ready: readiness,
+        metrics: config.metrics === 'on' ? { metrics, allow: new AddressAllowList(config.metricsAllow) } : null,
         limits: {
           maxConnectionsPerClient: config.httpMaxConnectionsPerIp,
           bodyIdleMs: config.httpBodyIdleSeconds * 1000,
@@ -385,7 +427,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       });
       httpPort = await listen(httpServer, config.listenHost, config.httpPort);
       // Hits of the last requests are written before the store closes.
-      stops.push(async () => { await stopServer(httpServer, config.shutdownTimeoutMs); await services.tracking.flush(); });
+      stops.push(async () => { await stopServer(httpServer, drainLeft()); await services.tracking.flush(); });
       log.info({ host: config.listenHost, port: httpPort, actions: registry.implemented().length }, 'HTTP API listening');
     }
     let mxPort: number | undefined;
@@ -411,11 +453,15 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         domains: services.stores.domains,
         mail: services.mail,
         log,
+        observe: (what) => (what === 'session' ? metrics.smtpSession('submission') : metrics.smtpMessage('submission', what)),
       });
       smtpPorts = { smtp: submission.smtpPort, smtps: submission.smtpsPort };
       stops.push(() => submission.close());
       log.info({ host: config.listenHost, smtpPort: submission.smtpPort, smtpsPort: submission.smtpsPort }, 'SMTP submission listening (STARTTLS, implicit TLS)');
-      const inbound = await startInbound({ host: config.listenHost, port: config.mxPort, hostname: config.hostname, tls, inbound: services.inbound, log });
+      const inbound = await startInbound({
+        host: config.listenHost, port: config.mxPort, hostname: config.hostname, tls, inbound: services.inbound, log,
+        observe: (what) => (what === 'session' ? metrics.smtpSession('inbound') : metrics.smtpMessage('inbound', what)),
+      });
       mxPort = inbound.port;
       stops.push(() => inbound.close());
       log.info({ host: config.listenHost, port: mxPort }, 'inbound SMTP listening (bounces, complaints, unsubscribe requests by mail)');
@@ -433,7 +479,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
         stops.push(() => reputation.stop());
       }
       const dispatcher = new WebhookDispatcher({
-        outbox: services.outbox, box: services.box, dns: createDnsClient(config.dnsServers), log,
+        outbox: services.outbox, box: services.box, dns: createDnsClient(config.dnsServers), log, onResult: (kind) => metrics.webhook(kind),
         policy: {
           ...DISPATCH_DEFAULTS,
           retryScheduleMs: config.webhookRetrySchedule,
@@ -445,15 +491,18 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       stops.push(() => dispatcher.stop());
       const runner = new TaskRunner(services.taskRuns, log, { ...TASK_RUNNER, leaseMs: config.deliveryLeaseSeconds * 1000 });
       const unlistenTasks = services.taskChanged.on(() => runner.poke());
+      const unwakeTasks = wakeups?.listen(WAKE_TASKS, () => runner.poke());
       runner.start();
-      stops.push(async () => { unlistenTasks(); await runner.stop(); });
+      stops.push(async () => { unlistenTasks(); unwakeTasks?.(); await runner.stop(); });
       const engine = deliveryEngine(config, services, log);
       const unlisten = services.accepted.on(() => engine.wake());
+      const unwake = wakeups?.listen(WAKE_ACCEPTED, () => engine.wake());
       engine.start();
-      stops.push(async () => { unlisten(); await engine.stop(config.shutdownTimeoutMs); });
+      stops.push(async () => { unlisten(); unwake?.(); await engine.stop(drainLeft()); });
       log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes, statusRetentionDays: config.statusRetentionDays, reputation: config.dailyQuota.kind === 'reputation' }, 'worker running: delivery, batch tasks, the periodic DNS re-check, retention and reputation');
     }
 
+    started = true;
     let closing: Promise<void> | null = null;
     return {
       services,
@@ -461,9 +510,12 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       mxPort,
       smtpPorts,
       firstAccount,
+      readiness,
       close() {
         closing ??= (async () => {
+          beginDrain();
           for (const stop of stops) await stop();
+          unhook();
           await services.db.close();
           log.info('stopped');
         })();
@@ -471,13 +523,45 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       },
     };
   } catch (e) {
+    beginDrain();
     for (const stop of stops) await stop();
+    unhook();
     await services.db.close();
     throw e;
   }
 }
 
-/** The structured logger: JSON lines on standard output. */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination ?? pino.destination({ dest: 1, sync: false }));
+/** The store answers, its schema is this program's, every role has started, and it is not draining. */
+async function checkReadiness(db: Db, state: { started: boolean; draining: boolean }): Promise<Readiness> {
+  const latest = MIGRATIONS[MIGRATIONS.length - 1].version;
+  // Findings only, never an error's text: /readyz answers anyone who can reach the HTTP port.
+  let store = 'ok';
+  let migrations = 'ok';
+  try {
+    await db.ping();
+    const version = await schemaVersion(db);
+    if (version < latest) migrations = `the schema is at version ${version}; this Sesame needs ${latest}`;
+  } catch {
+    store = 'unreachable';
+    migrations = 'unknown (the store is unreachable)';
+  }
+  const checks = {
+    store,
+    migrations,
+    roles: state.started ? 'ok' : 'starting',
+    drain: state.draining ? 'draining: taking no new work' : 'ok',
+  };
+  return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
+}
+
+/**
+ * The structured logger on standard output: JSON lines, or (`pretty`, or `auto` on a terminal) a
+ * line for people to read, from the same records.
+ */
+export function createLogger(level: string, destination?: pino.DestinationStream, format: Config['logFormat'] = 'json'): Logger {
+  const readable = format === 'pretty' || (format === 'auto' && process.stdout.isTTY === true);
+  const out = destination ?? (readable
+    ? pinoPretty({ colorize: process.stdout.isTTY === true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
+    : pino.destination({ dest: 1, sync: false }));
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, out);
 }

@@ -486,7 +486,7 @@ describe('graceful shutdown of the worker', () => {
     // One connection per host and two slots per destination, so a claim can hold a delivery that
     // waits for room and never starts.
     const f = await startSending('sqlite', {
-      SESAME_SHUTDOWN_TIMEOUT_MS: '300', SESAME_DELIVERY_CONCURRENCY: '8', SESAME_CONNECTIONS_PER_HOST: '1', SESAME_LOG_LEVEL: 'debug',
+      SESAME_DRAIN_SECONDS: '0.4', SESAME_DELIVERY_CONCURRENCY: '8', SESAME_CONNECTIONS_PER_HOST: '1', SESAME_LOG_LEVEL: 'debug',
     });
     let release!: () => void;
     try {
@@ -506,7 +506,7 @@ describe('graceful shutdown of the worker', () => {
       // stop begins is given back whole, uncounted).
       await eventually(async () => f.t.logs().some((l) => l.msg === 'deliveries claimed' && l.inFlight === 3), 20_000, 'the claim of two taken in');
       expect((await db.get<{ n: number }>("SELECT COUNT(*) AS n FROM deliveries WHERE lease_owner IS NOT NULL AND recipient LIKE 'w%'"))!.n).toBe(2);
-      // The close gives up waiting after SESAME_SHUTDOWN_TIMEOUT_MS (the MX still holds the send)
+      // The close gives up waiting at the drain limit, SESAME_DRAIN_SECONDS (the MX still holds the send),
       // and releases the leases (committed before close resolves), instead of leaving them to expire.
       await f.t.app.close();
       expect(f.mx1.holding).toBe(1);

@@ -30,6 +30,8 @@ export interface EndpointDeps extends AuthenticatorDeps {
   rateLimit: number;
   rateLimits: ReadonlyMap<string, number>;
   log: Logger;
+  /** Told each answered request: its action (an SES action name, or `unknown`), code and time (the metrics). */
+  onAnswer?: (action: string, code: string, seconds: number) => void;
 }
 
 /** What the endpoint uses of the key a request is made with. */
@@ -71,6 +73,8 @@ export class ApiEndpoint {
     if (typeof traceId === 'string' && /^[\x20-\x7e]{1,200}$/.test(traceId)) res.setHeader('X-TC-TraceId', traceId);
     res.setHeader('Content-Type', 'application/json');
     res.end(responseBody(payload, requestId));
+    const seconds = (performance.now() - started) / 1000;
+    this.deps.onAnswer?.(seen.action !== undefined && this.deps.registry.isAction(seen.action) ? seen.action : 'unknown', code, seconds);
     this.deps.log.info({
       requestId, action: seen.action?.slice(0, 64), appId: seen.key?.appId, code, ms: Math.round((performance.now() - started) * 100) / 100,
     }, 'api request');

@@ -226,7 +226,7 @@ const HEAP_GROWING_PERCENT = 20;
 async function serve(roles: Role[]): Promise<void> {
   setFlagsFromString(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
   const c = config();
-  const log = createLogger(c.logLevel);
+  const log = createLogger(c.logLevel, undefined, c.logFormat);
   const app = await startApp(c, { roles, log });
   if (app.firstAccount) {
     // Printed once, outside the log: the log never carries a SecretKey.
@@ -242,7 +242,13 @@ async function serve(roles: Role[]): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal }, 'shutting down');
+    log.info({ signal, drainSeconds: c.drainSeconds }, 'draining: taking no new work, finishing what is in flight');
+    // The drain has a limit: whatever still holds the process then (a hung connection, say) does not.
+    setTimeout(() => {
+      log.error({ drainSeconds: c.drainSeconds }, 'still running at the end of the drain limit: exiting now');
+      log.flush();
+      process.exit(1);
+    }, c.drainSeconds * 1000).unref();
     app.close().then(() => { log.flush(); process.exitCode = 0; }, (err: unknown) => {
       log.error({ err }, 'shutdown failed');
       log.flush();

@@ -7,6 +7,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { ACTION_NAMES } from '../schema/ses.js';
 import { parseDuration } from '../domain/duration.js';
+import { parseAddressRange } from '../lib/address-allow.js';
 import {
   custom, flag, integer, list, numberMap, oneOf, port, SettingValueError, text, textWithDefault, url, urlWithDefault,
 } from './settings.js';
@@ -288,8 +289,25 @@ export const SCHEMA = {
   logLevel: oneOf('SESAME_LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', {
     description: 'Lowest level of the structured (JSON) log written to standard output.',
   }),
-  shutdownTimeoutMs: integer('SESAME_SHUTDOWN_TIMEOUT_MS', 10000, {
-    description: 'On SIGTERM/SIGINT, how long to wait for work in flight before closing anyway.',
+  logFormat: oneOf('SESAME_LOG_FORMAT', ['auto', 'json', 'pretty'] as const, 'auto', {
+    description: 'Form of the log on standard output: JSON lines (json), a line for people to read (pretty), or pretty when standard output is a terminal and JSON otherwise (auto).',
+  }),
+  drainSeconds: custom('SESAME_DRAIN_SECONDS', '30', {
+    description: 'On SIGTERM/SIGINT, how long the process may take to drain: it stops accepting at once, lets work in flight finish within this time, gives back what is left, and exits before it has passed.',
+    allowed: 'a number of seconds ≥ 0 (decimals allowed)',
+    parse: (raw) => {
+      const t = raw.trim();
+      if (!/^\d+(\.\d+)?$/.test(t)) throw new SettingValueError('not a number of seconds');
+      return Number(t);
+    },
+  }),
+  metrics: oneOf('SESAME_METRICS', ['on', 'off'] as const, 'on', {
+    description: 'Whether the HTTP listener serves Prometheus metrics at GET /metrics (only to SESAME_METRICS_ALLOW addresses).',
+  }),
+  metricsAllow: list('SESAME_METRICS_ALLOW', ['127.0.0.0/8', '::1'], {
+    description: 'Client addresses that may read /metrics: addresses or CIDR ranges, IPv4 or IPv6. A request relayed by a proxy (with Forwarded or X-Forwarded-For) is refused whatever its address.',
+    item: 'IP addresses or CIDR ranges',
+    check: (v) => parseAddressRange(v) !== null,
   }),
   allowWeakDurability: flag('SESAME_ALLOW_WEAK_DURABILITY', false, {
     description: 'Start even when PostgreSQL runs with fsync or synchronous_commit off (acknowledged writes could be lost in a crash). Never set it in production.',

@@ -34,6 +34,8 @@ export interface EngineDeps extends Omit<AttemptDeps, 'policy'> {
   blocklists: BlocklistService;
   policy: EnginePolicy;
   log: Logger;
+  /** Told each outcome and the recipient's domain (the metrics). */
+  onOutcome?: (kind: Outcome['kind'], recipientDomain: string) => void;
 }
 
 const IDLE_POLL_MS = 1000;
@@ -116,7 +118,8 @@ export class DeliveryEngine {
       this.d.log.warn({ deliveries: started.length }, 'stopped with deliveries in flight: released to the queue (they may be sent twice)');
     }
     if (unstarted.length) await this.d.queue.release(unstarted, this.owner, Date.now(), true);
-    await this.d.pool.close();
+    // What was given back is no longer this worker's to finish: its connections go too.
+    await this.d.pool.close(started.length > 0);
     await this.d.renderer.close();
     this.reportProgress();
   }
@@ -214,6 +217,7 @@ export class DeliveryEngine {
     flight.settled = true;
     await this.outcomes.write(c, outcome);
     this.tally[outcome.kind]++;
+    this.d.onOutcome?.(outcome.kind, c.recipient_domain);
     if (outcome.kind !== 'delivered') {
       this.d.log.info({ delivery: c.id, recipient: c.recipient, outcome: outcome.kind, reply: outcome.reply }, `delivery ${outcome.kind}`);
     }

@@ -103,6 +103,8 @@ const DEFAULT_TIMEOUTS: Timeouts = { connectMs: 30_000, greetingMs: 300_000, soc
 /** Reused SMTP connections, per target. */
 export class SmtpPool {
   private readonly targets = new Map<string, TargetPool>();
+  /** Connections carrying a message now. */
+  private readonly busy = new Set<PooledConnection>();
   private readonly timeouts: Timeouts;
   private readonly ca: string[] | undefined;
   private closed = false;
@@ -124,13 +126,17 @@ export class SmtpPool {
     return (await this.sendOnce(target, envelope, message, true)).result;
   }
 
-  /** Closes every connection; sends in progress finish first on their own. */
-  async close(): Promise<void> {
+  /**
+   * Closes every idle connection; sends in progress finish first on their own, unless `cutInFlight`
+   * (a worker that gave their deliveries back when its drain ran out): then they are cut now.
+   */
+  async close(cutInFlight = false): Promise<void> {
     this.closed = true;
     for (const pool of this.targets.values()) {
       for (const c of pool.idle.splice(0)) this.discard(c);
       for (const w of pool.waiters.splice(0)) w();
     }
+    if (cutInFlight) for (const c of this.busy) c.conn.close();
   }
 
   private async sendOnce(target: Target, envelope: { from: string; to: string[] }, message: Buffer, fresh = false): Promise<{ result: SendResult; staleReuse: boolean }> {
@@ -145,6 +151,7 @@ export class SmtpPool {
     let streamEnded = false;
     const stream = Readable.from([message]);
     stream.once('end', () => { streamEnded = true; });
+    this.busy.add(pooled);
     const result = await new Promise<Exclude<SendResult, { kind: 'refused' }>>((resolve) => {
       pooled.conn.send({ from: envelope.from, to: envelope.to, size: message.length }, stream, (err, info) => {
         if (err) {
@@ -156,6 +163,7 @@ export class SmtpPool {
         resolve({ kind: 'sent', response: info?.response ?? '' });
       });
     });
+    this.busy.delete(pooled);
     pooled.sent++;
     // A connection that answered (even a refusal) is in a known state and can carry the next message.
     const reusable = result.kind === 'sent' || (!result.connection && !result.afterData);

@@ -1,6 +1,7 @@
 /**
  * The HTTP listener, shared by the edges that speak HTTP: the API at `/`, the unsubscribe links,
- * the tracking pixel and links, the console (its API and its pages), `GET /healthz`. It bounds what
+ * the tracking pixel and links, the console (its API and its pages), `GET /healthz` (alive),
+ * `GET /readyz` (ready for traffic) and `GET /metrics` (Prometheus, for allowed addresses). It bounds what
  * one client can hold before any handler knows who it is: connections per address (connection-limit.ts), pauses in a body
  * (body-watch.ts), the time to send headers and a whole request. Stopping it refuses new connections
  * and lets requests in flight finish, up to a deadline.
@@ -17,6 +18,8 @@ import { CLICK_PATH, handleTracking, OPEN_PATH } from '../tracking/hits.js';
 import type { TrackingService } from '../services/tracking.js';
 import { CONSOLE_API_PATH, type ConsoleApi } from '../api/console-api.js';
 import { serveConsole } from '../console/static.js';
+import type { AddressAllowList } from '../lib/address-allow.js';
+import type { Metrics } from '../lib/metrics.js';
 import { BodyWatch } from './body-watch.js';
 import { ConnectionLimit } from './connection-limit.js';
 
@@ -44,9 +47,16 @@ export interface HttpDeps {
   console: ConsoleApi;
   /** Resolves when the store answers. */
   health(): Promise<void>;
+  /** Whether this process is ready for traffic, with what each check found. */
+  ready(): Promise<Readiness>;
+  /** Prometheus metrics, and who may read them; null when SESAME_METRICS is off. */
+  metrics: { metrics: Metrics; allow: AddressAllowList } | null;
   log: Logger;
   limits: HttpLimits;
 }
+
+/** What /readyz answers: ready or not, and each check's finding ('ok' or why not). */
+export interface Readiness { ready: boolean; checks: Record<string, string> }
 
 /** Creates the HTTP server (not yet listening). */
 export function createHttpServer(deps: HttpDeps): Server {
@@ -114,15 +124,42 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (path.startsWith(OPEN_PATH) || path.startsWith(CLICK_PATH)) return handleTracking(deps.tracking, req, res, path);
   if (path.startsWith(CONSOLE_API_PATH)) return deps.console.handle(req, res, path);
   if (path === '/console' || path.startsWith('/console/')) return serveConsole(req, res, path);
-  if (path === '/healthz' && (req.method === 'GET' || req.method === 'HEAD')) {
+  const read = req.method === 'GET' || req.method === 'HEAD';
+  if (path === '/healthz' && read) {
     let ok = true;
     try { await deps.health(); } catch { ok = false; }
-    res.writeHead(ok ? 200 : 503, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(JSON.stringify({ status: ok ? 'ok' : 'store unreachable' }));
+    answerJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'store unreachable' });
     return;
   }
+  if (path === '/readyz' && read) {
+    const r = await deps.ready();
+    answerJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', checks: r.checks });
+    return;
+  }
+  if (path === '/metrics' && read && deps.metrics) return serveMetrics(deps.metrics, req, res);
   res.writeHead(404, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ error: 'not found' }));
+}
+
+function answerJson(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * The metrics, to an allowed address only. A request a proxy relayed is refused whatever the
+ * address it comes from: the proxy's own (often loopback) says nothing of the client behind it.
+ */
+async function serveMetrics(m: NonNullable<HttpDeps['metrics']>, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const relayed = req.headers.forwarded !== undefined || req.headers['x-forwarded-for'] !== undefined;
+  if (relayed || !m.allow.allows(req.socket.remoteAddress)) {
+    res.writeHead(403, { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(relayed ? 'Metrics are not served through a proxy.\n' : 'Metrics are served only to the addresses in SESAME_METRICS_ALLOW.\n');
+    return;
+  }
+  const { body, contentType } = await m.metrics.exposition();
+  res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : body);
 }
 
 /** Listens on host:port and resolves with the bound port. */

@@ -21,6 +21,8 @@ export interface RendererOptions {
   timeoutMs?: number;
   /** The key of tracking tokens (jobs with `tracking` need it). */
   trackingKey?: Buffer;
+  /** Told how long each render kept its thread busy, in seconds (the metrics). */
+  onBusy?: (seconds: number) => void;
 }
 
 /** Renders a job on this thread, with `tokens` for its tracking. */
@@ -30,7 +32,7 @@ export function renderJob(j: RenderJob, tokens: TrackingTokens | null): Promise<
 }
 
 /** The reply of a render thread. */
-export type RenderReply = { id: number; message: Uint8Array } | { id: number; error: string };
+export type RenderReply = { id: number; message: Uint8Array; busyMs: number } | { id: number; error: string; busyMs: number };
 
 /** Renders messages, on threads when there are any. */
 export interface Renderer {
@@ -48,9 +50,15 @@ export const RENDER_TIMEOUT_MS = 60_000;
 export function createRenderer(threads: number, o: RendererOptions = {}): Renderer {
   if (threads <= 0) {
     const tokens = o.trackingKey ? new TrackingTokens(o.trackingKey) : null;
-    return { render: (j) => renderJob(j, tokens), close: async () => {} };
+    return {
+      render: (j) => {
+        const started = performance.now();
+        return renderJob(j, tokens).finally(() => o.onBusy?.((performance.now() - started) / 1000));
+      },
+      close: async () => {},
+    };
   }
-  return new ThreadRenderer(threads, o.timeoutMs ?? RENDER_TIMEOUT_MS, o.trackingKey ?? null);
+  return new ThreadRenderer(threads, o.timeoutMs ?? RENDER_TIMEOUT_MS, o.trackingKey ?? null, o.onBusy);
 }
 
 interface Thread { worker: Worker; busy: number; startedAt: number; alive: boolean }
@@ -67,7 +75,7 @@ class ThreadRenderer implements Renderer {
   private closed = false;
   private respawnDelayMs = 0;
 
-  constructor(count: number, private readonly timeoutMs: number, private readonly trackingKey: Buffer | null) {
+  constructor(count: number, private readonly timeoutMs: number, private readonly trackingKey: Buffer | null, private readonly onBusy?: (seconds: number) => void) {
     for (let i = 0; i < count; i++) this.threads.push(this.spawn());
   }
 
@@ -116,6 +124,7 @@ class ThreadRenderer implements Renderer {
       this.pending.delete(r.id);
       clearTimeout(p.timer);
       p.thread.busy--;
+      this.onBusy?.(r.busyMs / 1000);
       if ('error' in r) p.reject(new Error(r.error));
       else p.resolve(Buffer.from(r.message.buffer, r.message.byteOffset, r.message.byteLength));
     });

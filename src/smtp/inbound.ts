@@ -26,6 +26,8 @@ export interface InboundOptions {
   tls?: { key: string; cert: string };
   inbound: InboundService;
   log: Logger;
+  /** Told of each connection, and of each transaction's end: accepted or refused (the metrics). */
+  observe?: (what: 'session' | 'accepted' | 'refused') => void;
 }
 
 /** Largest message taken: reports quote the original, which may be large. */
@@ -76,6 +78,10 @@ export async function startInbound(o: InboundOptions): Promise<Inbound> {
     disableReverseLookup: true,
     logger: false,
     ...(o.tls ? { key: o.tls.key, cert: o.tls.cert } : {}),
+    onConnect(_session, cb) {
+      o.observe?.('session');
+      cb();
+    },
     onMailFrom(_address, session, cb) {
       recipients.set(session.id, []);
       cb(tainted(session) ? smtpError(521, '5.5.2 Session ended') : undefined);
@@ -95,7 +101,8 @@ export async function startInbound(o: InboundOptions): Promise<Inbound> {
         },
       );
     },
-    onData(stream, session: SMTPServerSession, cb) {
+    onData(stream, session: SMTPServerSession, done) {
+      const cb = (err: Error | null, reply?: string): void => { o.observe?.(err ? 'refused' : 'accepted'); done(err, reply); };
       const chunks: Buffer[] = [];
       let size = 0;
       let overBudget = false;

@@ -58,6 +58,8 @@ export interface SubmissionOptions {
   domains: DomainStore;
   mail: MailService;
   log: Logger;
+  /** Told of each connection, and of each transaction's end: accepted or refused (the metrics). */
+  observe?: (what: 'session' | 'accepted' | 'refused') => void;
 }
 
 /** The running listeners. */
@@ -151,6 +153,7 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
     disableReverseLookup: true,
     logger: false,
     onConnect(session, cb) {
+      o.observe?.('session');
       const c = clients.get(session.id);
       if (c && perClient.get(c.key) > L.maxConnectionsPerAddress) {
         cb(smtpError(421, `4.7.0 ${o.hostname} Too many connections from your address; try again later`));
@@ -217,7 +220,8 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         cb(smtpError(454, '4.7.0 Temporary authentication failure; try again later'));
       });
     },
-    onMailFrom(address, session, cb) {
+    onMailFrom(address, session, done) {
+      const cb = (err?: Error | null): void => { if (err) o.observe?.('refused'); done(err); };
       const u = userOf(session);
       if (tainted(session)) return cb(smtpError(554, '5.5.2 Session refused'));
       if (normalizeAddress(address.address) !== u.address) {
@@ -239,7 +243,8 @@ export async function startSubmission(o: SubmissionOptions): Promise<Submission>
         (err: unknown) => cb(refusal(err, o.log)),
       );
     },
-    onData(stream, session, cb) {
+    onData(stream, session, done) {
+      const cb = (err: Error | null, reply?: string): void => { o.observe?.(err ? 'refused' : 'accepted'); done(err, reply); };
       const chunks: Buffer[] = [];
       let lineLength = 0;
       let longLine = false;

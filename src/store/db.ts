@@ -59,8 +59,22 @@ export interface Db extends Queryable {
    * processes that all commit): what depends on them must then be read afresh.
    */
   changeMark(tables: readonly string[]): string | null;
+  /**
+   * Wake-ups between processes on this database (PostgreSQL's LISTEN/NOTIFY), so work accepted by
+   * one process starts on another at once; null where the engine has none (SQLite), and there, as
+   * everywhere as a fallback, workers poll.
+   */
+  readonly wakeups: Wakeups | null;
   /** Waits for transactions in flight, then closes every connection. */
   close(): Promise<void>;
+}
+
+/** Named signals every process on a database can send and hear. Best effort: a lost one costs a poll interval. */
+export interface Wakeups {
+  /** Tells every process listening on `channel` (this one included) that something changed. */
+  notify(channel: string): void;
+  /** Calls `fn` on each notification of `channel`, and once after a lost connection is back (what was sent meanwhile is unknown); the returned function stops it. */
+  listen(channel: string, fn: () => void): () => void;
 }
 
 /** Thrown when the database would not keep an acknowledged write through a crash. */

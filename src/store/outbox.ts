@@ -59,6 +59,12 @@ const CLAIM_WINDOW = 1000;
 export class WebhookOutbox {
   constructor(private readonly db: Db) {}
 
+  /** Events waiting to be posted, and the oldest one's creation time (the metrics' webhook gauges). */
+  async backlog(): Promise<{ count: number; oldestCreatedAt: number | null }> {
+    const r = await this.db.get<{ n: number; oldest: number | null }>('SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM webhook_outbox');
+    return { count: Number(r?.n ?? 0), oldestCreatedAt: r?.oldest === null || r?.oldest === undefined ? null : Number(r.oldest) };
+  }
+
   /** Claims up to `limit` due events for `leaseMs` as `owner`, oldest first, passing over callbacks in `skip`. */
   async claim(now: number, limit: number, leaseMs: number, owner: number, skip: readonly number[] = []): Promise<OutboxItem[]> {
     const due = 'SELECT id, callback_id FROM webhook_outbox WHERE next_attempt_at <= ? ORDER BY next_attempt_at';

@@ -4,7 +4,7 @@
  * concurrent commits into one WAL flush, so transactions simply run on pooled connections.
  */
 import pg from 'pg';
-import { DurabilityError, type Db, type Dialect, type Param, type Queryable } from './db.js';
+import { DurabilityError, type Db, type Dialect, type Param, type Queryable, type Wakeups } from './db.js';
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -64,6 +64,8 @@ export interface PostgresOptions {
   readonly url: string;
   readonly allowWeakDurability: boolean;
   readonly maxConnections?: number;
+  /** Told how long each COMMIT took (for the metrics). */
+  readonly onCommit?: (seconds: number) => void;
 }
 
 /** Connects a pool to PostgreSQL and checks the server keeps commits durable. */
@@ -85,7 +87,7 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
     await pool.end();
     throw e;
   }
-  return new PostgresDb(pool);
+  return new PostgresDb(pool, opts);
 }
 
 async function checkDurability(pool: pg.Pool, allowWeak: boolean): Promise<void> {
@@ -100,14 +102,127 @@ async function checkDurability(pool: pg.Pool, allowWeak: boolean): Promise<void>
   if (sc === 'off') throw new DurabilityError(`PostgreSQL synchronous_commit=${sc}.`);
 }
 
+/** A lost listening connection is opened again after this long, doubling up to the most. */
+const RELISTEN_FIRST_MS = 100;
+const RELISTEN_MOST_MS = 5_000;
+
+/**
+ * LISTEN/NOTIFY: one connection of its own (outside the pool) listens to every channel asked for,
+ * opened at the first `listen` and opened again whenever it is lost (a server restart), after which
+ * every listener is called once, since what was sent meanwhile is unknown. A `notify` while one for
+ * the same channel is on its way is folded into one more after it: a burst of accepted mail costs
+ * two statements, not one per message.
+ */
+class PgWakeups implements Wakeups {
+  private readonly listeners = new Map<string, Set<() => void>>();
+  private client: pg.Client | null = null;
+  private connecting = false;
+  private retryMs = RELISTEN_FIRST_MS;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private readonly sending = new Map<string, 'sending' | 'again'>();
+  private closed = false;
+
+  constructor(private readonly pool: pg.Pool, private readonly url: string) {}
+
+  notify(channel: string): void {
+    checkChannel(channel);
+    if (this.closed) return;
+    const state = this.sending.get(channel);
+    if (state) { this.sending.set(channel, 'again'); return; }
+    this.sending.set(channel, 'sending');
+    const send = (): void => {
+      // Lost notifications cost a poll interval, nothing more: a failure is not an error of the caller's.
+      this.pool.query('SELECT pg_notify($1, \'\')', [channel]).catch(() => {}).finally(() => {
+        if (this.sending.get(channel) === 'again' && !this.closed) { this.sending.set(channel, 'sending'); send(); } else this.sending.delete(channel);
+      });
+    };
+    send();
+  }
+
+  listen(channel: string, fn: () => void): () => void {
+    checkChannel(channel);
+    let set = this.listeners.get(channel);
+    const fresh = !set;
+    if (!set) this.listeners.set(channel, set = new Set());
+    set.add(fn);
+    if (this.client && fresh) this.client.query(`LISTEN ${channel}`).catch(() => this.lost());
+    if (!this.client) this.connect();
+    return () => { set.delete(fn); };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    const c = this.client;
+    this.client = null;
+    await c?.end().catch(() => {});
+  }
+
+  private connect(): void {
+    if (this.connecting || this.closed) return;
+    this.connecting = true;
+    const client = new pg.Client({ connectionString: this.url, connectionTimeoutMillis: 10_000 });
+    client.on('error', () => this.lost(client));
+    client.on('end', () => this.lost(client));
+    client.on('notification', (m) => this.call(m.channel));
+    void (async () => {
+      try {
+        await client.connect();
+        for (const channel of this.listeners.keys()) await client.query(`LISTEN ${channel}`);
+        if (this.closed) { await client.end(); return; }
+        const reconnected = this.retryMs > RELISTEN_FIRST_MS;
+        this.client = client;
+        this.retryMs = RELISTEN_FIRST_MS;
+        if (reconnected) for (const channel of this.listeners.keys()) this.call(channel);
+      } catch {
+        client.removeAllListeners('end');
+        await client.end().catch(() => {});
+        this.connecting = false;
+        this.retry();
+        return;
+      }
+      this.connecting = false;
+    })();
+  }
+
+  /** The listening connection failed or ended: open another later. */
+  private lost(client?: pg.Client): void {
+    if (client && client !== this.client) return;
+    const c = this.client;
+    this.client = null;
+    c?.removeAllListeners('end');
+    void c?.end().catch(() => {});
+    this.retry();
+  }
+
+  private retry(): void {
+    if (this.closed || this.retryTimer) return;
+    const wait = this.retryMs;
+    this.retryMs = Math.min(RELISTEN_MOST_MS, this.retryMs * 2);
+    this.retryTimer = setTimeout(() => { this.retryTimer = null; this.connect(); }, wait);
+    this.retryTimer.unref();
+  }
+
+  private call(channel: string): void {
+    for (const fn of this.listeners.get(channel) ?? []) fn();
+  }
+}
+
+/** Channel names are written into LISTEN as they are: plain lower-case words only. */
+function checkChannel(channel: string): void {
+  if (!/^[a-z][a-z0-9_]{0,62}$/.test(channel)) throw new Error(`not a channel name: ${channel}`);
+}
+
 class PostgresDb extends PgQueryable implements Db {
   readonly dialect = dialect;
+  readonly wakeups: PgWakeups;
   private inFlight = 0;
   private idle: (() => void) | null = null;
   private closed = false;
 
-  constructor(private readonly pool: pg.Pool) {
+  constructor(private readonly pool: pg.Pool, private readonly opts: PostgresOptions) {
     super(pool);
+    this.wakeups = new PgWakeups(pool, opts.url);
   }
 
   async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
@@ -123,7 +238,9 @@ class PostgresDb extends PgQueryable implements Db {
       try {
         await client.query('BEGIN');
         const value = await fn(new PgQueryable(client));
+        const committing = performance.now();
         await client.query('COMMIT');
+        this.opts.onCommit?.((performance.now() - committing) / 1000);
         return value;
       } catch (e) {
         // A connection that cannot even roll back is discarded, not returned to the pool.
@@ -150,6 +267,7 @@ class PostgresDb extends PgQueryable implements Db {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.wakeups.close();
     if (this.inFlight > 0) await new Promise<void>((resolve) => { this.idle = resolve; });
     await this.pool.end();
   }

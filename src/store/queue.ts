@@ -112,6 +112,20 @@ export class DeliveryQueue {
   }
 
   /**
+   * Deliveries not finished, by state, with the oldest creation time in each (the metrics' queue
+   * gauges): in_flight while a worker's lease holds, else queued (never tried) or deferred.
+   */
+  async depth(now: number): Promise<{ state: string; count: number; oldestCreatedAt: number | null }[]> {
+    const rows = await this.db.all<{ state: string; n: number; oldest: number | null }>(
+      `SELECT CASE WHEN lease_owner IS NOT NULL AND next_attempt_at > ? THEN 'in_flight' WHEN attempts = 0 THEN 'queued' ELSE 'deferred' END AS state,
+              COUNT(*) AS n, MIN(created_at) AS oldest
+       FROM deliveries WHERE next_attempt_at IS NOT NULL GROUP BY 1`,
+      [now],
+    );
+    return rows.map((r) => ({ state: r.state, count: Number(r.n), oldestCreatedAt: r.oldest === null ? null : Number(r.oldest) }));
+  }
+
+  /**
    * The composition input of a message. Throws for a message whose content was freed: that happens
    * only once no delivery of it is queued, so a caller here is a bug, and must not send an empty mail.
    */

@@ -65,7 +65,11 @@ export class WebhookDispatcher {
   /** Cuts the requests in flight when a stop's grace is over. */
   private readonly abort = new AbortController();
 
-  constructor(private readonly d: { outbox: WebhookOutbox; box: SecretBox; dns: Pick<DnsClient, 'addresses'>; policy: DispatchPolicy; log: Logger }) {}
+  constructor(private readonly d: {
+    outbox: WebhookOutbox; box: SecretBox; dns: Pick<DnsClient, 'addresses'>; policy: DispatchPolicy; log: Logger;
+    /** Told what became of each event dealt with (the metrics). */
+    onResult?: (kind: OutboxResult['kind']) => void;
+  }) {}
 
   /** Starts dispatching. */
   start(): void {
@@ -147,6 +151,7 @@ export class WebhookDispatcher {
         this.total--;
         h.inFlight--;
         this.heldTotal--;
+        this.d.onResult?.(r.result.kind);
         // A request cut by a stop says nothing of the receiver: its event is left to its lease.
         if (!(this.abort.signal.aborted && r.attempt && !r.attempt.ok)) {
           this.pending.push(r);
