@@ -298,7 +298,7 @@ describe('lifecycle', () => {
     const body = JSON.stringify({ TemplateName: 'in flight', TemplateContent: { Text: b64('still here') } });
     const signedResponse = sendTc3Split(s.port, creds, body, async () => {
       s.child.kill('SIGTERM');
-      await s.waitFor(/shutting down/);
+      await s.waitFor(/draining: taking no new work/);
     });
     const answer = await signedResponse;
     expect(answer.Response.Error).toBeUndefined();
@@ -308,6 +308,20 @@ describe('lifecycle', () => {
     const again = await serve(e);
     const list = await sdkClient('v4:TC3', `127.0.0.1:${again.port}`, creds)('ListEmailTemplates', { Limit: 10, Offset: 0 });
     expect(list.TemplatesMetadata.map((m) => m.TemplateName)).toEqual(['in flight']);
+  });
+
+  it('logs JSON lines off a terminal, and lines for people when SESAME_LOG_FORMAT=pretty', async () => {
+    const e = await env();
+    const json = await serve(e);
+    const jsonLines = json.output().split('\n').filter((l) => l.startsWith('{"level"'));
+    expect(jsonLines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toContain('HTTP API listening');
+    expect(await json.kill('SIGTERM')).toBe(0);
+    const pretty = await serve(e, { SESAME_LOG_FORMAT: 'pretty' }, [], /INFO: ready/);
+    const out = pretty.output();
+    expect(out).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: HTTP API listening$/m);
+    expect(out).toMatch(/^ {4}port: \d+$/m);
+    expect(out.split('\n').some((l) => l.startsWith('{"level"'))).toBe(false);
+    expect(await pretty.kill('SIGTERM')).toBe(0);
   });
 
   it.each(STORES)('keeps every acknowledged write through a SIGKILL (%s)', async (store) => {
