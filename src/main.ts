@@ -7,7 +7,7 @@ import pino, { type Logger } from 'pino';
 import pinoPretty from 'pino-pretty';
 import { buildRegistry, type ActionServices } from './api/actions/index.js';
 import { ApiEndpoint } from './api/endpoint.js';
-import { createHttpServer, listen, stopServer, type Readiness } from './http/server.js';
+import { createHttpServer, createOperationsServer, listen, stopServer, type Readiness } from './http/server.js';
 import { AddressAllowList } from './lib/address-allow.js';
 import { Metrics } from './lib/metrics.js';
 import type { Config } from './config/schema.js';
@@ -333,7 +333,7 @@ export function identityService(config: Config, store: DomainStore, box: SecretB
 /** A running Sesame. */
 export interface App {
   readonly services: Services;
-  /** The bound HTTP port when the api role runs. */
+  /** The bound HTTP port: the API's, or (without the api role) that of health and metrics alone. */
   readonly httpPort: number | undefined;
   /** Port of the inbound listener (smtp role). */
   readonly mxPort: number | undefined;
@@ -378,6 +378,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
     drainDeadline = Date.now() + drainMs - Math.min(DRAIN_FINISH_MS, drainMs / 4);
   };
   const readiness = (): Promise<Readiness> => checkReadiness(services.db, { started, draining });
+  const metricsAccess = config.metrics === 'on' ? { metrics, allow: new AddressAllowList(config.metricsAllow) } : null;
   // Work accepted here wakes the workers of every process on the store, not only this one's (until
   // the very end of a drain: the last requests' mail too).
   const wakeups = services.db.wakeups;
@@ -418,7 +419,7 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       const httpServer = createHttpServer({
         api, console: consoleApi, unsubscribes: services.unsubscribes, tracking: services.tracking, health: () => services.db.ping(), log,
         ready: readiness,
-        metrics: config.metrics === 'on' ? { metrics, allow: new AddressAllowList(config.metricsAllow) } : null,
+        metrics: metricsAccess,
         limits: {
           maxConnectionsPerClient: config.httpMaxConnectionsPerIp,
           bodyIdleMs: config.httpBodyIdleSeconds * 1000,
@@ -502,6 +503,18 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       log.info({ delivery: config.delivery, concurrency: config.deliveryConcurrency, dnsRecheckMinutes: config.dnsRecheckMinutes, statusRetentionDays: config.statusRetentionDays, reputation: config.dailyQuota.kind === 'reputation' }, 'worker running: delivery, batch tasks, the periodic DNS re-check, retention and reputation');
     }
 
+    if (!opts.roles.includes('api')) {
+      // Probed and scraped like the others; a port taken (by this machine's api process, say) costs
+      // only that, not the start.
+      const ops = createOperationsServer({ health: () => services.db.ping(), ready: readiness, metrics: metricsAccess, log });
+      try {
+        httpPort = await listen(ops, config.listenHost, config.httpPort);
+        stops.push(() => stopServer(ops, drainLeft()));
+        log.info({ host: config.listenHost, port: httpPort }, 'health and metrics listening (/healthz, /readyz, /metrics)');
+      } catch (err) {
+        log.warn({ err, port: config.httpPort }, 'health and metrics not served: the HTTP port is taken (give this process a SESAME_HTTP_PORT of its own)');
+      }
+    }
     started = true;
     let closing: Promise<void> | null = null;
     return {

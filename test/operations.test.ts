@@ -240,6 +240,17 @@ describe('workers on other processes wake at once (postgres LISTEN/NOTIFY)', () 
     expect(latencies.filter((ms) => ms < 250).length).toBeGreaterThanOrEqual(8);
   }, 60_000);
 
+  it('serves health, readiness and metrics from a worker-only process too, and nothing else there', async () => {
+    const port = worker.app.httpPort!;
+    expect((await get(port, '/healthz')).status).toBe(200);
+    expect(JSON.parse((await get(port, '/readyz')).body).status).toBe('ready');
+    // Deliveries are counted where they happen (here, not in the api process), once their outcome is written.
+    await eventually(async () => sample(await scrape(port), 'sesame_deliveries_total', { outcome: 'delivered' }) === 10, 20_000, 'ten deliveries counted');
+    expect(sample(await scrape(api.app.httpPort!), 'sesame_deliveries_total', { outcome: 'delivered' })).toBeUndefined();
+    expect((await get(port, '/')).status).toBe(404);
+    expect((await get(port, '/console/')).status).toBe(404);
+  });
+
   it('keeps waking after its listening connection is cut', async () => {
     // Every connection of the worker's listener is ended by the server, as a restart would.
     const admin = new pg.Client({ connectionString: TEST_PG_URL });

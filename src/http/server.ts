@@ -124,19 +124,53 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse):
   if (path.startsWith(OPEN_PATH) || path.startsWith(CLICK_PATH)) return handleTracking(deps.tracking, req, res, path);
   if (path.startsWith(CONSOLE_API_PATH)) return deps.console.handle(req, res, path);
   if (path === '/console' || path.startsWith('/console/')) return serveConsole(req, res, path);
+  if (await routeOperations(deps, req, res, path)) return;
+  notFound(res);
+}
+
+/** What a process without the API serves on its HTTP port: health, readiness and metrics. */
+export type OperationsDeps = Pick<HttpDeps, 'health' | 'ready' | 'metrics' | 'log'>;
+
+/**
+ * The HTTP listener of a process without the api role (a worker, an SMTP front), so that it can be
+ * probed and scraped like the others: /healthz, /readyz and /metrics, nothing else.
+ */
+export function createOperationsServer(deps: OperationsDeps): Server {
+  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    routeOperations(deps, req, res, path).then((served) => { if (!served) notFound(res); }, (err: unknown) => {
+      deps.log.error({ err }, 'unhandled error in HTTP handler');
+      if (!res.headersSent) res.writeHead(500);
+      res.end();
+    });
+  });
+  server.on('clientError', (_err, socket: Socket) => { if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n'); });
+  return server;
+}
+
+/** Answers /healthz, /readyz and /metrics; false for any other path. */
+async function routeOperations(deps: OperationsDeps, req: IncomingMessage, res: ServerResponse, path: string): Promise<boolean> {
   const read = req.method === 'GET' || req.method === 'HEAD';
-  if (path === '/healthz' && read) {
+  if (!read) return false;
+  if (path === '/healthz') {
     let ok = true;
     try { await deps.health(); } catch { ok = false; }
     answerJson(res, ok ? 200 : 503, { status: ok ? 'ok' : 'store unreachable' });
-    return;
+    return true;
   }
-  if (path === '/readyz' && read) {
+  if (path === '/readyz') {
     const r = await deps.ready();
     answerJson(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', checks: r.checks });
-    return;
+    return true;
   }
-  if (path === '/metrics' && read && deps.metrics) return serveMetrics(deps.metrics, req, res);
+  if (path === '/metrics' && deps.metrics) {
+    await serveMetrics(deps.metrics, req, res);
+    return true;
+  }
+  return false;
+}
+
+function notFound(res: ServerResponse): void {
   res.writeHead(404, { 'Content-Type': 'application/json' });
   res.end(JSON.stringify({ error: 'not found' }));
 }
