@@ -176,7 +176,8 @@ store.command('copy')
   .description('Copy the stopped SQLite store (SESAME_DATA_DIR) into an empty PostgreSQL database in one transaction, ids kept, every table\'s rows counted on both sides; prints a JSON summary.')
   .requiredOption('--to <url>', 'postgres://… of an empty database')
   .option('--key-out <file>', 'also write the master key to this new file (mode 0600), for the PostgreSQL nodes\' SESAME_MASTER_KEY')
-  .action(async (opts: { to: string; keyOut?: string }) => out(await storeCopyCommand(config(), opts)));
+  .option('--batch-rows <n>', 'rows per INSERT (at most; default 5000)', parseCount)
+  .action(async (opts: { to: string; keyOut?: string; batchRows?: number }) => out(await storeCopyCommand(config(), opts)));
 
 program.command('config')
   .description('Print the effective configuration (secrets masked).')

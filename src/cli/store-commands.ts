@@ -67,7 +67,7 @@ export async function backupCommand(config: Config, to: string): Promise<Record<
 }
 
 /** `sesame store copy --to URL [--key-out FILE]`: prints the counts and what the PostgreSQL nodes need. */
-export async function storeCopyCommand(config: Config, opts: { to: string; keyOut?: string }): Promise<Record<string, unknown>> {
+export async function storeCopyCommand(config: Config, opts: { to: string; keyOut?: string; batchRows?: number }): Promise<Record<string, unknown>> {
   if (config.databaseUrl) {
     throw new StoreRefusal('SESAME_DATABASE_URL is set, but store copy reads the SQLite store in SESAME_DATA_DIR: unset it for this '
       + 'command and give the PostgreSQL database with --to.');
@@ -80,6 +80,7 @@ export async function storeCopyCommand(config: Config, opts: { to: string; keyOu
     target: { url: target.href, allowWeakDurability: config.allowWeakDurability },
     check: sameKey(key),
     log: commandLog(config),
+    batchRows: opts.batchRows || undefined,
   });
   // Written after the commit: a copy that failed leaves no key file behind to mislead anyone.
   const keyFile = opts.keyOut ? resolve(opts.keyOut) : null;

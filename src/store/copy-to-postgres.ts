@@ -33,7 +33,7 @@ export interface CopyOptions {
   /** Checks the source before anything is written; throwing refuses the copy. `meta` reads its meta table. */
   readonly check?: (meta: (key: string) => string | undefined) => void;
   readonly log: Logger;
-  /** Rows per INSERT (tests make it small to cross batch boundaries). */
+  /** Rows per INSERT at most (default BATCH_ROWS). */
   readonly batchRows?: number;
 }
 
@@ -68,6 +68,9 @@ export async function copySqliteToPostgres(opts: CopyOptions): Promise<CopyResul
       const counts = Object.fromEntries(expected);
       log.info({ rows: sum(expected.values()) }, 'store copy checked; committing');
       return { schemaVersion, tables: counts, rows: sum(expected.values()), nextIds };
+    }).catch((e: unknown) => {
+      if (e instanceof StoreRefusal) throw e;
+      throw new Error(`store copy failed and was rolled back, so the target database is as it was: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     });
     log.info({ rows: result.rows }, 'store copy committed');
     return result;
