@@ -5,7 +5,7 @@
  * private keys, webhook secrets) are sealed with it and open under no other; docs/OPERATIONS-store.md
  * says how to restore and verify.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { Config } from '../config/schema.js';
@@ -18,6 +18,13 @@ import { backupSqlite } from '../store/sqlite-backup.js';
 /** Progress goes to standard error, so standard output carries only the JSON summary. */
 function commandLog(config: Config): Logger {
   return createLogger(config.logLevel, pino.destination({ dest: 2, sync: true }));
+}
+
+/** The SQLite store's file, which must exist: these commands never create a store. */
+function sqliteStore(config: Config): string {
+  const file = join(config.dataDir, SQLITE_FILE);
+  if (!existsSync(file)) throw new StoreRefusal(`There is no SQLite store at ${file}; set SESAME_DATA_DIR to the server's data folder.`);
+  return file;
 }
 
 /** The master key the store was used with, or a refusal saying why it cannot go along. */
@@ -47,10 +54,11 @@ export async function backupCommand(config: Config, to: string): Promise<Record<
     throw new StoreRefusal('The store is PostgreSQL (SESAME_DATABASE_URL is set): back it up with PostgreSQL\'s own tools '
       + '(pg_dump, or a base backup with WAL archiving), and keep the master key (SESAME_MASTER_KEY) with it.');
   }
+  const source = sqliteStore(config);
   const key = storeKey(config);
   const file = resolve(to);
   const r = await backupSqlite({
-    source: join(config.dataDir, SQLITE_FILE), target: file, keyHex: key.hex, check: sameKey(key), log: commandLog(config),
+    source, target: file, keyHex: key.hex, check: sameKey(key), log: commandLog(config),
   });
   return {
     file: r.file,
@@ -73,8 +81,8 @@ export async function storeCopyCommand(config: Config, opts: { to: string; keyOu
       + 'command and give the PostgreSQL database with --to.');
   }
   const target = parseTarget(opts.to);
+  const sqliteFile = sqliteStore(config);
   const key = storeKey(config);
-  const sqliteFile = join(config.dataDir, SQLITE_FILE);
   const r = await copySqliteToPostgres({
     sqliteFile,
     target: { url: target.href, allowWeakDurability: config.allowWeakDurability },

@@ -110,8 +110,9 @@ async function copyPages(source: string, temp: string, log: Logger): Promise<{ p
     log.info({ source, target: temp }, 'backup started');
     const done = await db.backup(temp, {
       progress({ totalPages, remainingPages }) {
-        // Fewer pages left than the last step left, or the copy started over.
-        if (remainingPages > lowest) {
+        // Each step copies pages, so as many left as after the last step (or more) means the copy
+        // started over: the source was written (its size need not change for that).
+        if (remainingPages >= lowest) {
           restarts++;
           log.info({ restarts, totalPages }, 'the store was written during the backup; the copy starts over');
         }
