@@ -33,9 +33,46 @@ export function loadMasterKey(setting: string | undefined, dataDir: string): Sec
   return new SecretBox(Buffer.from(hex, 'hex'));
 }
 
+/** Where a master key was found: the setting, or the file in the data folder. */
+export interface FoundMasterKey {
+  /** The key as written in master.key: 64 hexadecimal digits. */
+  readonly hex: string;
+  /** `SESAME_MASTER_KEY`, or the path of the key file. */
+  readonly source: string;
+  readonly box: SecretBox;
+}
+
+/**
+ * Reads the master key as loadMasterKey would, but never creates one: for commands that move an
+ * existing store (backup, store copy), where a fresh key would only open nothing. Null when there
+ * is none.
+ */
+export function findMasterKey(setting: string | undefined, dataDir: string): FoundMasterKey | null {
+  const path = join(dataDir, FILE);
+  let hex: string;
+  let source: string;
+  if (setting) {
+    hex = setting;
+    source = 'SESAME_MASTER_KEY';
+  } else {
+    try {
+      hex = readFileSync(path, 'utf8').trim();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    source = path;
+  }
+  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new Error(`${source} does not hold a 64-digit hexadecimal key.`);
+  return { hex: hex.toLowerCase(), source, box: new SecretBox(Buffer.from(hex, 'hex')) };
+}
+
+/** The meta key under which a store records its master key's fingerprint. */
+export const MASTER_KEY_FINGERPRINT = 'master_key_fingerprint';
+
 /** Refuses a master key other than the one the store was first used with. */
 export async function checkMasterKey(box: SecretBox, accounts: AccountStore): Promise<void> {
-  const stored = await accounts.putMetaOnce('master_key_fingerprint', box.fingerprint());
+  const stored = await accounts.putMetaOnce(MASTER_KEY_FINGERPRINT, box.fingerprint());
   if (stored !== box.fingerprint()) {
     throw new Error('The master key does not match the one this database was created with, so its secrets cannot be '
       + 'opened. Use the same SESAME_MASTER_KEY (or master.key file) on every process that shares the database.');

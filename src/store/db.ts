@@ -85,3 +85,15 @@ export class DurabilityError extends Error {
     this.name = 'DurabilityError';
   }
 }
+
+/**
+ * An operation on a whole store (backup, copy) refused before it changed anything: a target that
+ * already holds data, a schema of another version, a missing master key. The operator's to fix;
+ * the command prints the message without a stack trace.
+ */
+export class StoreRefusal extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreRefusal';
+  }
+}

@@ -272,3 +272,82 @@ class PostgresDb extends PgQueryable implements Db {
     await this.pool.end();
   }
 }
+
+/**
+ * A Db on one connection inside one open transaction: each of its `tx` is a savepoint, so code
+ * written for a Db (the migrations) runs unchanged inside the outer transaction.
+ */
+class SessionDb extends PgQueryable implements Db {
+  readonly dialect = dialect;
+  private depth = 0;
+
+  constructor(private readonly session: pg.PoolClient) {
+    super(session);
+  }
+
+  async tx<T>(fn: (q: Queryable) => Promise<T>): Promise<T> {
+    const name = `s${++this.depth}`;
+    await this.session.query(`SAVEPOINT ${name}`);
+    try {
+      const value = await fn(this);
+      await this.session.query(`RELEASE SAVEPOINT ${name}`);
+      return value;
+    } catch (e) {
+      await this.session.query(`ROLLBACK TO SAVEPOINT ${name}`);
+      throw e;
+    } finally {
+      this.depth--;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.session.query('SELECT 1');
+  }
+
+  changeMark(): string | null {
+    return null;
+  }
+
+  /** The outer transaction ends in inOneTransaction, not here. */
+  async close(): Promise<void> {}
+}
+
+/**
+ * Runs `fn` with a Db whose every write lands in one transaction, committed when `fn` resolves and
+ * rolled back when it throws. PostgreSQL's DDL is transactional, so migrations run through that Db
+ * are undone with the rest: `sesame store copy` leaves its target as it found it unless it
+ * finished. No statement timeout: one COUNT(*) of a large table may take longer than a request's.
+ */
+export async function inOneTransaction<T>(opts: PostgresOptions, fn: (db: Db) => Promise<T>): Promise<T> {
+  const pool = new pg.Pool({
+    connectionString: opts.url,
+    max: 1,
+    types,
+    connectionTimeoutMillis: 10_000,
+    options: '-c synchronous_commit=on -c statement_timeout=0 -c idle_in_transaction_session_timeout=60000',
+  });
+  pool.on('error', () => {});
+  try {
+    await checkDurability(pool, opts.allowWeakDurability);
+    const client = await pool.connect();
+    let broken: Error | undefined;
+    const onError = (err: Error): void => { broken = err; };
+    client.on('error', onError);
+    try {
+      await client.query('BEGIN');
+      try {
+        const value = await fn(new SessionDb(client));
+        await client.query('COMMIT');
+        return value;
+      } catch (e) {
+        await client.query('ROLLBACK').catch((re: Error) => { broken = re; });
+        throw e;
+      }
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  } finally {
+    await pool.end();
+  }
+}
