@@ -1,7 +1,7 @@
 /**
  * `sesame backup --to FILE` as an operator runs it: a separate process copies the SQLite store of a
  * server that keeps accepting and sending mail meanwhile; the backup and its key file are restored
- * into a fresh data folder exactly as docs/OPERATIONS-store.md says, and a server started there
+ * into a fresh data folder exactly as docs/OPERATIONS.md says, and a server started there
  * answers the SDK with the data (API keys, templates, the verified domain, statuses) and signs mail
  * with the domain's DKIM key so that it verifies. A backup never overwrites a file, and a
  * PostgreSQL store is refused.

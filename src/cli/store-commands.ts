@@ -2,7 +2,7 @@
  * The operator's commands that move a whole store: `sesame backup --to FILE` (an online copy of
  * the SQLite store and its master key) and `sesame store copy --to URL` (SQLite into an empty
  * PostgreSQL). Both carry the master key along, since the store's secrets (API SecretKeys, DKIM
- * private keys, webhook secrets) are sealed with it and open under no other; docs/OPERATIONS-store.md
+ * private keys, webhook secrets) are sealed with it and open under no other; docs/OPERATIONS.md
  * says how to restore and verify.
  */
 import { existsSync, writeFileSync } from 'node:fs';

@@ -279,6 +279,8 @@ class PostgresDb extends PgQueryable implements Db {
  */
 class SessionDb extends PgQueryable implements Db {
   readonly dialect = dialect;
+  /** A copy's session wakes nobody: nothing serves from it until it commits. */
+  readonly wakeups = null;
   private depth = 0;
 
   constructor(private readonly session: pg.PoolClient) {
