@@ -111,6 +111,16 @@ export class DeliveryQueue {
     }
   }
 
+  /** Whether the store answers now. */
+  async reachable(): Promise<boolean> {
+    try {
+      await this.db.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * The composition input of a message. Throws for a message whose content was freed: that happens
    * only once no delivery of it is queued, so a caller here is a bug, and must not send an empty mail.
