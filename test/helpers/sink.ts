@@ -15,6 +15,10 @@ export interface CountingSink {
   copies: Map<string, number>;
   /** Messages received in all (a message to two recipients counts once). */
   messages(): number;
+  /** Distinct recipients whose address starts with `prefix` (a letter) that got mail. */
+  distinct(prefix: string): number;
+  /** When (performance.now()) the first and the latest message arrived; 0 before any. */
+  arrivals(): { first: number; last: number };
   /** Recipients that got more than one copy, and how many extra copies in all. */
   duplicates(): { recipients: string[]; extra: number };
   /** Resolves once every one of `recipients` got at least one copy; rejects with what is missing after the timeout. */
@@ -26,6 +30,9 @@ export interface CountingSink {
 export async function startCountingSink(host: string, port: number): Promise<CountingSink> {
   const copies = new Map<string, number>();
   let messages = 0;
+  const at = { first: 0, last: 0 };
+  /** Distinct recipients by their first letter, counted as they arrive (tests poll this often). */
+  const byLetter = new Map<string, number>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['AUTH', 'STARTTLS'],
@@ -35,7 +42,13 @@ export async function startCountingSink(host: string, port: number): Promise<Cou
       stream.on('data', () => {});
       stream.on('end', () => {
         messages++;
-        for (const r of session.envelope.rcptTo) copies.set(r.address, (copies.get(r.address) ?? 0) + 1);
+        at.last = performance.now();
+        if (at.first === 0) at.first = at.last;
+        for (const { address } of session.envelope.rcptTo) {
+          const n = copies.get(address) ?? 0;
+          copies.set(address, n + 1);
+          if (n === 0) byLetter.set(address[0], (byLetter.get(address[0]) ?? 0) + 1);
+        }
         cb(null, 'Queued');
       });
     },
@@ -51,16 +64,19 @@ export async function startCountingSink(host: string, port: number): Promise<Cou
     port,
     copies,
     messages: () => messages,
+    arrivals: () => ({ ...at }),
+    distinct: (prefix) => byLetter.get(prefix) ?? 0,
     duplicates() {
       const recipients = [...copies].filter(([, n]) => n > 1).map(([r]) => r);
       return { recipients, extra: recipients.reduce((sum, r) => sum + copies.get(r)! - 1, 0) };
     },
     async waitForAll(recipients, timeoutMs) {
       const wanted = [...recipients];
+      // What is still missing shrinks as mail arrives: each look costs what is left, not the whole list.
+      let missing = wanted;
       try {
-        await eventually(async () => wanted.every((r) => copies.has(r)), timeoutMs, 'every recipient to get its mail');
+        await eventually(async () => (missing = missing.filter((r) => !copies.has(r))).length === 0, timeoutMs, 'every recipient to get its mail');
       } catch (e) {
-        const missing = wanted.filter((r) => !copies.has(r));
         throw new Error(`${(e as Error).message}: ${missing.length} of ${wanted.length} missing, e.g. ${missing.slice(0, 5).join(', ')}`);
       }
     },
