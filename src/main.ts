@@ -14,6 +14,9 @@ import type { Config } from './config/schema.js';
 import { createDnsClient, type DnsClient } from './net/dns.js';
 import type { SecretBox } from './lib/secret-box.js';
 import { DomainRecheck } from './scheduler/domain-recheck.js';
+import { JobLease } from './scheduler/job-lease.js';
+import type { JobName } from './domain/periodic-jobs.js';
+import { JobLeases } from './store/job-leases.js';
 import { RetentionJob } from './scheduler/retention.js';
 import { AccountService, type NewCredentials } from './services/accounts.js';
 import { BlocklistService } from './services/blocklists.js';
@@ -468,14 +471,17 @@ export async function startApp(config: Config, opts: StartOptions): Promise<App>
       log.info({ host: config.listenHost, port: mxPort }, 'inbound SMTP listening (bounces, complaints, unsubscribe requests by mail)');
     }
     if (opts.roles.includes('worker')) {
-      const recheck = new DomainRecheck(services.identities, log);
+      // Each periodic job runs one round at a time across the cluster, under its lease.
+      const jobLeases = new JobLeases(services.db);
+      const lease = (job: JobName): JobLease => new JobLease(jobLeases, job, { everyMs: config.periodicJobs[job], leaseMs: config.periodicJobLease }, log);
+      const recheck = new DomainRecheck(services.identities, log, lease('dns-recheck'), config.periodicJobs['dns-recheck']);
       recheck.start();
       stops.push(() => recheck.stop());
-      const retention = new RetentionJob(services.retention, log);
+      const retention = new RetentionJob(services.retention, log, lease('retention'), config.periodicJobs.retention);
       retention.start();
       stops.push(() => retention.stop());
       if (config.dailyQuota.kind === 'reputation') {
-        const reputation = new ReputationJob(services.reputation, log);
+        const reputation = new ReputationJob(services.reputation, log, lease('reputation'), config.periodicJobs.reputation);
         reputation.start();
         stops.push(() => reputation.stop());
       }

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { ACTION_NAMES } from '../schema/ses.js';
 import { parseDuration } from '../domain/duration.js';
 import { parseAddressRange } from '../lib/address-allow.js';
+import { JOB_NAMES, type JobName } from '../domain/periodic-jobs.js';
 import {
   custom, flag, integer, list, numberMap, oneOf, port, SettingValueError, text, textWithDefault, url, urlWithDefault,
 } from './settings.js';
@@ -42,7 +43,7 @@ export const SCHEMA = {
     allowed: 'an IP address or host name',
     check: isHostPort,
   }),
-  httpPort: port('SESAME_HTTP_PORT', 8080, { description: 'HTTP port: the API at /, the console at /console, tracking links, /healthz.' }),
+  httpPort: port('SESAME_HTTP_PORT', 8080, { description: 'HTTP port: the API at /, the console at /console, tracking links, /healthz, /readyz, /metrics. A process without the api role serves only the last three on it.' }),
   httpMaxConnectionsPerIp: integer('SESAME_HTTP_MAX_CONNECTIONS_PER_IP', 256, {
     description: 'HTTP connections open at once from one client address (an IPv6 client is its /64); beyond, a request is refused (RequestLimitExceeded.IPLimitExceeded at /, 503 elsewhere) and its connection closed. Behind a reverse proxy every client has the proxy\'s address: raise this to what the proxy may open.',
     min: 1,
@@ -180,6 +181,30 @@ export const SCHEMA = {
   deliveryLeaseSeconds: integer('SESAME_DELIVERY_LEASE_SECONDS', 60, {
     description: 'A worker\'s claim on a delivery or a batch task, renewed while it works; if the worker dies, another takes it over after this long.',
     min: 3,
+  }),
+  periodicJobs: custom<Readonly<Record<JobName, number>>>('SESAME_PERIODIC_JOBS', 'dns-recheck=30s,retention=10m,reputation=1m', {
+    description: 'How often each periodic job of the worker role runs: a round is due this long after the last one ended, and one worker of all those sharing the store runs it (under the job\'s lease). dns-recheck looks for domains due under SESAME_DNS_RECHECK_MINUTES; reputation runs only with SESAME_DAILY_QUOTA=reputation. Jobs left out keep their default.',
+    allowed: 'comma-separated job=duration pairs, jobs among dns-recheck, retention, reputation (durations such as 500ms, 30s, 10m)',
+    parse: (raw) => {
+      const every: Record<JobName, number> = { 'dns-recheck': 30_000, retention: 600_000, reputation: 60_000 };
+      for (const part of raw.split(',').map((p) => p.trim()).filter(Boolean)) {
+        const [job, duration, ...rest] = part.split('=').map((p) => p.trim());
+        if (!(JOB_NAMES as readonly string[]).includes(job)) throw new SettingValueError(`"${job}" is not a periodic job`);
+        const ms = rest.length === 0 && duration !== undefined ? parseDuration(duration) : null;
+        if (ms === null) throw new SettingValueError(`"${part}" is not job=duration`);
+        every[job as JobName] = ms;
+      }
+      return every;
+    },
+  }),
+  periodicJobLease: custom<number>('SESAME_PERIODIC_JOB_LEASE', '1m', {
+    description: 'A worker\'s lease on a periodic job\'s round, renewed every third of it while the round runs; if the worker dies mid-round, the job waits this long at most before another worker takes it.',
+    allowed: 'a duration of at least 1s, such as 30s or 2m',
+    parse: (raw) => {
+      const ms = parseDuration(raw);
+      if (ms === null || ms < 1000) throw new SettingValueError('not a duration of at least 1s');
+      return ms;
+    },
   }),
   outboundTls: oneOf('SESAME_OUTBOUND_TLS', ['opportunistic', 'required', 'none'] as const, 'opportunistic', {
     description: 'STARTTLS to remote hosts: used whenever offered (certificates not checked), required (checked; hosts without it are retried, then dropped), or never. A relay with credentials always gets required (checked against its host name) unless this is none.',

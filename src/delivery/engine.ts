@@ -44,6 +44,8 @@ const EMPTY_CLAIM_GAP_MS = 20;
 /** A claim takes at most this many deliveries. */
 const CLAIM_MAX = 200;
 const PROGRESS_MS = 10_000;
+/** A delivery whose attempt failed because the store did is due again this soon. */
+const STORE_DOWN_RETRY_MS = 2_000;
 
 /** Counters for the periodic progress line. */
 type Tally = Record<Outcome['kind'], number>;
@@ -111,6 +113,7 @@ export class DeliveryEngine {
     if (this.progressTimer) clearInterval(this.progressTimer);
     const left = [...this.slots.held.values()];
     this.abandoned = true;
+    this.outcomes.close();
     const started = left.filter((f) => f.started).map((f) => f.c.id);
     const unstarted = left.filter((f) => !f.started).map((f) => f.c.id);
     if (started.length) {
@@ -207,8 +210,13 @@ export class DeliveryEngine {
         this.d.log.warn({ delivery: c.id }, 'lease lost before sending (store unreachable for longer than the lease): left to whoever holds it now');
         return;
       }
-      this.d.log.error({ err, delivery: c.id }, 'delivery attempt failed inside Sesame');
-      outcome = this.attempts.deferral(c, `451 4.3.0 Internal error: ${(err as Error).message}`);
+      // The store failing (restarting, unreachable) is no fault of the message: it is tried again
+      // as soon as the store answers (the outcome itself waits for it), not after the schedule's
+      // first delay. Any other failure of ours waits as a remote deferral does.
+      const storeDown = !(await this.d.queue.reachable());
+      this.d.log.error({ err, delivery: c.id, storeDown }, 'delivery attempt failed inside Sesame');
+      const reply = `451 4.3.0 Internal error: ${(err as Error).message}`;
+      outcome = storeDown ? { kind: 'deferred', reply, retryAt: Date.now() + STORE_DOWN_RETRY_MS } : this.attempts.deferral(c, reply);
     }
     // Done with the remote: the next delivery waiting for this destination may start.
     this.slots.leave(flight, !this.running);

@@ -4,6 +4,11 @@
  * still this worker's; a bounce that condemns its address puts it on the account's blocklist in
  * the same transaction. If a batch fails, its outcomes are written one by one, so one bad row
  * cannot sink the others.
+ *
+ * An outcome that cannot be written (the store restarting, say) is tried again, with growing
+ * pauses, for RETRY_FOR_MS: the mail has been sent, and an outcome lost would have it sent again
+ * once its lease lapses. Writing late is safe: it lands only while the lease is still this
+ * worker's (no other worker claimed the delivery meanwhile).
  */
 import type { Logger } from 'pino';
 import type { BlocklistService } from '../services/blocklists.js';
@@ -11,6 +16,9 @@ import type { ClaimedDelivery, DeliveryQueue, Outcome } from '../store/queue.js'
 
 /** Outcomes arriving within this window are written in one transaction. */
 const OUTCOME_BATCH_MS = 5;
+/** How long an outcome the store refuses is tried again, and the pauses between tries. */
+const RETRY_FOR_MS = 5 * 60_000;
+const RETRY_PAUSE_MS = { first: 200, max: 5_000 };
 
 interface Waiting { c: ClaimedDelivery; outcome: Outcome; resolve: () => void; reject: (e: Error) => void }
 
@@ -18,6 +26,9 @@ interface Waiting { c: ClaimedDelivery; outcome: Outcome; resolve: () => void; r
 export class OutcomeWriter {
   private waiting: Waiting[] = [];
   private timer: NodeJS.Timeout | null = null;
+  /** Closed: no more tries (the worker stopped; what is unwritten is left to its lease). */
+  private closed = false;
+  private wakeRetries = new Set<() => void>();
 
   constructor(private readonly d: { queue: DeliveryQueue; blocklists: BlocklistService; owner: number; log: Logger }) {}
 
@@ -29,24 +40,50 @@ export class OutcomeWriter {
     });
   }
 
+  /** Stops trying again: what is still unwritten fails (its lease brings the delivery back). */
+  close(): void {
+    this.closed = true;
+    for (const wake of this.wakeRetries) wake();
+  }
+
   private async flush(): Promise<void> {
     this.timer = null;
     const batch = this.waiting.splice(0);
     if (batch.length === 0) return;
-    try {
-      await this.writeBatch(batch);
-      for (const b of batch) b.resolve();
-      return;
-    } catch (err) {
-      if (batch.length === 1) { batch[0].reject(err as Error); return; }
-      this.d.log.warn({ err, outcomes: batch.length }, 'writing a batch of outcomes failed; writing them one by one');
+    if (batch.length > 1) {
+      try {
+        await this.writeBatch(batch);
+        for (const b of batch) b.resolve();
+        return;
+      } catch (err) {
+        this.d.log.warn({ err, outcomes: batch.length }, 'writing a batch of outcomes failed; writing them one by one');
+      }
     }
     for (const b of batch) {
       try {
-        await this.writeBatch([b]);
+        await this.writeOne(b);
         b.resolve();
       } catch (err) {
         b.reject(err as Error);
+      }
+    }
+  }
+
+  /** Writes one outcome, trying again while the store fails, for RETRY_FOR_MS at most. */
+  private async writeOne(b: Waiting): Promise<void> {
+    const giveUpAt = Date.now() + RETRY_FOR_MS;
+    for (let pause = RETRY_PAUSE_MS.first; ; pause = Math.min(2 * pause, RETRY_PAUSE_MS.max)) {
+      try {
+        await this.writeBatch([b]);
+        return;
+      } catch (err) {
+        if (this.closed || Date.now() + pause > giveUpAt) throw err;
+        this.d.log.warn({ err, delivery: b.c.id, retryInMs: pause }, 'writing an outcome failed; trying again');
+        await new Promise<void>((resolve) => {
+          const wake = (): void => { clearTimeout(t); this.wakeRetries.delete(wake); resolve(); };
+          const t = setTimeout(wake, pause);
+          this.wakeRetries.add(wake);
+        });
       }
     }
   }

@@ -1,13 +1,14 @@
 /**
  * A round of work run at once, then again `everyMs` after each round ends (never two at once, so a
- * slow round delays the next instead of piling up), until stopped. Errors are the round's to handle.
+ * slow round delays the next instead of piling up), until stopped. A round may answer another wait
+ * in milliseconds (it knows when the next is due). Errors are the round's to handle.
  */
 export class Periodic {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
 
-  constructor(private readonly round: () => Promise<void>, private readonly everyMs: number) {}
+  constructor(private readonly round: () => Promise<void | number>, private readonly everyMs: number) {}
 
   /** Whether stop() was called: a long round checks it between its steps. */
   get stopping(): boolean {
@@ -31,7 +32,13 @@ export class Periodic {
   private schedule(ms: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.round().finally(() => { this.running = null; this.schedule(this.everyMs); });
+      let next = this.everyMs;
+      this.running = this.round()
+        .then((ms) => { if (typeof ms === 'number') next = ms; })
+        // Rounds handle their errors; one that throws anyway must not end the process (an
+        // unhandled rejection) nor the rounds.
+        .catch(() => undefined)
+        .finally(() => { this.running = null; this.schedule(next); });
     }, ms);
   }
 }
@@ -44,8 +51,8 @@ export abstract class PeriodicJob {
     this.rounds = new Periodic(() => this.round(), everyMs);
   }
 
-  /** One round; errors are its own to handle. */
-  protected abstract round(): Promise<void>;
+  /** One round; errors are its own to handle. It may answer the wait before the next. */
+  protected abstract round(): Promise<void | number>;
 
   /** Whether stop() was called: a long round checks it between its steps. */
   protected get stopping(): boolean {

@@ -68,22 +68,35 @@ export class AcceptanceStore {
   constructor(private readonly db: Db, private readonly counts: SendCounts) {}
 
   /**
-   * Accepts a message: counts it against the domain's day (always, quota or not: the counter row
-   * also serialises the domain's sends, so the frequency check below cannot race either), checks
-   * the frequency limit, and writes the message and one queued delivery per recipient, all in one
+   * Accepts a message: counts it against the domain's day (always, quota or not), checks the
+   * frequency limit, and writes the message and one queued delivery per recipient, all in one
    * transaction.
+   *
+   * The domain's counter row and its daily volume row are what every acceptance of the domain (and
+   * every outcome) writes: whoever holds one makes the others wait until it commits. So they are
+   * written last, and held for a statement or two and the commit, not for the whole transaction
+   * (on PostgreSQL, a cluster's acceptances otherwise queue behind one another, each holding the
+   * row across all its round trips). With a frequency limit the counter row is taken first
+   * instead: it serialises the domain's sends, so the frequency check cannot race. Either way the
+   * counter row is locked before the volume row, as everywhere (no deadlock).
    */
   async accept(accountId: number, m: NewMessage, recipients: readonly NewDelivery[], limits: AcceptLimits): Promise<AcceptResult> {
+    const count = async (q: Queryable): Promise<void> => {
+      const sent = await this.counts.add(q, accountId, m.domainId, limits.daily.day, recipients.length);
+      if (limits.daily.quota !== null && sent > limits.daily.quota) throw new LimitReached({ kind: 'quota', sent: sent - recipients.length });
+    };
     try {
       return await this.db.tx(async (q) => {
-        const sent = await this.counts.add(q, accountId, m.domainId, limits.daily.day, recipients.length);
-        if (limits.daily.quota !== null && sent > limits.daily.quota) throw new LimitReached({ kind: 'quota', sent: sent - recipients.length });
         if (limits.frequency) {
+          await count(q);
           const over = await overFrequency(q, accountId, m.sender, recipients.map((r) => r.recipient), limits.frequency);
           if (over) throw new LimitReached({ kind: 'frequency', recipient: over });
         }
+        const tally = new VolumeTally();
         const messageRow = await insertMessage(q, accountId, m);
-        const ids = await insertDeliveries(q, accountId, messageRow, m, recipients);
+        const ids = await insertDeliveries(q, accountId, messageRow, m, recipients, null, tally);
+        if (!limits.frequency) await count(q);
+        await tally.write(q);
         return { kind: 'accepted', messageRow, deliveryIds: ids };
       });
     } catch (e) {
@@ -107,11 +120,12 @@ export async function insertMessage(q: Queryable, accountId: number, m: NewMessa
 /**
  * Queues one delivery per recipient of a message (in the caller's transaction), records those
  * dropped at once as dropped events, and counts them all as requested (the queued ones as accepted)
- * on the day of the request; their ids.
+ * on the day of the request; their ids. Given a `tally`, the counts are added to it for the caller
+ * to write (last, and after the counter row: see `accept`); else they are written here.
  */
-export async function insertDeliveries(q: Queryable, accountId: number, messageRow: number, m: Pick<NewMessage, 'sender' | 'priority' | 'now' | 'day'>, recipients: readonly NewDelivery[], taskId: number | null = null): Promise<number[]> {
+export async function insertDeliveries(q: Queryable, accountId: number, messageRow: number, m: Pick<NewMessage, 'sender' | 'priority' | 'now' | 'day'>, recipients: readonly NewDelivery[], taskId: number | null = null, deferred?: VolumeTally): Promise<number[]> {
   const ids: number[] = [];
-  const tally = new VolumeTally();
+  const tally = deferred ?? new VolumeTally();
   const senderDomain = domainOf(m.sender);
   for (let i = 0; i < recipients.length; i += CHUNK) {
     const chunk = recipients.slice(i, i + CHUNK);
@@ -135,7 +149,7 @@ export async function insertDeliveries(q: Queryable, accountId: number, messageR
       tally.add(key, 'requested').add(key, r.dropped ? 'dropped' : 'accepted');
     }
   }
-  await tally.write(q);
+  if (!deferred) await tally.write(q);
   return ids;
 }
 

@@ -492,6 +492,23 @@ export const MIGRATIONS: readonly Migration[] = [
       'CREATE INDEX captured_mail_recipient ON captured_mail (account_id, recipient, id)',
     ],
   },
+  {
+    version: 14,
+    name: 'leases of the periodic jobs',
+    up: (d) => [
+      // One row per periodic job (DNS re-check, retention, reputation): the worker running a round
+      // now (`holder`, NULL between rounds) until `expires_at` unless renewed, so a crashed holder's
+      // lease lapses; the next round is due at `next_at` (whichever worker comes first takes it);
+      // `rounds` counts the rounds taken.
+      `CREATE TABLE job_leases (
+        job TEXT PRIMARY KEY,
+        holder TEXT,
+        expires_at ${d.bigint} NOT NULL,
+        next_at ${d.bigint} NOT NULL,
+        rounds ${d.bigint} NOT NULL DEFAULT 0
+      )`,
+    ],
+  },
 ];
 
 const DOMAIN_COLUMNS_V6 = 'id, account_id, name, dkim_option, selector, dkim_keys, tags, reputation_level, verified, verified_at, checked_at, next_check_at, created_at';

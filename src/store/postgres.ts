@@ -81,6 +81,11 @@ export async function openPostgres(opts: PostgresOptions): Promise<Db> {
   });
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {});
+  // Nor may a client taken from the pool: a server shutting down may send its goodbye (57P01) in
+  // the very packet that completes a new connection, and pg reports it as an 'error' event before
+  // the awaiting code has had a turn to listen (an event nobody listens to ends the process). The
+  // error still fails the queries in progress and reaches a transaction's own listener.
+  pool.on('connect', (client) => { client.on('error', () => {}); });
   try {
     await checkDurability(pool, opts.allowWeakDurability);
   } catch (e) {

@@ -111,6 +111,16 @@ export class DeliveryQueue {
     }
   }
 
+  /** Whether the store answers now. */
+  async reachable(): Promise<boolean> {
+    try {
+      await this.db.ping();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /**
    * Deliveries not finished, by state, with the oldest creation time in each (the metrics' queue
    * gauges): in_flight while a worker's lease holds, else queued (never tried) or deferred.
@@ -180,10 +190,11 @@ export class DeliveryQueue {
         if (o.kind === 'bounced') tally.add(key, 'hard_bounced', o.blocklist ? 1 : 0).add(key, 'spam_bounced', o.spam ? 1 : 0);
       }
       await appendEvents(q, events);
-      await tally.write(q);
       if (captures.length) await keepCaptures(q, captures);
       if (finished.size) await freeFinishedContent(q, [...finished]);
       if (also) await also(q, recorded);
+      // Last: every acceptance and outcome of the day writes this row, and holds it until commit.
+      await tally.write(q);
       return outcomes.filter((o) => !recorded.has(o.id)).map((o) => o.id);
     });
   }

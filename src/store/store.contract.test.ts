@@ -24,6 +24,7 @@ import { WebhookOutbox, type OutboxItem } from './outbox.js';
 import { CapturedMailStore, keepCaptures } from './captured-mail.js';
 import { DeliveryHistoryStore } from './delivery-history.js';
 import { appendEvents } from './events.js';
+import { JobLeases } from './job-leases.js';
 import { EventKind } from '../domain/events.js';
 
 interface Adapter { name: string; open(): Promise<{ db: Db; reopen(): Promise<Db>; cleanup(): Promise<void> }> }
@@ -634,6 +635,32 @@ describe.each(ADAPTERS)('store contract: $name', (adapter) => {
     expect(explained[0]).toMatch(/deliveries_message/);
     expect(explained[1]).toMatch(/events_delivery/);
     for (const plan of explained) expect(plan).not.toMatch(/events_account|deliveries_frequency|deliveries_account_time|SCAN (events|deliveries)\b/);
+  });
+
+  it('periodic job leases: one holder at a time among concurrent takers; renewed by its holder only; a lapsed lease is taken over; a round is due after the last', async () => {
+    const leases = new JobLeases(db);
+    const t0 = 1_000_000;
+    // Eight takers at once: exactly one gets the lease.
+    const takes = await Promise.all(Array.from({ length: 8 }, (_, i) => leases.take('retention', `w${i}`, t0, 1000)));
+    const winners = takes.flatMap((t, i) => (t.taken ? [i] : []));
+    expect(winners).toHaveLength(1);
+    const holder = `w${winners[0]}`;
+    const other = holder === 'w0' ? 'w1' : 'w0';
+    expect(takes.find((t) => !t.taken)).toEqual({ taken: false, retryAt: t0 + 1000 });
+    // Another job's lease is its own.
+    expect((await leases.take('reputation', other, t0, 1000)).taken).toBe(true);
+    expect(await leases.renew('retention', other, t0 + 5000)).toBe(false);
+    expect(await leases.renew('retention', holder, t0 + 2000)).toBe(true);
+    expect((await leases.take('retention', other, t0 + 1500, 1000)).taken).toBe(false);
+    // The holder died: once its lease lapses, another takes the job over (the holder's release is then ignored).
+    expect(await leases.take('retention', other, t0 + 2000, 1000)).toEqual({ taken: true, round: 2 });
+    await leases.release('retention', holder, t0 + 9_000_000);
+    expect(await leases.renew('retention', other, t0 + 2500)).toBe(true);
+    // Released: the next round is due `nextAt`, for anyone.
+    await leases.release('retention', other, t0 + 10_000);
+    expect(await leases.take('retention', holder, t0 + 9_999, 1000)).toEqual({ taken: false, retryAt: t0 + 10_000 });
+    expect(await leases.take('retention', holder, t0 + 10_000, 1000)).toEqual({ taken: true, round: 3 });
+    expect((await leases.list()).map((r) => [r.job, r.holder, r.rounds])).toEqual([['reputation', other, 1], ['retention', holder, 3]]);
   });
 
   it('survives close and reopen with everything committed, even a transaction queued at close', async () => {

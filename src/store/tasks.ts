@@ -8,6 +8,7 @@
 import { domainOf } from '../domain/address.js';
 import type { Db, Param, Queryable } from './db.js';
 import { insertDeliveries, insertMessage, type NewDelivery, type NewMessage } from './acceptance.js';
+import { VolumeTally } from './events.js';
 import type { SendCounts } from './send-counts.js';
 
 /** TaskStatus values (FACTS §3.2). */
@@ -213,8 +214,11 @@ export class TaskStore {
         }
         cursor = r.detailId;
       }
-      if (rows.length) await insertDeliveries(q, t.account_id, t.run_message_row!, { sender: o.sender, priority: 0, now: o.now, day: o.day }, rows, t.id);
+      // The domain's counter row before its volume row, as every acceptance takes them (no deadlock).
+      const tally = new VolumeTally();
+      if (rows.length) await insertDeliveries(q, t.account_id, t.run_message_row!, { sender: o.sender, priority: 0, now: o.now, day: o.day }, rows, t.id, tally);
       if (sent) await this.counts.add(q, t.account_id, o.domainId, o.day, sent);
+      await tally.write(q);
       const send = t.send_count + sent;
       const skip = t.skip_count + skipped;
       await q.run(
