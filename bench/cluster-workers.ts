@@ -5,7 +5,7 @@
  * loopback, no webhooks). Prints delivered messages per second, from the first message at the sink
  * to the last, for 1 and for 2 workers, each on a fresh database.
  *
- * Run: npx tsx bench/cluster-workers.ts (PostgreSQL at 127.0.0.1:5432, dnsmasq installed).
+ * Run: BENCH=cluster npm run bench (PostgreSQL at 127.0.0.1:5432, dnsmasq installed).
  */
 import { createCluster } from '../test/helpers/cluster.js';
 import { DomainPublisher, startDns } from '../test/helpers/dns.js';
@@ -58,4 +58,14 @@ async function measure(workers: number): Promise<Figure> {
   }
 }
 
-for (const workers of [1, 2]) console.log(JSON.stringify(await measure(workers)));
+/** Measures 1 and 2 worker processes and prints the figures. */
+export async function clusterBenchmark(): Promise<void> {
+  const figures: Figure[] = [];
+  for (const workers of [1, 2]) figures.push(await measure(workers));
+  console.log(`\nWorker processes on one PostgreSQL — ${new Date().toISOString()}`);
+  console.log(`${MESSAGES} SendEmail messages queued by an api process, then delivered by the workers (DKIM RSA-2048, to a counting sink on loopback)\n`);
+  console.log('| worker processes | delivered per second | seconds |');
+  console.log('|---|---|---|');
+  for (const f of figures) console.log(`| ${f.workers} | ${f.deliveredPerSecond} | ${f.seconds} |`);
+  for (const f of figures) console.log(JSON.stringify(f));
+}

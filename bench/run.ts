@@ -1,10 +1,11 @@
 /**
  * `npm run bench`: the API benchmark, the end-to-end sending benchmark, the SMTP intake benchmark,
  * the batch benchmark, the retention benchmark and the feedback benchmark (tracking, statistics,
- * DSN intake), the webhook benchmark and the console benchmark (BENCH=api, send, smtp, batch,
- * retention, feedback, webhooks or console runs one). Each prints its figures; docs/PERFORMANCE.md records them.
+ * DSN intake), the webhook benchmark, the console benchmark, and worker processes on PostgreSQL
+ * (BENCH=api, send, smtp, batch, retention, feedback, webhooks, console or cluster runs one). Each prints its figures; docs/PERFORMANCE.md records them.
  */
 import { apiBenchmark } from './api.js';
+import { clusterBenchmark } from './cluster-workers.js';
 import { consoleBenchmark } from './console.js';
 import { batchBenchmark } from './batch.js';
 import { feedbackBenchmark } from './feedback.js';
@@ -14,7 +15,7 @@ import { sendBenchmark } from './send.js';
 import { smtpBenchmark } from './smtp.js';
 
 async function main(): Promise<void> {
-  const which = (process.env.BENCH ?? 'api,send,smtp,batch,retention,feedback,webhooks,console').split(',');
+  const which = (process.env.BENCH ?? 'api,send,smtp,batch,retention,feedback,webhooks,console,cluster').split(',');
   if (which.includes('api')) await apiBenchmark();
   if (which.includes('send')) await sendBenchmark();
   if (which.includes('smtp')) await smtpBenchmark();
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   if (which.includes('feedback')) await feedbackBenchmark();
   if (which.includes('webhooks')) await webhookBenchmark();
   if (which.includes('console')) await consoleBenchmark();
+  if (which.includes('cluster')) await clusterBenchmark();
 }
 
 main().catch((e: unknown) => {
