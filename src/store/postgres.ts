@@ -234,27 +234,7 @@ class PostgresDb extends PgQueryable implements Db {
     if (this.closed) throw new Error('the store is closed');
     this.inFlight++;
     try {
-      const client = await this.pool.connect();
-      let broken: Error | undefined;
-      // A connection that dies while checked out (the server restarts, the database is dropped)
-      // reports on the client: note it, so the query in progress fails and the client is discarded.
-      const onError = (err: Error): void => { broken = err; };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const value = await fn(new PgQueryable(client));
-        const committing = performance.now();
-        await client.query('COMMIT');
-        this.opts.onCommit?.((performance.now() - committing) / 1000);
-        return value;
-      } catch (e) {
-        // A connection that cannot even roll back is discarded, not returned to the pool.
-        await client.query('ROLLBACK').catch((re: Error) => { broken = re; });
-        throw e;
-      } finally {
-        client.off('error', onError);
-        client.release(broken);
-      }
+      return await transaction(await this.pool.connect(), (client) => fn(new PgQueryable(client)), this.opts.onCommit);
     } finally {
       if (--this.inFlight === 0 && this.idle) this.idle();
     }
@@ -320,6 +300,32 @@ class SessionDb extends PgQueryable implements Db {
 }
 
 /**
+ * One transaction on a client taken from a pool: BEGIN, `fn`, COMMIT (timed for `onCommit`), or
+ * ROLLBACK when anything fails. The client goes back to the pool, or is discarded when its
+ * connection broke: a connection that dies while checked out (the server restarts, the database is
+ * dropped) reports on the client, and so does one that cannot even roll back.
+ */
+async function transaction<T>(client: pg.PoolClient, fn: (client: pg.PoolClient) => Promise<T>, onCommit?: (seconds: number) => void): Promise<T> {
+  let broken: Error | undefined;
+  const onError = (err: Error): void => { broken = err; };
+  client.on('error', onError);
+  try {
+    await client.query('BEGIN');
+    const value = await fn(client);
+    const committing = performance.now();
+    await client.query('COMMIT');
+    onCommit?.((performance.now() - committing) / 1000);
+    return value;
+  } catch (e) {
+    await client.query('ROLLBACK').catch((re: Error) => { broken = re; });
+    throw e;
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+/**
  * Runs `fn` with a Db whose every write lands in one transaction, committed when `fn` resolves and
  * rolled back when it throws. PostgreSQL's DDL is transactional, so migrations run through that Db
  * are undone with the rest: `sesame store copy` leaves its target as it found it unless it
@@ -336,24 +342,7 @@ export async function inOneTransaction<T>(opts: PostgresOptions, fn: (db: Db) =>
   pool.on('error', () => {});
   try {
     await checkDurability(pool, opts.allowWeakDurability);
-    const client = await pool.connect();
-    let broken: Error | undefined;
-    const onError = (err: Error): void => { broken = err; };
-    client.on('error', onError);
-    try {
-      await client.query('BEGIN');
-      try {
-        const value = await fn(new SessionDb(client));
-        await client.query('COMMIT');
-        return value;
-      } catch (e) {
-        await client.query('ROLLBACK').catch((re: Error) => { broken = re; });
-        throw e;
-      }
-    } finally {
-      client.off('error', onError);
-      client.release(broken);
-    }
+    return await transaction(await pool.connect(), (client) => fn(new SessionDb(client)));
   } finally {
     await pool.end();
   }
