@@ -3,7 +3,6 @@
  * counting what the test did), who may read them, /readyz and what makes it fail, the SIGTERM
  * drain of a real `sesame serve`, and workers of other processes woken at once on PostgreSQL.
  */
-import { request } from 'node:http';
 import nodemailer from 'nodemailer';
 import parsePrometheus from 'parse-prometheus-text-format';
 import pg from 'pg';
@@ -11,35 +10,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../src/main.js';
 import { startTestApp, type TestApp } from './helpers/app.js';
 import { startServe } from './helpers/process.js';
+import { send } from './helpers/raw.js';
 import { errorCode, sdkClient } from './helpers/sdk.js';
 import { eventually, RECIPIENT_DOMAIN, startSending, type SendingFixture } from './helpers/sending.js';
 import { TEST_PG_URL } from './helpers/pg.js';
 
-/** A GET on the test app's HTTP port: status, headers and body. */
-function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type'] ?? ''), body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+/** A GET on the test app's HTTP port (from `localAddress` when given): status, content type and body. */
+async function get(port: number, path: string, headers: Record<string, string> = {}, localAddress?: string): Promise<{ status: number; type: string; body: string }> {
+  const r = await send(`http://127.0.0.1:${port}${path}`, { method: 'GET', headers, localAddress });
+  return { status: r.status, type: String(r.headers['content-type'] ?? ''), body: r.text };
 }
 
 /** An unsigned API request naming `action` (refused before it runs, but answered and counted). */
-function unsignedCall(port: number, action: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path: '/', method: 'POST', headers: { 'Content-Type': 'application/json', 'X-TC-Action': action, 'X-TC-Version': '2020-10-02' } }, (res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve(body));
-    });
-    req.on('error', reject);
-    req.end('{}');
-  });
+async function unsignedCall(port: number, action: string): Promise<void> {
+  await send(`http://127.0.0.1:${port}/`, { headers: { 'Content-Type': 'application/json', 'X-TC-Action': action, 'X-TC-Version': '2020-10-02' }, body: '{}' });
 }
 
 type Families = ReturnType<typeof parsePrometheus>;
@@ -130,15 +114,17 @@ describe('operating sesame (sqlite)', () => {
   it('serves metrics to allowed addresses only, never through a proxy, and not at all when off', async () => {
     expect((await get(port, '/metrics', { 'X-Forwarded-For': '127.0.0.1' })).status).toBe(403);
     expect((await get(port, '/metrics', { Forwarded: 'for=127.0.0.1' })).status).toBe(403);
-    const elsewhere = await startTestApp('sqlite', { SESAME_METRICS_ALLOW: '10.0.0.0/8, fd00::/8' });
+    // One address of loopback allowed, another not (loopback answers from any 127/8 source).
+    const narrow = await startTestApp('sqlite', { SESAME_METRICS_ALLOW: '127.0.0.1, fd00::/8' });
     const off = await startTestApp('sqlite', { SESAME_METRICS: 'off' });
     try {
-      const refused = await get(elsewhere.app.httpPort!, '/metrics');
+      expect((await get(narrow.app.httpPort!, '/metrics', {}, '127.0.0.1')).status).toBe(200);
+      const refused = await get(narrow.app.httpPort!, '/metrics', {}, '127.0.0.2');
       expect(refused.status).toBe(403);
       expect(refused.body).not.toContain('sesame_');
       expect((await get(off.app.httpPort!, '/metrics')).status).toBe(404);
     } finally {
-      await elsewhere.stop();
+      await narrow.stop();
       await off.stop();
     }
   }, 30_000);

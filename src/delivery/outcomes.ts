@@ -11,14 +11,14 @@
  * worker's (no other worker claimed the delivery meanwhile).
  */
 import type { Logger } from 'pino';
+import { retrying, type RetryPolicy } from '../lib/retry.js';
 import type { BlocklistService } from '../services/blocklists.js';
 import type { ClaimedDelivery, DeliveryQueue, Outcome } from '../store/queue.js';
 
 /** Outcomes arriving within this window are written in one transaction. */
 const OUTCOME_BATCH_MS = 5;
 /** How long an outcome the store refuses is tried again, and the pauses between tries. */
-const RETRY_FOR_MS = 5 * 60_000;
-const RETRY_PAUSE_MS = { first: 200, max: 5_000 };
+const RETRY: RetryPolicy = { forMs: 5 * 60_000, firstMs: 200, maxMs: 5_000 };
 
 interface Waiting { c: ClaimedDelivery; outcome: Outcome; resolve: () => void; reject: (e: Error) => void }
 
@@ -69,23 +69,17 @@ export class OutcomeWriter {
     }
   }
 
-  /** Writes one outcome, trying again while the store fails, for RETRY_FOR_MS at most. */
-  private async writeOne(b: Waiting): Promise<void> {
-    const giveUpAt = Date.now() + RETRY_FOR_MS;
-    for (let pause = RETRY_PAUSE_MS.first; ; pause = Math.min(2 * pause, RETRY_PAUSE_MS.max)) {
-      try {
-        await this.writeBatch([b]);
-        return;
-      } catch (err) {
-        if (this.closed || Date.now() + pause > giveUpAt) throw err;
-        this.d.log.warn({ err, delivery: b.c.id, retryInMs: pause }, 'writing an outcome failed; trying again');
-        await new Promise<void>((resolve) => {
-          const wake = (): void => { clearTimeout(t); this.wakeRetries.delete(wake); resolve(); };
-          const t = setTimeout(wake, pause);
-          this.wakeRetries.add(wake);
-        });
-      }
-    }
+  /** Writes one outcome, trying again while the store fails (RETRY), until the writer closes. */
+  private writeOne(b: Waiting): Promise<void> {
+    return retrying(() => this.writeBatch([b]), RETRY, {
+      giveUp: () => this.closed,
+      onRetry: (err, pause) => this.d.log.warn({ err, delivery: b.c.id, retryInMs: pause }, 'writing an outcome failed; trying again'),
+      wait: (ms) => new Promise<void>((resolve) => {
+        const wake = (): void => { clearTimeout(t); this.wakeRetries.delete(wake); resolve(); };
+        const t = setTimeout(wake, ms);
+        this.wakeRetries.add(wake);
+      }),
+    });
   }
 
   private async writeBatch(batch: readonly Waiting[]): Promise<void> {

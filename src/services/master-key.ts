@@ -12,24 +12,17 @@ const FILE = 'master.key';
 
 /** Reads the master key from the setting or the data folder, creating the file on first use. */
 export function loadMasterKey(setting: string | undefined, dataDir: string): SecretBox {
-  if (setting) return new SecretBox(Buffer.from(setting, 'hex'));
-  const path = join(dataDir, FILE);
-  let hex: string;
+  const found = findMasterKey(setting, dataDir);
+  if (found) return found.box;
+  mkdirSync(dataDir, { recursive: true });
+  const hex = randomBytes(32).toString('hex');
   try {
-    hex = readFileSync(path, 'utf8').trim();
+    // 'wx': never overwrite a key another process just wrote.
+    writeFileSync(join(dataDir, FILE), `${hex}\n`, { mode: 0o600, flag: 'wx' });
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(dataDir, { recursive: true });
-    hex = randomBytes(32).toString('hex');
-    try {
-      // 'wx': never overwrite a key another process just wrote.
-      writeFileSync(path, `${hex}\n`, { mode: 0o600, flag: 'wx' });
-    } catch (we) {
-      if ((we as NodeJS.ErrnoException).code !== 'EEXIST') throw we;
-      hex = readFileSync(path, 'utf8').trim();
-    }
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return findMasterKey(setting, dataDir)!.box;
   }
-  if (!/^[0-9a-f]{64}$/i.test(hex)) throw new Error(`${path} does not hold a 64-digit hexadecimal key.`);
   return new SecretBox(Buffer.from(hex, 'hex'));
 }
 
@@ -43,9 +36,8 @@ export interface FoundMasterKey {
 }
 
 /**
- * Reads the master key as loadMasterKey would, but never creates one: for commands that move an
- * existing store (backup, store copy), where a fresh key would only open nothing. Null when there
- * is none.
+ * Reads the master key from the setting or the data folder, never creating one (loadMasterKey
+ * does, for a server; commands that move an existing store must not). Null when there is none.
  */
 export function findMasterKey(setting: string | undefined, dataDir: string): FoundMasterKey | null {
   const path = join(dataDir, FILE);

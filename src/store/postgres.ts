@@ -124,6 +124,8 @@ class PgWakeups implements Wakeups {
   private connecting = false;
   private retryMs = RELISTEN_FIRST_MS;
   private retryTimer: NodeJS.Timeout | null = null;
+  /** The listening connection was lost since it last listened: what was sent meanwhile is unknown. */
+  private missed = false;
   private readonly sending = new Map<string, 'sending' | 'again'>();
   private closed = false;
 
@@ -175,10 +177,12 @@ class PgWakeups implements Wakeups {
         await client.connect();
         for (const channel of this.listeners.keys()) await client.query(`LISTEN ${channel}`);
         if (this.closed) { await client.end(); return; }
-        const reconnected = this.retryMs > RELISTEN_FIRST_MS;
         this.client = client;
         this.retryMs = RELISTEN_FIRST_MS;
-        if (reconnected) for (const channel of this.listeners.keys()) this.call(channel);
+        if (this.missed) {
+          this.missed = false;
+          for (const channel of this.listeners.keys()) this.call(channel);
+        }
       } catch {
         client.removeAllListeners('end');
         await client.end().catch(() => {});
@@ -195,6 +199,7 @@ class PgWakeups implements Wakeups {
     if (client && client !== this.client) return;
     const c = this.client;
     this.client = null;
+    this.missed = true;
     c?.removeAllListeners('end');
     void c?.end().catch(() => {});
     this.retry();

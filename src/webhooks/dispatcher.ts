@@ -11,6 +11,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
+import { retrying, type RetryPolicy } from '../lib/retry.js';
 import type { SecretBox } from '../lib/secret-box.js';
 import { secretPurpose } from '../services/callbacks.js';
 import { signWebhook } from '../lib/webhook-signature.js';
@@ -43,7 +44,7 @@ export const DISPATCH_DEFAULTS = { concurrency: 128, perCallback: 32, timeoutMs:
 /** Results ending within this window are settled in one transaction. */
 const SETTLE_BATCH_MS = 10;
 /** A settlement the store refuses is tried again for this long, with growing pauses (while the dispatcher runs). */
-const SETTLE_RETRY = { forMs: 60_000, firstMs: 200, maxMs: 5_000 };
+const SETTLE_RETRY: RetryPolicy = { forMs: 60_000, firstMs: 200, maxMs: 5_000 };
 /** On stop, requests in flight get this long to end; the rest are cut, and their events come back when the lease lapses. */
 const STOP_GRACE_MS = 2_000;
 
@@ -219,23 +220,21 @@ export class WebhookDispatcher {
     if (batch.length === 0) return this.settling;
     this.settling = this.settling.then(async () => {
       const attempts = batch.flatMap((b) => (b.attempt ? [b.attempt] : []));
-      const giveUpAt = Date.now() + SETTLE_RETRY.forMs;
       // The store failing (restarting, say) is waited out for a while: the events were posted, and
       // results not settled would have them posted again once their leases lapse.
-      for (let pause = SETTLE_RETRY.firstMs; ; pause = Math.min(2 * pause, SETTLE_RETRY.maxMs)) {
-        try {
-          const disabled = await this.d.outbox.settle(batch.map((b) => b.result), attempts, this.owner, Date.now() - this.d.policy.disableAfterMs);
-          for (const id of disabled) this.d.log.warn({ callback: id }, 'callback endpoint disabled: every request failed for SESAME_WEBHOOK_DISABLE_AFTER; set its URL again to enable it');
-          return;
-        } catch (err) {
-          if (!this.running || Date.now() + pause > giveUpAt) {
-            // The leases lapse and the events come back: posted again (receivers deduplicate on webhook-id).
-            this.d.log.error({ err, results: batch.length }, 'settling webhook results failed; those events will be retried');
-            return;
-          }
-          this.d.log.warn({ err, results: batch.length, retryInMs: pause }, 'settling webhook results failed; trying again');
-          await new Promise((r) => setTimeout(r, pause));
-        }
+      try {
+        const disabled = await retrying(
+          () => this.d.outbox.settle(batch.map((b) => b.result), attempts, this.owner, Date.now() - this.d.policy.disableAfterMs),
+          SETTLE_RETRY,
+          {
+            giveUp: () => !this.running,
+            onRetry: (err, pause) => this.d.log.warn({ err, results: batch.length, retryInMs: pause }, 'settling webhook results failed; trying again'),
+          },
+        );
+        for (const id of disabled) this.d.log.warn({ callback: id }, 'callback endpoint disabled: every request failed for SESAME_WEBHOOK_DISABLE_AFTER; set its URL again to enable it');
+      } catch (err) {
+        // The leases lapse and the events come back: posted again (receivers deduplicate on webhook-id).
+        this.d.log.error({ err, results: batch.length }, 'settling webhook results failed; those events will be retried');
       }
     });
     return this.settling;
